@@ -1,0 +1,45 @@
+# The two commands a new user needs are `make demo` and `make test` (README). Everything else here is
+# what those two call, plus a few conveniences.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+export SCM_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(SCM_DATA_DIR)/dagster_home
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup demo run test lint bench dagster clean
+
+## setup: create .venv and install the locked dependencies (only when pyproject.toml or uv.lock changed)
+setup: $(VENV)/.synced
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv==$(UV_VERSION); }
+	$(BIN)/uv sync --frozen --quiet
+	@touch $@
+
+## demo: set up, write the demo feeds if the landing folder is empty, run the whole pipeline
+demo: setup
+	@mkdir -p $(SCM_DATA_DIR)/landing $(DAGSTER_HOME)
+	@if [ -z "$$(ls -A $(SCM_DATA_DIR)/landing)" ]; then $(BIN)/scm generate; fi
+	$(BIN)/scm run
+
+## test: the test suite (what CI runs)
+test: setup
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check .
+
+## bench: the benchmarks (slow; they print ratios against baselines measured in the same run)
+bench: setup
+	$(BIN)/python benchmarks/ingest.py
+
+## dagster: the Dagster UI on http://127.0.0.1:3000 with every asset and the runs `scm run` made
+dagster: setup
+	@mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""One Dagster asset per feed: load the landing folder's new files into `raw.<feed>`.
+
+The work is done by `pipelines.feeds.ingest.ingest_feed`; this module only wires it to Dagster
+(resources, retries, metadata).
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.feeds.contract import FEEDS, Feed
+from pipelines.feeds.ingest import ingest_feed
+from pipelines.resources import LandingResource
+
+# Reading the landing folder can hit a file still being copied in; a short backoff usually clears it.
+IO_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+
+def raw_key(feed_name: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", feed_name])
+
+def _build(feed: Feed) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=raw_key(feed.name),
+        group_name="ingest",
+        kinds={"polars", "duckdb"},
+        description=f"{feed.description} Every version kept, bad rows in raw.{feed.name}_quarantine.",
+        retry_policy=IO_RETRY,
+    )
+    def _ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingResource):
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with duckdb.get_connection() as con:
+            result = ingest_feed(con, feed, landing.dir, load_id=context.run_id, now=now)
+        for line in result.first_errors[:10]:
+            context.log.warning(line)
+        return dg.MaterializeResult(
+            metadata={
+                "files_new": sum(f.status != "duplicate" for f in result.files),
+                "files_rejected": len(result.rejected),
+                "files_duplicate": sum(f.status == "duplicate" for f in result.files),
+                "rows_read": result.total("rows_read"),
+                "rows_loaded": result.total("rows_loaded"),
+                "rows_quarantined": result.total("rows_quarantined"),
+                "quarantined_by_rule": dg.MetadataValue.json(result.quarantine_by_rule),
+                "rejected_files": dg.MetadataValue.md(
+                    "\n".join(f"- `{f.file}`: {f.reject_reason}: {f.message}" for f in result.rejected) or "none"
+                ),
+            }
+        )
+
+    return _ingest
+
+ingest_assets = [_build(feed) for feed in FEEDS.values()]

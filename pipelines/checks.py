@@ -1,0 +1,96 @@
+"""Asset checks on the raw layer: Great Expectations runs the feed contract on the batch just loaded,
+and the check's severity tells an operator whether to act.
+
+- a few quarantined rows: WARN (the rows are safe in quarantine; someone should look);
+- a rejected file, a quarantined share above `MAX_QUARANTINE_SHARE`, or an expectation that fails on
+  loaded rows (which would mean the loader let a bad row through): ERROR.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.assets.ingest import raw_key
+from pipelines.feeds.contract import FEEDS, Feed
+from pipelines.feeds.expectations import ExpectationOutcome, validate
+from pipelines.feeds.raw_tables import INGEST_LOG, raw_table
+
+MAX_QUARANTINE_SHARE = 0.05
+
+@dataclass(frozen=True)
+class LoadStats:
+    load_id: str | None
+    rows_read: int
+    rows_quarantined: int
+    files_rejected: int
+
+def judge(stats: LoadStats, outcomes: list[ExpectationOutcome]) -> tuple[bool, dg.AssetCheckSeverity, str]:
+    """(passed, severity, one-line summary) for one feed's latest load."""
+    failed = [o for o in outcomes if not o.success]
+    share = stats.rows_quarantined / stats.rows_read if stats.rows_read else 0.0
+    if failed:
+        rules = ", ".join(f"{o.rule} ({o.unexpected_count})" for o in failed)
+        return False, dg.AssetCheckSeverity.ERROR, f"loaded rows break the contract: {rules}"
+    if stats.files_rejected:
+        return False, dg.AssetCheckSeverity.ERROR, f"{stats.files_rejected} file(s) rejected"
+    if share > MAX_QUARANTINE_SHARE:
+        return False, dg.AssetCheckSeverity.ERROR, f"{share:.1%} of rows quarantined (limit {MAX_QUARANTINE_SHARE:.0%})"
+    if stats.rows_quarantined:
+        return False, dg.AssetCheckSeverity.WARN, f"{stats.rows_quarantined} row(s) quarantined ({share:.2%})"
+    return True, dg.AssetCheckSeverity.WARN, "all loaded rows meet the contract"
+
+def latest_load(con, feed: Feed) -> LoadStats:
+    row = con.execute(
+        f"""
+        with latest as (
+            select load_id from {INGEST_LOG} where feed = ? order by loaded_at desc limit 1
+        )
+        select any_value(load_id), coalesce(sum(rows_read), 0), coalesce(sum(rows_quarantined), 0),
+               count(*) filter (where status = 'rejected')
+        from {INGEST_LOG} where feed = ? and load_id = (select load_id from latest)
+        """,
+        [feed.name, feed.name],
+    ).fetchall()[0]
+    return LoadStats(row[0], int(row[1]), int(row[2]), int(row[3]))
+
+def _build(feed: Feed) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(feed.name),
+        name="contract_expectations",
+        description=f"Great Expectations: the {feed.name} feed contract on the latest loaded batch.",
+    )
+    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+        with duckdb.get_connection() as con:
+            stats = latest_load(con, feed)
+            batch = con.sql(
+                f"select * exclude (_extra, _row_number, _load_id, _loaded_at) from {raw_table(feed)} "
+                "where _load_id = $load_id",
+                params={"load_id": stats.load_id},
+            ).pl()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        outcomes = validate(batch, feed, now, batch_name=stats.load_id or "none")
+        passed, severity, summary = judge(stats, outcomes)
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=severity,
+            description=summary,
+            metadata={
+                "load_id": stats.load_id or "",
+                "rows_validated": batch.height,
+                "rows_read": stats.rows_read,
+                "rows_quarantined": stats.rows_quarantined,
+                "files_rejected": stats.files_rejected,
+                "expectations": len(outcomes),
+                "expectations_failed": sum(not o.success for o in outcomes),
+                "results": dg.MetadataValue.json(
+                    {o.rule: {"success": o.success, "unexpected": o.unexpected_count, "sample": o.sample}
+                     for o in outcomes}
+                ),
+            },
+        )
+
+    return _check
+
+contract_checks = [_build(feed) for feed in FEEDS.values()]

@@ -1,0 +1,71 @@
+"""`scm`: the project's command line (generate demo feeds, run the pipeline, query the warehouse)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.settings import paths
+
+DEMO_SCALE = 0.1
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Supply-chain analytics warehouse. Paths default under $SCM_DATA_DIR (./data)."""
+
+
+@main.command()
+@click.option("--scale", type=float, default=DEMO_SCALE, show_default=True,
+              help="1 = ~1,000 skus and ~1M order lines over two years; 0.01 = a handful of skus.")
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2024-01-01", show_default=True,
+              help="First day whose files are written (later starts write increments of the same world).")
+@click.option("--days", type=int, default=730, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
+@click.option("--faults", is_flag=True, help="Also write bad files and rows, with faults_manifest.json.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: the landing folder.")
+def generate(scale: float, seed: int, start, days: int, fmt: str, faults: bool, out: Path | None) -> None:
+    """Write demo feeds into the landing folder."""
+    from pipelines.feeds.generator import generate as run_generator
+
+    out = out or paths().landing
+    summary = run_generator(out, scale=scale, seed=seed, start=start.date(), days=days, fmt=fmt, faults=faults)
+    for feed, files in summary.files_written.items():
+        click.echo(f"{feed:<16} {files:>5} files {summary.rows_written[feed]:>10,} rows")
+    if summary.manifest_path:
+        click.echo(f"faults manifest: {summary.manifest_path}")
+    click.echo(f"written to {out}")
+
+
+@main.command()
+@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's step log.")
+def run(verbose: bool) -> None:
+    """Materialise the whole asset graph once, in process, through Dagster."""
+    from pipelines.runner import run_everything
+
+    summary = run_everything(verbose=verbose)
+    click.echo(summary.render())
+    if not summary.success:
+        click.echo("run failed: " + "; ".join(summary.failures), err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+def sql(query: str, fmt: str) -> None:
+    """Run a read-only QUERY against the warehouse."""
+    from pipelines.query import QueryError, run_query
+
+    try:
+        click.echo(run_query(query, fmt), nl=False)
+    except QueryError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""The one Dagster code location: every asset, check, job, schedule and sensor of the project."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.assets.ingest import ingest_assets
+from pipelines.checks import contract_checks
+from pipelines.resources import default_resources
+
+# DuckDB takes one writer process: steps run one after another in the run's own process.
+everything_job = dg.define_asset_job("everything", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor)
+
+defs = dg.Definitions(
+    assets=[*ingest_assets],
+    asset_checks=[*contract_checks],
+    jobs=[everything_job],
+    resources=default_resources(),
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,147 @@
+"""Evaluate the feed contract on a polars frame: cast text to the contract's types, and say per row
+which rules it breaks.
+
+Input is a frame of the feed's columns as text (how every file is read, so CSV and Parquet share one
+path), plus `_source_file` and `_row_number`. The output keeps the text columns untouched (they are
+what a quarantined row stores) and adds the typed columns and the list of broken rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from pipelines.feeds.contract import DECIMAL_PRECISION, DECIMAL_SCALE, FUTURE_TOLERANCE_DAYS, Feed, Rule
+
+BROKEN = "_broken_rules"
+TYPED_PREFIX = "__typed_"
+
+POLARS_TYPES: dict[str, pl.DataType] = {
+    "str": pl.String(),
+    "int": pl.Int64(),
+    "dec": pl.Decimal(DECIMAL_PRECISION, DECIMAL_SCALE),
+    "date": pl.Date(),
+    "ts": pl.Datetime("us"),
+}
+
+
+def typed(name: str) -> str:
+    return f"{TYPED_PREFIX}{name}"
+
+
+def _parse_ts(text: pl.Expr) -> pl.Expr:
+    """ISO-8601 with or without an offset; no offset means UTC. Result: naive UTC."""
+    norm = text.str.replace(" ", "T", literal=True).str.replace(r"Z$", "+00:00")
+    with_offset = norm.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%:z", strict=False, time_unit="us", time_zone="UTC"
+    ).dt.replace_time_zone(None)
+    naive = norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
+    return pl.coalesce(with_offset, naive)
+
+
+def clean(name: str) -> pl.Expr:
+    """Surrounding blanks are a formatting accident, not data; an all-blank field is a missing value."""
+    return pl.col(name).str.strip_chars().replace("", None)
+
+
+def cast_expr(text: pl.Expr, dtype: str) -> pl.Expr:
+    """Text -> contract type; a value that does not parse becomes null (and breaks `type:`)."""
+    if dtype == "str":
+        return text
+    if dtype == "int":
+        return text.cast(pl.Int64, strict=False)
+    if dtype == "dec":
+        # Decimal casting accepts exponents and rounds silently past the scale; both are accepted
+        # here on purpose (spreadsheets write 1E3 and long fractions).
+        return text.cast(POLARS_TYPES["dec"], strict=False)
+    if dtype == "date":
+        return text.str.to_date("%Y-%m-%d", strict=False)
+    if dtype == "ts":
+        return _parse_ts(text)
+    raise ValueError(f"unknown contract type {dtype!r}")
+
+
+def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
+    """True where the row breaks the rule; null-safe (a null never breaks a value rule)."""
+    col = pl.col(typed(rule.column)) if rule.kind != "unique_key" else None
+    if rule.kind == "between":
+        out = pl.lit(False)
+        if rule.min is not None:
+            out = (col <= rule.min) if rule.strict_min else (col < rule.min)
+        if rule.max is not None:
+            out = out | (col > rule.max)
+    elif rule.kind == "in_set":
+        out = ~col.is_in(list(rule.values))
+    elif rule.kind == "pattern":
+        out = ~col.str.contains(rule.regex)
+    elif rule.kind == "pair_ge":
+        a, b = col, pl.col(typed(rule.other))
+        if rule.as_date:
+            a, b = a.cast(pl.Date), b.cast(pl.Date)
+        out = a < b
+    elif rule.kind == "null_when":
+        out = col.is_not_null() & (pl.col(typed(rule.when_column)) == rule.when_value)
+    elif rule.kind == "not_future":
+        limit = now + timedelta(days=FUTURE_TOLERANCE_DAYS)
+        is_date = feed.column(rule.column).dtype == "date"
+        out = col > (pl.lit(limit.date()) if is_date else pl.lit(limit))
+    elif rule.kind == "unique_key":
+        # Versioned feeds may resend a key in one file only with a different version.
+        cols = [typed(c) for c in rule.column.split(",")]
+        out = pl.int_range(pl.len()).over(["_source_file", *cols]) > 0
+    else:
+        raise ValueError(f"unknown rule kind {rule.kind!r}")
+    return out.fill_null(False)
+
+
+def _describe(rule: Rule) -> pl.Expr:
+    """The reason text for one broken rule, with the offending value."""
+    if rule.kind == "unique_key":
+        return pl.lit(f"{rule.name}: {rule.description} (repeats an earlier row)")
+    shown = pl.col(rule.column).fill_null("<null>")
+    if rule.kind in ("pair_ge",):
+        shown = pl.format("{} vs {}", shown, pl.col(rule.other).fill_null("<null>"))
+    return pl.format(f"{rule.name}: {rule.description} (got {{}})", shown)
+
+
+def evaluate(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.DataFrame:
+    """Add typed columns and `_broken_rules` (list of rule names, empty when the row is good) and
+    `_reason` (one line naming each broken rule and the value that broke it)."""
+    typed_cols = [cast_expr(clean(c.name), c.dtype).alias(typed(c.name)) for c in feed.columns]
+    checks: list[tuple[str, pl.Expr, pl.Expr]] = []
+    for c in feed.columns:
+        raw = pl.col(c.name)
+        present = clean(c.name).is_not_null()
+        if not c.nullable:
+            checks.append((f"not_null:{c.name}", ~present, pl.lit(f"not_null:{c.name}: {c.name} is required")))
+        checks.append((
+            f"type:{c.name}",
+            present & pl.col(typed(c.name)).is_null(),
+            pl.format(f"type:{c.name}: {c.name} must be {c.dtype} (got {{}})", raw),
+        ))
+    for rule in feed.all_rules():
+        checks.append((rule.name, _violation(rule, feed, now), _describe(rule)))
+
+    names = pl.concat_list([pl.when(bad).then(pl.lit(name)) for name, bad, _ in checks]).list.drop_nulls()
+    reasons = pl.concat_list([pl.when(bad).then(text) for _, bad, text in checks]).list.drop_nulls()
+    return frame.with_columns(typed_cols).with_columns(
+        names.alias(BROKEN), reasons.list.join("; ").alias("_reason")
+    )
+
+
+def split(evaluated: pl.DataFrame, feed: Feed) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good rows with contract types, bad rows with their text values and reasons)."""
+    is_bad = pl.col(BROKEN).list.len() > 0
+    meta = ["_source_file", "_row_number", "_extra"]
+    good = evaluated.filter(~is_bad).select(
+        *[pl.col(typed(c.name)).alias(c.name) for c in feed.columns], *meta
+    )
+    bad = evaluated.filter(is_bad).select(
+        *feed.column_names,
+        *meta,
+        pl.col(BROKEN).list.first().alias("_rule"),
+        pl.col(BROKEN).alias("_rules"),
+        "_reason",
+    )
+    return good, bad

@@ -1,0 +1,53 @@
+"""Read-only SQL against the warehouse, for `scm sql` and any other reader."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipelines.settings import paths
+
+
+class QueryError(Exception):
+    """A query that cannot run, with a message meant for the person who typed it."""
+
+
+def connect_read_only() -> duckdb.DuckDBPyConnection:
+    path = paths().warehouse
+    if not path.exists():
+        raise QueryError(f"no warehouse yet at {path}: run `scm run` first")
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.IOException as exc:
+        raise QueryError(f"cannot open {path} read-only: {_first_line(exc)}") from None
+
+
+def run_query(query: str, fmt: str = "table") -> str:
+    con = connect_read_only()
+    try:
+        rel = con.sql(query)
+        if rel is None:  # a statement with no result (SET, a pragma)
+            return ""
+        frame = rel.pl()
+    except duckdb.InvalidInputException as exc:
+        if "read-only" in str(exc):
+            raise QueryError("the warehouse is read-only here: only queries can run (no writes)") from None
+        raise QueryError(_first_line(exc)) from None
+    except duckdb.Error as exc:
+        raise QueryError(_first_line(exc)) from None
+    finally:
+        con.close()
+    return format_frame(frame, fmt)
+
+
+def format_frame(frame: pl.DataFrame, fmt: str) -> str:
+    if fmt == "csv":
+        return frame.write_csv()
+    if fmt == "json":
+        return frame.write_json() + "\n"
+    with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=60, tbl_hide_dataframe_shape=False):
+        return f"{frame}\n"
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0]

@@ -1,0 +1,71 @@
+"""Run the whole asset graph once, in this process, and summarise what it did (for `scm run`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from pipelines.settings import paths
+
+
+@dataclass
+class RunSummary:
+    success: bool
+    run_id: str
+    materialized: dict[str, dict] = field(default_factory=dict)  # asset key -> metadata values
+    checks: list[tuple[str, str, bool, str]] = field(default_factory=list)  # asset, check, passed, text
+    failures: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [f"run {self.run_id}: {'succeeded' if self.success else 'FAILED'}"]
+        feeds = {k: v for k, v in self.materialized.items() if k.startswith("raw/")}
+        if feeds:
+            lines.append(f"{'feed':<16}{'files':>7}{'rejected':>10}{'read':>12}{'loaded':>12}{'quarantined':>13}")
+            for key, m in feeds.items():
+                lines.append(
+                    f"{key.removeprefix('raw/'):<16}{m.get('files_new', 0):>7}{m.get('files_rejected', 0):>10}"
+                    f"{m.get('rows_read', 0):>12,}{m.get('rows_loaded', 0):>12,}{m.get('rows_quarantined', 0):>13,}"
+                )
+        others = [k for k in self.materialized if not k.startswith("raw/")]
+        if others:
+            lines.append(f"built: {', '.join(others)}")
+        bad = [c for c in self.checks if not c[2]]
+        lines.append(f"checks: {len(self.checks) - len(bad)} passed, {len(bad)} need a look")
+        lines += [f"  {asset} {check}: {text}" for asset, check, _, text in bad]
+        return "\n".join(lines)
+
+
+def _instance() -> dg.DagsterInstance:
+    # Runs are recorded under the data directory so that `dagster dev` shows them too.
+    home = os.environ.setdefault("DAGSTER_HOME", str(paths().data_dir / "dagster_home"))
+    os.makedirs(home, exist_ok=True)
+    return dg.DagsterInstance.get()
+
+
+def run_everything(verbose: bool = False) -> RunSummary:
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("everything")
+    level = "INFO" if verbose else "WARNING"
+    result = job.execute_in_process(
+        instance=_instance(),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+    )
+    summary = RunSummary(success=result.success, run_id=result.run_id)
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        summary.materialized[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+    for evaluation in result.get_asset_check_evaluations():
+        summary.checks.append((
+            evaluation.asset_key.to_user_string(),
+            evaluation.check_name,
+            evaluation.passed,
+            evaluation.description or "",
+        ))
+    for event in result.all_events:
+        if event.is_step_failure:
+            summary.failures.append(f"{event.step_key}: {event.event_specific_data.error.message.strip()}")
+    return summary
