@@ -1,0 +1,88 @@
+"""Render the feed contract (`contract.py`) as the Markdown page `docs/feed-contract.md`.
+
+The page is generated, never edited by hand: `python -m pipelines.feeds.docs` rewrites it, and a test
+fails when it is out of date.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pipelines.feeds.contract import FEEDS, FILE_REJECT_REASONS, Feed
+from pipelines.feeds.raw_tables import DUCKDB_TYPES
+
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "feed-contract.md"
+
+INTRO = """# Feed contract (v1)
+
+<!-- Generated from pipelines/feeds/contract.py by `python -m pipelines.feeds.docs`; do not edit. -->
+
+What to drop into the landing folder, and what the warehouse does with it. The same definitions drive
+the demo-data generator, the loader's checks, the Great Expectations suites and this page.
+
+## Landing layout
+
+```
+$SCM_LANDING_DIR (default: $SCM_DATA_DIR/landing, i.e. data/landing)
+  <feed>/   *.csv | *.csv.gz | *.parquet     one folder per feed below
+```
+
+- Any file name; a feed's files load in name order (ISO dates in names sort right).
+- CSV: UTF-8, a header row, comma separated. Header names are matched ignoring case and blanks.
+- Dates `YYYY-MM-DD`; timestamps ISO-8601 with or without an offset (none means UTC). Timestamps are
+  stored in UTC, so `order_ts::date` is the UTC date.
+- A nullable column may be left out of a file; a missing required column rejects the file.
+- Extra columns are kept, as JSON in the raw tables' `_extra` column, and reported in `raw.ingest_log`.
+- A file is loaded once: its content hash is recorded, and the same bytes again (under any name) load
+  nothing. Files are never moved or changed: they stay where they were dropped.
+- Feeds send changes. Every version that arrives is kept in `raw.<feed>` with the file and row it came
+  from; the current version of a key is the one with the latest version column, then the later file.
+
+## What happens to bad input
+
+- A row that breaks a rule goes to `raw.<feed>_quarantine`, holding the text it was sent with, the file,
+  the row number (data rows count from 1; the header is not a row), the first rule broken (`_rule`),
+  all of them (`_rules`) and a one-line `_reason`, for example
+  `orders/orders_2024-01-02.csv row 17: quantity_ordered_range: quantity_ordered must be > 0 and <= 100,000 (got -3)`.
+  Every other row of the file loads. Rows read = rows loaded + rows quarantined, per file, in `raw.ingest_log`.
+- Besides the rules listed per feed, every column has a type rule `type:<column>` (the value must parse
+  as its type) and every required column a rule `not_null:<column>`. A CSV line that does not split into
+  the header's fields breaks `malformed_row`.
+- A row that refers to a key the masters do not have (yet) loads; the warehouse maps it to the
+  dimension's "unknown" member until the master arrives.
+- A whole file is rejected, with a one-line reason in `raw.ingest_log`, when it is:
+"""
+
+
+def render() -> str:
+    parts = [INTRO]
+    parts += [f"  - `{key}`: {text}" for key, text in FILE_REJECT_REASONS.items()]
+    parts.append("\n## Types\n")
+    parts.append("| contract type | stored as |\n|---|---|")
+    parts += [f"| {t} | `{d}` |" for t, d in DUCKDB_TYPES.items()]
+    parts.append("\n## Feeds\n")
+    parts.append("(K) marks a key column; `?` a nullable one.\n")
+    for feed in FEEDS.values():
+        parts.append(_feed_section(feed))
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _feed_section(feed: Feed) -> str:
+    lines = [f"### {feed.name}\n", feed.description, ""]
+    version = f"`{feed.version_column}`, then the later file" if feed.version_column else "the later file"
+    lines.append(f"Key: ({', '.join(feed.key)}); current version: {version}.\n")
+    lines.append("| column | type | description |\n|---|---|---|")
+    for c in feed.columns:
+        mark = " (K)" if c.key else (" ?" if c.nullable else "")
+        lines.append(f"| {c.name}{mark} | {c.dtype} | {c.description} |")
+    lines.append("\n| rule | meaning |\n|---|---|")
+    lines += [f"| `{r.name}` | {r.description} |" for r in feed.all_rules()]
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    DOC_PATH.parent.mkdir(exist_ok=True)
+    DOC_PATH.write_text(render())
+    sys.stdout.write(f"wrote {DOC_PATH}\n")
