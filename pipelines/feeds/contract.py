@@ -115,7 +115,8 @@ class Feed:
         return next(c for c in self.columns if c.name == name)
 
     def all_rules(self) -> tuple[Rule, ...]:
-        """Declared rules plus the ones implied by the columns, in the order reasons are reported."""
+        """Declared rules plus the key's uniqueness within a file. (`not_null:` and `type:` rules follow
+        from the columns and are evaluated beside these, see `rules.evaluate`.)"""
         dedup_on = self.key + ((self.version_column,) if self.version_column else ())
         unique = Rule(
             name="unique_key",
@@ -252,6 +253,8 @@ ORDERS = Feed(
         _ge("shipped_ts", "order_ts"),
         _ge("delivered_ts", "shipped_ts"),
         _not_future("order_ts"),
+        # The current version is the latest updated_at: one far-future typo would hide every later version.
+        _not_future("updated_at"),
     ),
 )
 
@@ -266,7 +269,7 @@ INVENTORY = Feed(
         Column("reserved_qty", "int", "Units on hand allocated to open orders."),
     ),
     rules=(
-        _positive("on_hand_qty", strict=False),
+        # on_hand_qty >= 0 follows from these two.
         _positive("reserved_qty", strict=False),
         _ge("on_hand_qty", "reserved_qty"),
         _not_future("snapshot_date"),
@@ -300,10 +303,11 @@ PURCHASE_ORDERS = Feed(
         _in_set("status", PO_STATUSES),
         _ge("promised_date", "order_date"),
         _ge("received_date", "order_date"),
-        _positive("quantity_received", strict=False),
+        _positive("quantity_received", strict=False, max=MAX_LINE_QUANTITY),
         _positive("quantity_rejected", strict=False),
         _ge("quantity_received", "quantity_rejected"),
         _not_future("order_date"),
+        _not_future("updated_at"),
     ),
 )
 
@@ -330,6 +334,7 @@ RETURNS = Feed(
         _positive("refund_amount", strict=False),
         _ge("received_ts", "requested_ts"),
         _not_future("requested_ts"),
+        _not_future("updated_at"),
     ),
 )
 

@@ -87,7 +87,7 @@ def _expectation(rule: Rule, feed: Feed, now: datetime, gxe):
     raise ValueError(f"no expectation for rule kind {rule.kind!r}")
 
 
-def _prepare(frame: pl.DataFrame, feed: Feed) -> "object":
+def _prepare(frame: pl.DataFrame, feed: Feed) -> object:
     """The pandas frame GX validates: dates as timestamps (pandas compares those) and, for rules that
     compare as dates, a date-only copy of each side."""
     extra = []

@@ -18,7 +18,13 @@ import polars as pl
 
 from pipelines.feeds import rules
 from pipelines.feeds.contract import Feed
-from pipelines.feeds.raw_tables import INGEST_LOG, INGEST_LOG_COLUMNS, create_raw_tables, quarantine_table, raw_table
+from pipelines.feeds.raw_tables import (
+    INGEST_LOG,
+    INGEST_LOG_COLUMNS,
+    create_raw_tables,
+    quarantine_table,
+    raw_table,
+)
 from pipelines.feeds.reader import FileRead, FileRejected, content_hash, landing_files, read_feed_file
 
 

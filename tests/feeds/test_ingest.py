@@ -124,7 +124,7 @@ def test_extra_columns_are_kept_and_reported(con, tmp_path):
         (HEADER.encode() + b"\n", "empty"),
         (b"\x00\x01\x02garbage\x00", "unreadable"),
         ((HEADER + "\n" + order_line(customer_id="Caf\u00e9")).encode("latin-1"), "encoding"),
-        ("order_id,line_number\nO1,1\n".encode(), "missing_columns"),
+        (b"order_id,line_number\nO1,1\n", "missing_columns"),
     ],
 )
 def test_unreadable_files_are_rejected_and_the_rest_loads(con, tmp_path, content, reason):

@@ -1,0 +1,73 @@
+"""Demo-data generator: a simulated supply chain written as the seven daily feeds of the contract.
+
+    summary = generate(Path("data/landing"), scale=0.1, seed=7)
+
+The world always starts on WORLD_START (or on `start` if earlier) and is simulated up to the last
+requested day; only files dated in [start, start + days) are written. Runs with the same seed and
+scale therefore continue one another: a later one-day run writes exactly that day's files of the
+same world, including new versions of older order lines that changed on that day.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from ..contract import FEEDS
+from .config import WORLD_START, World
+from .faults import write_feed_faults, write_manifest
+from .simulation import simulate
+from .tables import BUILDERS
+from .writer import write_feed
+
+__all__ = ["WORLD_START", "GenerateSummary", "generate"]
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    """What was written. Counts cover every file in a feed's folder, fault files included; rows are
+    the data rows of the files a loader can read (whole-file rejects hold none that count)."""
+
+    files_written: dict[str, int]
+    rows_written: dict[str, int]
+    manifest_path: Path | None
+
+
+def generate(
+    out_dir: Path,
+    *,
+    scale: float = 0.1,
+    seed: int = 7,
+    start: date = date(2024, 1, 1),
+    days: int = 730,
+    fmt: Literal["csv", "parquet"] = "csv",
+    faults: bool = False,
+) -> GenerateSummary:
+    """Write the feeds of days [start, start + days) of the world (seed, scale) under out_dir."""
+    if days < 1 or scale <= 0 or seed < 0:
+        raise ValueError("days must be >= 1, scale > 0 and seed >= 0")
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
+    end = start + timedelta(days=days - 1)
+    if end > datetime.now(UTC).date():
+        raise ValueError(f"the last day ({end}) is in the future; feeds only describe the past")
+    out_dir = Path(out_dir)
+    world = World(seed=seed, scale=scale, origin=min(start, WORLD_START), end=end)
+    result = simulate(world)
+    first = world.day_index(start)
+    files, rows, entries = {}, {}, []
+    for name, feed in FEEDS.items():  # one feed at a time keeps memory to one table
+        table = BUILDERS[name](result, first)
+        files[name], rows[name] = write_feed(out_dir, name, table, world.origin, fmt)
+        if faults:
+            # Bad rows are built from real ones; a short increment may not hold every kind of row.
+            source = table if first == 0 else BUILDERS[name](result, 0)
+            found, n_files, n_rows = write_feed_faults(out_dir, feed, source, end, fmt, seed)
+            entries += found
+            files[name] += n_files
+            rows[name] += n_rows
+        del table
+    manifest = write_manifest(out_dir, entries) if faults else None
+    return GenerateSummary(files_written=files, rows_written=rows, manifest_path=manifest)
