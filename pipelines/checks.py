@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from pipelines.assets.ingest import raw_key
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.expectations import ExpectationOutcome, validate
 from pipelines.feeds.raw_tables import INGEST_LOG, raw_table
+from pipelines.resources import WarehouseResource
 
 MAX_QUARANTINE_SHARE = 0.05
 
@@ -61,8 +61,8 @@ def _build(feed: Feed) -> dg.AssetChecksDefinition:
         name="contract_expectations",
         description=f"Great Expectations: the {feed.name} feed contract on the latest loaded batch.",
     )
-    def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-        with duckdb.get_connection() as con:
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
             stats = latest_load(con, feed)
             batch = con.sql(
                 f"select * exclude (_extra, _row_number, _load_id, _loaded_at) from {raw_table(feed)} "

@@ -9,7 +9,9 @@ from pipelines.checks import contract_checks
 from pipelines.resources import default_resources
 
 # DuckDB takes one writer process: steps run one after another in the run's own process.
-everything_job = dg.define_asset_job("everything", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor)
+everything_job = dg.define_asset_job(
+    "everything", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor
+)
 
 defs = dg.Definitions(
     assets=[*ingest_assets],

@@ -1,29 +1,49 @@
-"""Dagster resources: where the data lives and the DuckDB warehouse."""
+"""Dagster resources: the landing folder and the DuckDB warehouse.
+
+Both resolve their path when a run uses them, not when the code location loads, so that
+`SCM_DATA_DIR` (and `SCM_LANDING_DIR`) set for a run take effect without reloading definitions.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
+import duckdb
 
 from pipelines.settings import paths
 
 
 class LandingResource(dg.ConfigurableResource):
-    """The landing folder the feeds are dropped into."""
+    """The landing folder the feeds are dropped into (default: $SCM_DATA_DIR/landing)."""
 
-    path: str
+    path: str | None = None
 
     @property
     def dir(self) -> Path:
-        return Path(self.path)
+        return Path(self.path) if self.path else paths().landing
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB file the pipeline writes (default: $SCM_DATA_DIR/warehouse.duckdb)."""
+
+    path: str | None = None
+
+    @property
+    def file(self) -> Path:
+        return Path(self.path) if self.path else paths().warehouse
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.file))
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def default_resources() -> dict[str, object]:
-    p = paths()
-    p.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return {
-        "duckdb": DuckDBResource(database=str(p.warehouse)),
-        "landing": LandingResource(path=str(p.landing)),
-    }
+    return {"warehouse": WarehouseResource(), "landing": LandingResource()}

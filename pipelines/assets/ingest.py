@@ -7,11 +7,10 @@ The work is done by `pipelines.feeds.ingest.ingest_feed`; this module only wires
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.ingest import ingest_feed
-from pipelines.resources import LandingResource
+from pipelines.resources import LandingResource, WarehouseResource
 
 # Reading the landing folder can hit a file still being copied in; a short backoff usually clears it.
 IO_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
@@ -27,9 +26,9 @@ def _build(feed: Feed) -> dg.AssetsDefinition:
         description=f"{feed.description} Every version kept, bad rows in raw.{feed.name}_quarantine.",
         retry_policy=IO_RETRY,
     )
-    def _ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, landing: LandingResource):
+    def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
         now = datetime.now(UTC).replace(tzinfo=None)
-        with duckdb.get_connection() as con:
+        with warehouse.get_connection() as con:
             result = ingest_feed(con, feed, landing.dir, load_id=context.run_id, now=now)
         for line in result.first_errors[:10]:
             context.log.warning(line)
