@@ -1,9 +1,8 @@
 """The one Dagster code location: every asset, check, job, schedule and sensor of the project."""
 
-from __future__ import annotations
-
 import dagster as dg
 
+from pipelines.assets.dbt import dbt_models, dbt_resource
 from pipelines.assets.ingest import ingest_assets
 from pipelines.checks import contract_checks
 from pipelines.resources import default_resources
@@ -14,9 +13,9 @@ everything_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*ingest_assets],
+    assets=[*ingest_assets, dbt_models],
     asset_checks=[*contract_checks],
     jobs=[everything_job],
-    resources=default_resources(),
+    resources={**default_resources(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,
 )

@@ -1,0 +1,17 @@
+{#
+    The feed contract's "current version of a key": the latest version column (updated_at), on a
+    tie the later file (landing files sort by name in arrival order), then the later row of that
+    file. A null updated_at (masters may leave it out) ranks below any non-null one.
+    Rank 1 is the current version. Every model that picks current versions uses this macro.
+#}
+{% macro version_rank(key_columns, version_column='updated_at') -%}
+    row_number() over (
+        partition by {{ key_columns | join(', ') }}
+        order by
+            {% if version_column is not none -%}
+            {{ version_column }} desc nulls last,
+            {% endif -%}
+            _source_file desc,
+            _row_number desc
+    )
+{%- endmacro %}

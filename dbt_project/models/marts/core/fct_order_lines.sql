@@ -1,0 +1,175 @@
+{#
+    One row per order line, its current version. Incremental (delete+insert on order_line_key): a
+    run reprocesses every line that got a version loaded since the last build, recomputing its
+    current version from all its versions, plus the lines still mapped to an unknown product or
+    warehouse whose master has since arrived. Flags here depend only on the line itself; anything
+    that depends on the as-of date (due lines) or on the product's current cost is computed downstream.
+#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_line_key',
+        on_schema_change='fail'
+    )
+}}
+
+with
+
+order_versions as (
+
+    select * from {{ ref('stg_orders__versions') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_product') }}
+    where not is_unknown
+
+),
+
+warehouses as (
+
+    select * from {{ ref('dim_warehouse') }}
+    where not is_unknown
+
+),
+
+{% if is_incremental() %}
+
+last_build as (
+
+    select coalesce(max(_last_loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
+    from {{ this }}
+
+),
+
+lines_with_new_versions as (
+
+    select order_id, line_number
+    from order_versions
+    where _loaded_at > (select loaded_at from last_build)
+
+),
+
+lines_with_late_masters as (
+
+    select order_id, line_number
+    from {{ this }}
+    where
+        (product_key = {{ unknown_key() }} and sku in (select sku from products))
+        or (warehouse_key = {{ unknown_key() }} and warehouse_id in (select warehouse_id from warehouses))
+
+),
+
+lines_to_process as (
+
+    select order_id, line_number from lines_with_new_versions
+    union
+    select order_id, line_number from lines_with_late_masters
+
+),
+
+versions_to_process as (
+
+    select order_versions.*
+    from order_versions
+    inner join lines_to_process
+        on order_versions.order_id = lines_to_process.order_id
+        and order_versions.line_number = lines_to_process.line_number
+
+),
+
+{% else %}
+
+versions_to_process as (
+
+    select * from order_versions
+
+),
+
+{% endif %}
+
+ranked as (
+
+    select
+        *,
+        {{ version_rank(['order_id', 'line_number']) }} as version_rank,
+        max(_loaded_at) over (partition by order_id, line_number) as _last_loaded_at
+    from versions_to_process
+
+),
+
+current_lines as (
+
+    select * from ranked
+    where version_rank = 1
+
+),
+
+flagged as (
+
+    select
+        *,
+        status = 'cancelled' as is_cancelled,
+        delivered_ts is not null and delivered_date <= promised_date as is_on_time,
+        coalesce(quantity_shipped, 0) >= quantity_ordered as is_in_full,
+        (quantity_shipped is null or quantity_shipped < quantity_ordered)
+            and (shipped_ts is null or shipped_date > promised_date) as is_backorder
+    from current_lines
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['flagged.order_id', 'flagged.line_number']) }} as order_line_key,
+        {{ surrogate_key(['flagged.order_id']) }} as order_key,
+        {{ surrogate_key(['flagged.customer_id']) }} as customer_key,
+        coalesce(products.product_key, {{ unknown_key() }}) as product_key,
+        coalesce(warehouses.warehouse_key, {{ unknown_key() }}) as warehouse_key,
+        flagged.order_id,
+        flagged.line_number,
+        flagged.customer_id,
+        flagged.sku,
+        flagged.warehouse_id,
+        flagged.channel,
+        flagged.ship_to_region,
+        flagged.carrier,
+        flagged.status,
+        flagged.order_ts,
+        flagged.order_date,
+        flagged.promised_date,
+        flagged.shipped_ts,
+        flagged.shipped_date,
+        flagged.delivered_ts,
+        flagged.delivered_date,
+        flagged.quantity_ordered,
+        flagged.quantity_shipped,
+        flagged.unit_price,
+        flagged.shipping_cost,
+        flagged.quantity_ordered * flagged.unit_price as ordered_value,
+        coalesce(flagged.quantity_shipped, 0) * flagged.unit_price as shipped_value,
+        flagged.is_cancelled,
+        flagged.is_on_time,
+        flagged.is_in_full,
+        flagged.is_on_time and flagged.is_in_full as is_on_time_in_full,
+        flagged.is_backorder,
+        case
+            when flagged.delivered_ts is not null
+                then {{ fractional_days('flagged.order_ts', 'flagged.delivered_ts') }}
+        end as order_to_delivery_days,
+        flagged.updated_at,
+        flagged._source_file,
+        flagged._loaded_at,
+        flagged._last_loaded_at
+    from flagged
+    left join products
+        on flagged.sku = products.sku
+    left join warehouses
+        on flagged.warehouse_id = warehouses.warehouse_id
+
+)
+
+select * from final

@@ -1,0 +1,145 @@
+{#
+    Per sku and warehouse on the as-of date (kpi-definitions.md, Inventory): the latest snapshot on
+    or before the as-of date (snapshot_date says which; it is the as-of date when the feed is
+    current), available_qty = on_hand_qty - reserved_qty, avg_daily_demand_28d = units ordered on
+    non-cancelled lines for the sku from the warehouse with order date in the 28 days ending on the
+    as-of date / 28, days_of_supply = available_qty / avg_daily_demand_28d (null without demand),
+    and the stockout days (on_hand_qty = 0) in the same 28 days.
+#}
+with
+
+inventory as (
+
+    select * from {{ ref('fct_inventory_daily') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('fct_order_lines') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_product') }}
+
+),
+
+warehouses as (
+
+    select * from {{ ref('dim_warehouse') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of_date') }}
+
+),
+
+demand_window as (
+
+    select
+        cast({{ dbt.dateadd('day', -27, 'as_of_date') }} as date) as window_start,
+        as_of_date as window_end
+    from as_of
+
+),
+
+ranked_snapshots as (
+
+    select
+        inventory.*,
+        row_number() over (
+            partition by inventory.sku, inventory.warehouse_id
+            order by inventory.snapshot_date desc
+        ) as recency_rank
+    from inventory
+    cross join as_of
+    where inventory.snapshot_date <= as_of.as_of_date
+
+),
+
+latest_snapshots as (
+
+    select * from ranked_snapshots
+    where recency_rank = 1
+
+),
+
+demand as (
+
+    select
+        order_lines.sku,
+        order_lines.warehouse_id,
+        cast(sum(order_lines.quantity_ordered) as bigint) as units_ordered_28d
+    from order_lines
+    cross join demand_window
+    where not order_lines.is_cancelled
+        and order_lines.order_date between demand_window.window_start and demand_window.window_end
+    group by 1, 2
+
+),
+
+stockouts as (
+
+    select
+        inventory.sku,
+        inventory.warehouse_id,
+        count(case when inventory.is_stockout then 1 end) as stockout_days_28d
+    from inventory
+    cross join demand_window
+    where inventory.snapshot_date between demand_window.window_start and demand_window.window_end
+    group by 1, 2
+
+),
+
+joined as (
+
+    select
+        latest_snapshots.inventory_key,
+        latest_snapshots.product_key,
+        latest_snapshots.warehouse_key,
+        latest_snapshots.sku,
+        latest_snapshots.warehouse_id,
+        products.product_name,
+        products.category,
+        warehouses.warehouse_name,
+        as_of.as_of_date,
+        latest_snapshots.snapshot_date,
+        latest_snapshots.on_hand_qty,
+        latest_snapshots.reserved_qty,
+        latest_snapshots.available_qty,
+        products.unit_cost,
+        latest_snapshots.on_hand_qty * products.unit_cost as stock_value,
+        coalesce(demand.units_ordered_28d, 0) as units_ordered_28d,
+        coalesce(demand.units_ordered_28d, 0) / 28.0 as avg_daily_demand_28d,
+        coalesce(stockouts.stockout_days_28d, 0) as stockout_days_28d
+    from latest_snapshots
+    inner join products
+        on latest_snapshots.product_key = products.product_key
+    inner join warehouses
+        on latest_snapshots.warehouse_key = warehouses.warehouse_key
+    cross join as_of
+    left join demand
+        on latest_snapshots.sku = demand.sku
+        and latest_snapshots.warehouse_id = demand.warehouse_id
+    left join stockouts
+        on latest_snapshots.sku = stockouts.sku
+        and latest_snapshots.warehouse_id = stockouts.warehouse_id
+
+),
+
+final as (
+
+    select
+        *,
+        case
+            when avg_daily_demand_28d > 0 then available_qty / avg_daily_demand_28d
+        end as days_of_supply
+    from joined
+
+)
+
+select * from final

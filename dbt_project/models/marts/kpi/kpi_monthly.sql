@@ -1,0 +1,72 @@
+{#
+    Every KPI of kpi-definitions.md (Deliver, Return, Source, Inventory, Finance, Customer), network
+    wide, one row per kpi and month. Each intermediate model computes one section in this shape.
+#}
+with
+
+deliver as (
+
+    select * from {{ ref('int_kpi_deliver_monthly') }}
+
+),
+
+returns as (
+
+    select * from {{ ref('int_kpi_return_monthly') }}
+
+),
+
+source as (
+
+    select * from {{ ref('int_kpi_source_monthly') }}
+
+),
+
+inventory as (
+
+    select * from {{ ref('int_kpi_inventory_monthly') }}
+
+),
+
+finance as (
+
+    select * from {{ ref('int_kpi_finance_monthly') }}
+
+),
+
+customer as (
+
+    select * from {{ ref('int_kpi_customer_monthly') }}
+
+),
+
+unioned as (
+
+    select * from deliver
+    union all
+    select * from returns
+    union all
+    select * from source
+    union all
+    select * from inventory
+    union all
+    select * from finance
+    union all
+    select * from customer
+
+),
+
+final as (
+
+    select
+        month,
+        kpi,
+        value,
+        numerator,
+        denominator
+    from unioned
+    where value is not null
+
+)
+
+select * from final

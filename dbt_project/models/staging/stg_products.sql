@@ -1,0 +1,36 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'products') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        {{ version_rank(['sku']) }} as version_rank
+    from source
+
+),
+
+final as (
+
+    select
+        sku,
+        product_name,
+        category,
+        subcategory,
+        unit_cost,
+        list_price,
+        primary_supplier_id,
+        updated_at,
+        _source_file,
+        _loaded_at
+    from ranked
+    where version_rank = 1
+
+)
+
+select * from final
