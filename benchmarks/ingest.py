@@ -44,7 +44,7 @@ def _child(side: str, landing: Path, db: Path) -> None:
     if side == "duckdb":
         for feed in FEEDS.values():
             files = [str(p) for p in landing_files(landing / feed.name)]
-            con.execute(f"create table {feed.name} as select * from read_csv({files!r}, union_by_name = true)")
+            con.execute(f"create table {feed.name} as select * from read_csv({files!r})")
             rows += con.execute(f"select count(*) from {feed.name}").fetchall()[0][0]
     else:
         from pipelines.feeds.ingest import ingest_feed

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
+from contextlib import redirect_stdout
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 
@@ -17,6 +21,7 @@ class RunSummary:
     materialized: dict[str, dict] = field(default_factory=dict)  # asset key -> metadata values
     checks: list[tuple[str, str, bool, str]] = field(default_factory=list)  # asset, check, passed, text
     failures: list[str] = field(default_factory=list)
+    log_file: Path | None = None
 
     def render(self) -> str:
         lines = [f"run {self.run_id}: {'succeeded' if self.success else 'FAILED'}"]
@@ -28,12 +33,14 @@ class RunSummary:
                     f"{key.removeprefix('raw/'):<16}{m.get('files_new', 0):>7}{m.get('files_rejected', 0):>10}"
                     f"{m.get('rows_read', 0):>12,}{m.get('rows_loaded', 0):>12,}{m.get('rows_quarantined', 0):>13,}"
                 )
-        others = [k for k in self.materialized if not k.startswith("raw/")]
-        if others:
-            lines.append(f"built: {', '.join(others)}")
+        built = Counter(k.split("/")[0] for k in self.materialized if not k.startswith("raw/"))
+        if built:
+            lines.append("built: " + ", ".join(f"{n} {schema}" for schema, n in built.items()))
         bad = [c for c in self.checks if not c[2]]
         lines.append(f"checks: {len(self.checks) - len(bad)} passed, {len(bad)} need a look")
         lines += [f"  {asset} {check}: {text}" for asset, check, _, text in bad]
+        if self.log_file:
+            lines.append(f"log: {self.log_file}")
         return "\n".join(lines)
 
 
@@ -49,12 +56,25 @@ def run_everything(verbose: bool = False) -> RunSummary:
 
     job = defs.resolve_job_def("everything")
     level = "INFO" if verbose else "WARNING"
-    result = job.execute_in_process(
-        instance=_instance(),
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-    )
-    summary = RunSummary(success=result.success, run_id=result.run_id)
+
+    def execute():
+        return job.execute_in_process(
+            instance=_instance(),
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        )
+
+    log_file = None
+    if verbose:
+        result = execute()
+    else:
+        # dbt's own progress lines go to stdout; keep them in a log file instead of the terminal.
+        log_dir = paths().data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = log_dir / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
+        with log_file.open("w") as out, redirect_stdout(out):
+            result = execute()
+    summary = RunSummary(success=result.success, run_id=result.run_id, log_file=log_file)
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         summary.materialized[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}

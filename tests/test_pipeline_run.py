@@ -75,9 +75,18 @@ def test_every_fault_in_the_manifest_is_caught_with_its_rule(first_run, data_dir
 
 
 def test_checks_flag_the_faulty_feeds(first_run):
-    flagged = {asset for asset, _, passed, _ in first_run.checks if not passed}
+    contract = [c for c in first_run.checks if c[1] == "contract_expectations"]
+    assert len(contract) == len(FEEDS)
+    flagged = {asset for asset, _, passed, _ in contract if not passed}
     assert flagged == {f"raw/{name}" for name in FEEDS}  # every feed got at least one bad row
-    assert len(first_run.checks) == len(FEEDS)
+
+
+def test_dbt_builds_the_marts_and_its_tests_pass(first_run, data_dir):
+    assert "marts/kpi_monthly" in first_run.materialized
+    dbt_checks = [c for c in first_run.checks if c[1] != "contract_expectations"]
+    assert dbt_checks and all(passed for _, _, passed, _ in dbt_checks), [c for c in dbt_checks if not c[2]]
+    (kpis,) = query(data_dir, "select count(distinct kpi) from marts.kpi_monthly")[0]
+    assert kpis >= 25
 
 
 def test_ingest_log_reconciles_per_file(first_run, data_dir):

@@ -22,7 +22,8 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     if not project.manifest_path.exists():
         return True
     built = project.manifest_path.stat().st_mtime
-    sources = [DBT_DIR / "dbt_project.yml", *(p for d in ("models", "macros", "tests") for p in (DBT_DIR / d).rglob("*"))]
+    folders = ("models", "macros", "tests")
+    sources = [DBT_DIR / "dbt_project.yml", *(p for d in folders for p in (DBT_DIR / d).rglob("*"))]
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 

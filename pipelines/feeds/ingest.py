@@ -8,6 +8,8 @@ whose path, size and modification time are already logged are not even reread.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -64,6 +66,11 @@ class _Candidate:
     modified_ns: int
 
 
+# Files are read, checked and written in batches of about this many bytes, so that memory stays
+# bounded whatever the backlog; all batches of a feed still commit in one transaction.
+BATCH_BYTES = 64 * 1024**2
+
+
 def ingest_feed(
     con: duckdb.DuckDBPyConnection, feed: Feed, landing: Path, load_id: str, now: datetime
 ) -> FeedIngestResult:
@@ -71,45 +78,68 @@ def ingest_feed(
     candidates = _new_files(con, feed, landing)
     known_hashes = _known_hashes(con, feed)
     outcomes: list[FileOutcome] = []
-    reads: list[FileRead] = []
+    by_rule: Counter[str] = Counter()
+    errors: list[str] = []
+    with _transaction(con), ThreadPoolExecutor(max_workers=4) as pool:
+        for batch in _batches(candidates):
+            logged, reads = _read_batch(pool, batch, feed, known_hashes)
+            good, bad = _validate(reads, feed, now)
+            _count_per_file([o for _, _, o in logged], good, bad)
+            _append(con, raw_table(feed), good, load_id, now)
+            _append(con, quarantine_table(feed), bad, load_id, now)
+            _log(con, feed, logged, load_id, now)
+            outcomes += [o for _, _, o in logged]
+            if bad.height:
+                by_rule.update(dict(bad.group_by("_rule").len().iter_rows()))
+                errors += bad.get_column("_reason").head(20 - len(errors)).to_list()
+    rejects = [f"{o.file}: rejected ({o.reject_reason}): {o.message}" for o in outcomes if o.status == "rejected"]
+    return FeedIngestResult(feed.name, load_id, outcomes, dict(by_rule.most_common()), rejects + errors)
+
+
+def _batches(candidates: list[_Candidate]) -> Iterator[list[_Candidate]]:
+    batch: list[_Candidate] = []
+    size = 0
+    for cand in candidates:
+        if batch and size + cand.size > BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+        batch.append(cand)
+        size += cand.size
+    if batch:
+        yield batch
+
+
+def _read_batch(
+    pool: ThreadPoolExecutor, batch: list[_Candidate], feed: Feed, known_hashes: dict[str, str]
+) -> tuple[list[tuple[_Candidate, str, FileOutcome]], list[FileRead]]:
+    """Read and parse a batch of files (in threads: polars and hashing release the GIL)."""
+
+    def parse(cand: _Candidate) -> tuple[_Candidate, str, FileRead | FileRejected]:
+        data = cand.path.read_bytes()
+        try:
+            return cand, content_hash(data), read_feed_file(data, cand.path.name, feed, cand.rel)
+        except FileRejected as rej:
+            return cand, content_hash(data), rej
+
     logged: list[tuple[_Candidate, str, FileOutcome]] = []
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        loaded = pool.map(lambda c: (c, c.path.read_bytes()), candidates)
-        for cand, data in loaded:
-            digest = content_hash(data)
-            if digest in known_hashes:
-                outcome = FileOutcome(cand.rel, "duplicate", message=f"same content as {known_hashes[digest]}")
-            else:
-                known_hashes[digest] = cand.rel
-                try:
-                    read = read_feed_file(data, cand.path.name, feed, cand.rel)
-                except FileRejected as rej:
-                    outcome = FileOutcome(cand.rel, "rejected", reject_reason=rej.reason, message=rej.message)
-                else:
-                    reads.append(read)
-                    outcome = FileOutcome(cand.rel, "loaded", rows_read=read.rows_read,
-                                          extra_columns=read.extra_columns)
-            outcomes.append(outcome)
-            logged.append((cand, digest, outcome))
-
-    good, bad = _validate(reads, feed, now)
-    _count_per_file(outcomes, good, bad)
-    with _transaction(con):
-        _append(con, raw_table(feed), good, load_id, now)
-        _append(con, quarantine_table(feed), bad, load_id, now)
-        _log(con, feed, logged, load_id, now)
-
-    by_rule = dict(bad.group_by("_rule").len().sort("len", descending=True).iter_rows()) if bad.height else {}
-    errors = [f"{o.file}: rejected ({o.reject_reason}): {o.message}" for o in outcomes if o.status == "rejected"]
-    errors += bad.get_column("_reason").head(20).to_list() if bad.height else []
-    return FeedIngestResult(feed.name, load_id, outcomes, by_rule, errors)
+    reads: list[FileRead] = []
+    for cand, digest, read in pool.map(parse, batch):
+        if digest in known_hashes:
+            outcome = FileOutcome(cand.rel, "duplicate", message=f"same content as {known_hashes[digest]}")
+        elif isinstance(read, FileRejected):
+            outcome = FileOutcome(cand.rel, "rejected", reject_reason=read.reason, message=read.message)
+        else:
+            reads.append(read)
+            outcome = FileOutcome(cand.rel, "loaded", rows_read=read.rows_read, extra_columns=read.extra_columns)
+        known_hashes.setdefault(digest, cand.rel)
+        logged.append((cand, digest, outcome))
+    return logged, reads
 
 
 def _validate(reads: list[FileRead], feed: Feed, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
     frames = [r.frame for r in reads] or [_empty_text_frame(feed)]
     frame = pl.concat(frames, how="vertical_relaxed", rechunk=False)
-    good, bad = rules.split(rules.evaluate(frame, feed, now), feed)
+    good, bad = rules.split(rules.evaluate(frame, feed, now), feed, now)
     malformed = [r.malformed for r in reads if r.malformed.height]
     if malformed:
         bad = pl.concat([bad, *malformed], how="vertical_relaxed")

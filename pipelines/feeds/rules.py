@@ -16,6 +16,9 @@ from pipelines.feeds.contract import DECIMAL_PRECISION, DECIMAL_SCALE, FUTURE_TO
 
 BROKEN = "_broken_rules"
 TYPED_PREFIX = "__typed_"
+CLEAN_PREFIX = "__clean_"
+DUPLICATE = "__duplicate"
+IS_BAD = "__is_bad"
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "str": pl.String(),
@@ -30,6 +33,10 @@ def typed(name: str) -> str:
     return f"{TYPED_PREFIX}{name}"
 
 
+def cleaned(name: str) -> str:
+    return f"{CLEAN_PREFIX}{name}"
+
+
 def _parse_ts(text: pl.Expr) -> pl.Expr:
     """ISO-8601 with or without an offset; no offset means UTC. Result: naive UTC."""
     norm = text.str.replace(" ", "T", literal=True).str.replace(r"Z$", "+00:00")
@@ -42,7 +49,8 @@ def _parse_ts(text: pl.Expr) -> pl.Expr:
 
 def clean(name: str) -> pl.Expr:
     """Surrounding blanks are a formatting accident, not data; an all-blank field is a missing value."""
-    return pl.col(name).str.strip_chars().replace("", None)
+    stripped = pl.col(name).str.strip_chars()
+    return pl.when(stripped.str.len_bytes() > 0).then(stripped)
 
 
 def cast_expr(text: pl.Expr, dtype: str) -> pl.Expr:
@@ -87,9 +95,8 @@ def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
         is_date = feed.column(rule.column).dtype == "date"
         out = col > (pl.lit(limit.date()) if is_date else pl.lit(limit))
     elif rule.kind == "unique_key":
-        # Versioned feeds may resend a key in one file only with a different version.
-        cols = [typed(c) for c in rule.column.split(",")]
-        out = pl.int_range(pl.len()).over(["_source_file", *cols]) > 0
+        # Computed on the whole batch by `evaluate` (a window cannot be judged on a subset of rows).
+        out = pl.col(DUPLICATE)
     else:
         raise ValueError(f"unknown rule kind {rule.kind!r}")
     return out.fill_null(False)
@@ -105,43 +112,61 @@ def _describe(rule: Rule) -> pl.Expr:
     return pl.format(f"{rule.name}: {rule.description} (got {{}})", shown)
 
 
-def evaluate(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.DataFrame:
-    """Add typed columns and `_broken_rules` (list of rule names, empty when the row is good) and
-    `_reason` (one line naming each broken rule and the value that broke it)."""
-    typed_cols = [cast_expr(clean(c.name), c.dtype).alias(typed(c.name)) for c in feed.columns]
+def _checks(feed: Feed, now: datetime) -> list[tuple[str, pl.Expr, pl.Expr]]:
+    """(rule name, violation, reason text) for every rule, over a frame `evaluate` prepared."""
     checks: list[tuple[str, pl.Expr, pl.Expr]] = []
     for c in feed.columns:
-        raw = pl.col(c.name)
-        present = clean(c.name).is_not_null()
+        present = pl.col(cleaned(c.name)).is_not_null()
         if not c.nullable:
             checks.append((f"not_null:{c.name}", ~present, pl.lit(f"not_null:{c.name}: {c.name} is required")))
         checks.append((
             f"type:{c.name}",
             present & pl.col(typed(c.name)).is_null(),
-            pl.format(f"type:{c.name}: {c.name} must be {c.dtype} (got {{}})", raw),
+            pl.format(f"type:{c.name}: {c.name} must be {c.dtype} (got {{}})", pl.col(c.name)),
         ))
     for rule in feed.all_rules():
         checks.append((rule.name, _violation(rule, feed, now), _describe(rule)))
+    return checks
 
-    names = pl.concat_list([pl.when(bad).then(pl.lit(name)) for name, bad, _ in checks]).list.drop_nulls()
-    reasons = pl.concat_list([pl.when(bad).then(text) for _, bad, text in checks]).list.drop_nulls()
-    return frame.with_columns(typed_cols).with_columns(
-        names.alias(BROKEN), reasons.list.join("; ").alias("_reason")
+
+def evaluate(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.DataFrame:
+    """Add each column cleaned and typed, and a flag for rows that break any rule. Which rules, and
+    why, is worked out by `split` for the flagged rows only: most rows are good, and building reason
+    text for every row would cost more than the rest of the evaluation."""
+    (unique,) = [r for r in feed.all_rules() if r.kind == "unique_key"]
+    key = [cleaned(c) for c in unique.column.split(",")]
+    prepared = frame.with_columns(clean(c.name).alias(cleaned(c.name)) for c in feed.columns).with_columns(
+        *[cast_expr(pl.col(cleaned(c.name)), c.dtype).alias(typed(c.name)) for c in feed.columns],
+        # Versioned feeds may resend a key in one file only with a different version.
+        (pl.int_range(pl.len()).over(["_source_file", *key]) > 0).alias(DUPLICATE),
     )
+    bad = pl.any_horizontal([violation for _, violation, _ in _checks(feed, now)])
+    return prepared.with_columns(bad.alias(IS_BAD))
 
 
-def split(evaluated: pl.DataFrame, feed: Feed) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(good rows with contract types, bad rows with their text values and reasons)."""
-    is_bad = pl.col(BROKEN).list.len() > 0
+def _broken_names(checks: list[tuple[str, pl.Expr, pl.Expr]]) -> pl.Expr:
+    return pl.concat_list([pl.when(v).then(pl.lit(name)) for name, v, _ in checks]).list.drop_nulls()
+
+
+def broken_rules(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.Series:
+    """The names of the rules each row breaks (an empty list for a good row)."""
+    return evaluate(frame, feed, now).select(_broken_names(_checks(feed, now)).alias(BROKEN)).to_series()
+
+
+def split(evaluated: pl.DataFrame, feed: Feed, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good rows with contract types, bad rows with their text values, rules broken and reasons)."""
     meta = ["_source_file", "_row_number", "_extra"]
-    good = evaluated.filter(~is_bad).select(
+    good = evaluated.filter(~pl.col(IS_BAD)).select(
         *[pl.col(typed(c.name)).alias(c.name) for c in feed.columns], *meta
     )
-    bad = evaluated.filter(is_bad).select(
+    checks = _checks(feed, now)
+    names = _broken_names(checks)
+    reasons = pl.concat_list([pl.when(v).then(text) for _, v, text in checks]).list.drop_nulls()
+    bad = evaluated.filter(pl.col(IS_BAD)).with_columns(names.alias(BROKEN)).select(
         *feed.column_names,
         *meta,
         pl.col(BROKEN).list.first().alias("_rule"),
         pl.col(BROKEN).alias("_rules"),
-        "_reason",
+        reasons.list.join("; ").alias("_reason"),
     )
     return good, bad

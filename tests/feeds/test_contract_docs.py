@@ -12,3 +12,10 @@ def test_every_feed_rule_and_column_is_documented():
         assert f"### {feed.name}" in page
         for rule in feed.all_rules():
             assert f"`{rule.name}`" in page
+
+
+def test_dbt_sources_are_generated_from_the_code():
+    from pipelines.feeds.dbt_sources import SOURCES_PATH
+    from pipelines.feeds.dbt_sources import render as render_sources
+
+    assert SOURCES_PATH.read_text() == render_sources(), "run `python -m pipelines.feeds.dbt_sources`"

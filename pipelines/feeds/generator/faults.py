@@ -53,7 +53,7 @@ def _broken(feed: Feed, text: pl.DataFrame, one_file: bool) -> pl.Series:
     source = pl.lit("fault-file") if one_file else pl.int_range(pl.len()).cast(pl.String)
     frame = text.select(feed.column_names).with_columns(_source_file=source)
     now = datetime.now(UTC).replace(tzinfo=None)  # the loader works in naive UTC
-    return rules.evaluate(frame, feed, now)[rules.BROKEN]
+    return rules.broken_rules(frame, feed, now)
 
 
 def _text(feed: Feed, name: str, typed: pl.Expr) -> pl.Expr:
