@@ -35,6 +35,7 @@ lint: setup
 ## bench: the benchmarks (slow; they print ratios against baselines measured in the same run)
 bench: setup
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/dbt_build.py
 
 ## dagster: the Dagster UI on http://127.0.0.1:3000 with every asset and the runs `scm run` made
 dagster: setup

@@ -16,6 +16,10 @@ DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
+# What each run builds: models and data tests. dbt's unit tests check SQL logic, not data; they run in
+# the test suite (tests/dbt), not every morning.
+DBT_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+
 
 def _manifest_is_stale(project: DbtProject) -> bool:
     """True when a model, macro, test or the project file changed after the manifest was written."""
@@ -62,5 +66,5 @@ class ScmDbtTranslator(DagsterDbtTranslator):
 def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt runs in a child process that reads the warehouse path from its profile's env_var().
     os.environ["SCM_WAREHOUSE_PATH"] = str(warehouse.file)
-    yield from dbt.cli(["build"], context=context).stream()
+    yield from dbt.cli(DBT_BUILD_ARGS, context=context).stream()
 

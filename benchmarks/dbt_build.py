@@ -1,0 +1,128 @@
+"""dbt benchmark: what dbt adds on top of the SQL it runs, and what an incremental day costs.
+
+    .venv/bin/python benchmarks/dbt_build.py [--scale 1] [--landing DIR]
+
+1. Feeds (scale 1 by default) are loaded into a fresh warehouse, which is then set aside as a copy.
+2. `dbt build --full-refresh` (models and data tests, as `scm run` runs it) on the warehouse: timed.
+3. Baseline: on the set-aside copy, DuckDB alone runs the same compiled SQL dbt ran (each model's
+   `target/run` statement and each data test's query), in dbt's order: timed.
+4. One more day of feeds is generated and loaded, and `dbt build` runs incrementally: timed.
+
+Bars (issue #3): full build / DuckDB alone <= 1.5; incremental / full build <= 0.2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from pipelines.assets.dbt import DBT_BUILD_ARGS, DBT_DIR  # noqa: E402
+
+OVERHEAD_BAR = 1.5
+INCREMENTAL_BAR = 0.2
+
+
+def load(landing: Path, db: Path) -> None:
+    import duckdb
+
+    from pipelines.feeds.contract import FEEDS
+    from pipelines.feeds.ingest import ingest_feed
+
+    with duckdb.connect(str(db)) as con:
+        for feed in FEEDS.values():
+            ingest_feed(con, feed, landing, f"bench-{datetime.now():%H%M%S%f}", datetime.now())
+        con.execute("checkpoint")
+
+
+def dbt(args: list[str], db: Path, target: Path) -> float:
+    env = {**os.environ, "SCM_WAREHOUSE_PATH": str(db)}
+    cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(DBT_DIR),
+           "--profiles-dir", str(DBT_DIR), "--target-path", str(target), "--log-path", str(target / "logs")]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"dbt {' '.join(args)} failed:\n{done.stdout[-3000:]}")
+    return seconds
+
+
+def compiled_statements(target: Path) -> list[tuple[str, str]]:
+    """(node, SQL) for every model and data test dbt ran, in the order it finished them."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    manifest = json.loads((target / "manifest.json").read_text())["nodes"]
+    out = []
+    for result in results:
+        node = manifest.get(result["unique_id"])
+        if node is None or node["resource_type"] not in ("model", "test"):
+            continue
+        path = target / "run" / node["package_name"] / node["original_file_path"]
+        if path.suffix == ".yml":  # a generic test is written under the yml that declares it
+            path = path / node["path"]
+        sql = path.read_text()  # tests' run files already hold the query dbt ran (failure counts)
+        out.append((result["unique_id"], sql))
+    return out
+
+
+def run_in_duckdb(db: Path, statements: list[tuple[str, str]]) -> float:
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        for schema in ("staging", "intermediate", "marts"):
+            con.execute(f"create schema if not exists {schema}")
+        start = time.perf_counter()
+        for _, sql in statements:
+            con.execute(sql).fetchall()
+        return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--landing", type=Path, help="copy these feeds instead of generating them")
+    args = parser.parse_args()
+    from pipelines.feeds.generator import generate
+
+    with tempfile.TemporaryDirectory(prefix="scm-dbt-bench-") as tmp:
+        work = Path(tmp)
+        landing, db, pristine = work / "landing", work / "warehouse.duckdb", work / "pristine.duckdb"
+        if args.landing:
+            shutil.copytree(args.landing, landing)
+        else:
+            generate(landing, scale=args.scale)
+        load(landing, db)
+        shutil.copy(db, pristine)
+
+        full = dbt([*DBT_BUILD_ARGS, "--full-refresh"], db, work / "full")
+        statements = compiled_statements(work / "full")
+        alone = run_in_duckdb(pristine, statements)
+
+        last = max(p.stem.rsplit("_", 1)[-1] for p in (landing / "orders").glob("orders_*.csv"))
+        next_day = datetime.strptime(last, "%Y-%m-%d").date() + timedelta(days=1)
+        generate(landing, scale=args.scale, start=next_day, days=1)
+        load(landing, db)
+        incremental = dbt(DBT_BUILD_ARGS, db, work / "incremental")
+
+        models = sum(1 for uid, _ in statements if uid.startswith("model."))
+        print(f"full dbt build: {full:.1f} s; DuckDB alone on the same SQL ({models} models, "
+              f"{len(statements) - models} tests): {alone:.1f} s")
+        print(f"incremental dbt build after one more day ({next_day}): {incremental:.1f} s")
+        overhead, inc = full / alone, incremental / full
+        ok = overhead <= OVERHEAD_BAR and inc <= INCREMENTAL_BAR
+        print(f"ratio full/duckdb: {overhead:.2f} (bar <= {OVERHEAD_BAR}); incremental/full: {inc:.2f} "
+              f"(bar <= {INCREMENTAL_BAR}) -> {'PASS' if ok else 'FAIL'}")
+        return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
