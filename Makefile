@@ -21,7 +21,7 @@ $(VENV)/.synced: pyproject.toml uv.lock
 
 ## demo: set up, write the demo feeds if the landing folder is empty, run the whole pipeline
 demo: setup
-	@mkdir -p $(SCM_DATA_DIR)/landing $(DAGSTER_HOME)
+	@mkdir -p $(SCM_DATA_DIR)/landing
 	@if [ -z "$$(ls -A $(SCM_DATA_DIR)/landing)" ]; then $(BIN)/scm generate; fi
 	$(BIN)/scm run
 
@@ -39,7 +39,7 @@ bench: setup
 
 ## dagster: the Dagster UI on http://127.0.0.1:3000 with every asset and the runs `scm run` made
 dagster: setup
-	@mkdir -p $(DAGSTER_HOME)
+	@$(BIN)/python -c "from pipelines.settings import ensure_dagster_home; ensure_dagster_home()"
 	$(BIN)/dagster dev -m pipelines.definitions -h 127.0.0.1 -p 3000
 
 clean:

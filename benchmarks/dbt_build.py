@@ -95,7 +95,9 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="scm-dbt-bench-") as tmp:
         work = Path(tmp)
-        landing, db, pristine = work / "landing", work / "warehouse.duckdb", work / "pristine.duckdb"
+        # The copy keeps the file name: dbt's SQL names the catalog after it.
+        landing, db, pristine = work / "landing", work / "warehouse.duckdb", work / "baseline" / "warehouse.duckdb"
+        pristine.parent.mkdir()
         if args.landing:
             shutil.copytree(args.landing, landing)
         else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.settings import paths
+from pipelines.settings import ensure_dagster_home, paths
 
 
 @dataclass
@@ -46,8 +45,7 @@ class RunSummary:
 
 def _instance() -> dg.DagsterInstance:
     # Runs are recorded under the data directory so that `dagster dev` shows them too.
-    home = os.environ.setdefault("DAGSTER_HOME", str(paths().data_dir / "dagster_home"))
-    os.makedirs(home, exist_ok=True)
+    ensure_dagster_home()
     return dg.DagsterInstance.get()
 
 

@@ -28,3 +28,21 @@ class Paths:
 
 def paths() -> Paths:
     return Paths(Path(os.environ.get("SCM_DATA_DIR", "data")).resolve())
+
+
+DAGSTER_YAML = """\
+# Written by scm on first use. Runs and their logs are stored beside this file.
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home() -> Path:
+    """$DAGSTER_HOME (default: <data dir>/dagster_home), created with its dagster.yaml when missing,
+    so that `scm run` and `dagster dev` share one run history."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths().data_dir / "dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return home
