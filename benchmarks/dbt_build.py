@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -69,7 +70,9 @@ def compiled_statements(target: Path) -> list[tuple[str, str]]:
         path = target / "run" / node["package_name"] / node["original_file_path"]
         if path.suffix == ".yml":  # a generic test is written under the yml that declares it
             path = path / node["path"]
-        sql = path.read_text()  # tests' run files already hold the query dbt ran (failure counts)
+        # Tests' run files hold the query dbt ran (failure counts); models' create `<name>__dbt_tmp`,
+        # which dbt then renames: here the relation is created under its final name directly.
+        sql = re.sub(r"__dbt_tmp\d*", "", path.read_text())
         out.append((result["unique_id"], sql))
     return out
 

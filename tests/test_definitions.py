@@ -32,3 +32,31 @@ def test_every_feed_has_a_raw_asset_and_a_contract_check():
     assert {(f"raw/{name}", "contract_expectations") for name in FEEDS} <= checks
     assert defs.resolve_job_def("everything") is not None
     assert isinstance(defs.resolve_job_def("everything"), dg.JobDefinition)
+
+
+def test_lineage_runs_from_the_raw_assets_into_dbt():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for name in FEEDS:
+        stg = dg.AssetKey(["staging", f"stg_{name}"])
+        upstream = graph.get(stg).parent_keys
+        assert dg.AssetKey(["raw", name]) in upstream or any(
+            dg.AssetKey(["raw", name]) in graph.get(p).parent_keys for p in upstream
+        ), name
+    assert dg.AssetKey(["marts", "kpi_monthly"]) in graph.get_all_asset_keys()
+
+
+def test_every_mart_column_is_documented():
+    import json
+
+    from pipelines.assets.dbt import dbt_project
+
+    nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
+    marts = [n for n in nodes if n["resource_type"] == "model" and n["config"].get("schema") == "marts"]
+    assert len(marts) >= 15
+    undocumented = [
+        f"{n['name']}.{c}" for n in marts for c, col in n["columns"].items() if not col.get("description")
+    ]
+    assert undocumented == []
+    assert all(n.get("description") for n in marts)

@@ -154,6 +154,24 @@ def test_kpi_monthly_holds_every_kpi(built):
     assert zero == 0
 
 
+def test_every_built_mart_column_is_documented(built):
+    import json
+
+    manifest = json.loads((built["tmp"] / "target" / "manifest.json").read_text())
+    documented = {
+        (n["name"], column)
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model"
+        for column, spec in n["columns"].items()
+        if spec.get("description")
+    }
+    built_columns = read(
+        built["db"], "select table_name, column_name from information_schema.columns where table_schema = 'marts'"
+    ).rows()
+    assert len(built_columns) > 100
+    assert [c for c in built_columns if c not in documented] == []
+
+
 def test_orphan_keys_map_to_the_unknown_member(built):
     # (The relationships tests of the build passed with it in place.)
     assert _product_key_of_orphan(built["db"]) == "-1"
