@@ -1,7 +1,7 @@
 {#
     The one place the as-of date is decided (kpi-definitions.md): the dbt var `as_of_date` when a run
     gives one, else the latest order_ts date in the orders feed (current versions of every line,
-    cancelled ones included). Everything as-of dependent joins this one-row model.
+    cancelled ones included, as fct_order_lines holds them). Everything as-of dependent joins this one-row model.
 #}
 {%- set as_of_var = var('as_of_date', none) -%}
 {%- set as_of_given = as_of_var not in (none, '', 'null', 'None') -%}
@@ -10,7 +10,7 @@ with
 
 orders as (
 
-    select * from {{ ref('stg_orders') }}
+    select * from {{ ref('fct_order_lines') }}
 
 ),
 

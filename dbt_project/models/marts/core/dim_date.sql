@@ -1,30 +1,31 @@
 {#
-    Every day of every calendar year that any feed's date falls in (current versions), so each
-    fact's dates find their day. The spine is built by the date_spine macro (no dbt_utils here).
+    Every day of every calendar year that any fact's date falls in, so each fact's dates find their
+    day. Read from the facts (current versions, already materialised) rather than staging, whose
+    version ranking would be recomputed over every raw version. The spine is built by the date_spine macro (no dbt_utils here).
 #}
 with
 
 orders as (
 
-    select * from {{ ref('stg_orders') }}
+    select * from {{ ref('fct_order_lines') }}
 
 ),
 
 inventory as (
 
-    select * from {{ ref('stg_inventory') }}
+    select * from {{ ref('fct_inventory_daily') }}
 
 ),
 
 purchase_orders as (
 
-    select * from {{ ref('stg_purchase_orders') }}
+    select * from {{ ref('fct_purchase_order_lines') }}
 
 ),
 
 returns as (
 
-    select * from {{ ref('stg_returns') }}
+    select * from {{ ref('fct_returns') }}
 
 ),
 
