@@ -28,6 +28,8 @@ def run_query(query: str, fmt: str = "table") -> str:
         rel = con.sql(query)
         if rel is None:  # a statement with no result (SET, a pragma)
             return ""
+        if fmt == "table":  # DuckDB's own rendering, as its CLI shows it
+            return f"{rel}"
         frame = rel.pl()
     except duckdb.InvalidInputException as exc:
         if "read-only" in str(exc):
@@ -45,8 +47,7 @@ def format_frame(frame: pl.DataFrame, fmt: str) -> str:
         return frame.write_csv()
     if fmt == "json":
         return frame.write_json() + "\n"
-    with pl.Config(tbl_rows=50, tbl_cols=30, fmt_str_lengths=60, tbl_hide_dataframe_shape=False):
-        return f"{frame}\n"
+    raise ValueError(f"unknown format {fmt!r}")
 
 
 def _first_line(exc: Exception) -> str:
