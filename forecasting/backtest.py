@@ -1,0 +1,139 @@
+"""Rolling-origin backtest and final forecast of every model for one batch of series (numpy only).
+
+`forecast_batch` is the unit of work sent to a process or a Dask worker: plain arrays in, plain arrays
+out, no polars frames, no shared state, so that any executor gives the same numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import baselines, intervals, metrics
+from .config import ForecastConfig
+from .prophet_model import Features, ProphetSettings, fit_predict, fourier
+from .stan import StanProgram
+
+
+@dataclass
+class Context:
+    """What every batch of one run shares. Axis position i is day `start + i`; the last history day
+    (the as-of date) is position n_days - 1, the horizon follows it."""
+
+    cfg: ForecastConfig
+    days: np.ndarray  # float days since 1970-01-01 for history and horizon
+    n_days: int
+    origins: np.ndarray  # backtest cut-off positions, ascending
+    holidays: dict[str | None, tuple[np.ndarray, list[str]]]  # per country: (bool matrix on the axis, names)
+    event_days: np.ndarray  # (n_days,) bool: retail-event days the level baselines skip
+
+
+@dataclass
+class Batch:
+    index: np.ndarray  # the series' positions in the run
+    y: np.ndarray  # (n, n_days) demand, NaN where not observed (before the first day, or censored)
+    price: np.ndarray  # (n, n_days) mean price, NaN without orders
+    first: np.ndarray  # (n,) position of each series' first day
+    country: list[str | None]
+    fit_prophet: np.ndarray  # (n,) bool: Prophet is worth fitting (see panel.series_keys)
+    intermittent: np.ndarray  # (n,) bool: seasonal naive is not a candidate (see selection.py)
+
+
+@dataclass
+class BatchResult:
+    index: np.ndarray
+    models: list[str]
+    yhat: np.ndarray  # (n, n_models, horizon), NaN where the model did not run for the series
+    lower: np.ndarray
+    upper: np.ndarray
+    scores: dict[str, metrics.Scores]
+    candidate: np.ndarray  # (n, n_models) bool: may be selected (see selection.py)
+
+
+def _baseline(name: str, y: np.ndarray, first: np.ndarray, origins: np.ndarray, cfg: ForecastConfig
+              ) -> np.ndarray:
+    """(n, len(origins), horizon) forecasts made at each origin from the days up to it."""
+    h = cfg.horizon
+    if name == "tsb":
+        level = baselines.tsb_levels(y, origins, first, cfg.tsb_alpha, cfg.tsb_beta)
+        return np.repeat(level[:, :, None], h, axis=2)
+    out = np.empty((len(y), len(origins), h))
+    for j, o in enumerate(origins):
+        past = y[:, : o + 1]
+        if name == "seasonal_naive":
+            out[:, j] = baselines.seasonal_naive(past, h)
+        else:
+            out[:, j] = baselines.moving_average(past, h, cfg.moving_average_window)
+    return out
+
+
+def _prophet(batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray, fit: np.ndarray
+             ) -> np.ndarray:
+    cfg = ctx.cfg
+    out = np.full((len(batch.y), len(origins), cfg.horizon), np.nan)
+    if not fit.any():
+        return out
+    settings = ProphetSettings.from_config(cfg)
+    feats = Features(
+        days=ctx.days,
+        yearly=fourier(ctx.days, 365.25, cfg.prophet_yearly_order) if cfg.prophet_yearly_order else None,
+        weekly=fourier(ctx.days, 7.0, cfg.prophet_weekly_order) if cfg.prophet_weekly_order else None,
+        holidays={c: (m.astype(float), names) for c, (m, names) in ctx.holidays.items()},
+    )
+    y = np.hstack([batch.y, np.full((len(batch.y), cfg.horizon), np.nan)])
+    stan = StanProgram(cfg.prophet_tol_rel_obj)
+    try:
+        for i in np.flatnonzero(fit):
+            warm = None  # each cut-off starts from the previous one's fit: half the optimiser's work
+            for j, origin in enumerate(origins):
+                if not usable[i, j]:
+                    continue
+                res = fit_predict(stan, y[i], batch.price[i], batch.country[i], int(batch.first[i]), int(origin),
+                                  cfg.horizon, feats, settings, warm)
+                if res is not None:
+                    out[i, j], warm = res
+    finally:
+        stan.close()
+    return out
+
+
+def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
+    cfg, y, h = ctx.cfg, batch.y, ctx.cfg.horizon
+    final = ctx.n_days - 1
+    origins = np.append(ctx.origins, final)  # the backtest cut-offs, then the forecast itself
+    n_bt = len(ctx.origins)
+    # A cut-off counts for a series with min_train_days of its history before it; the final origin always.
+    usable = np.hstack([(ctx.origins[None, :] - batch.first[:, None] + 1) >= cfg.min_train_days,
+                        np.ones((len(y), 1), bool)])
+    padded = np.hstack([y, np.full((len(y), h), np.nan)])
+    actual = np.stack([padded[:, o + 1: o + 1 + h] for o in ctx.origins], axis=1)  # (n, n_bt, h)
+    actual = np.where(usable[:, :n_bt, None], actual, np.nan)
+    scale = metrics.seasonal_scale(y, ctx.origins)
+    sd = intervals.recent_sd(y, cfg.fallback_sd_days)
+
+    models = list(cfg.models)
+    yhat = np.full((len(y), len(models), h), np.nan)
+    lower, upper = np.full_like(yhat, np.nan), np.full_like(yhat, np.nan)
+    scores = {}
+    candidate = np.ones((len(y), len(models)), bool)
+    for k, name in enumerate(models):
+        if name == "seasonal_naive":
+            candidate[:, k] = ~batch.intermittent
+        if name == "prophet":
+            fc = _prophet(batch, ctx, origins, usable, batch.fit_prophet)
+        else:
+            # Moving average and TSB estimate the regular level: event days (Black Friday week) are
+            # skipped like censored ones, or a run just after the week carries its spike into the next
+            # month. Seasonal naive stays the textbook benchmark.
+            level_y = y if name == "seasonal_naive" else np.where(ctx.event_days[None, :], np.nan, y)
+            fc = _baseline(name, level_y, batch.first, origins, cfg)
+        back = np.where(usable[:, :n_bt, None], fc[:, :n_bt], np.nan)
+        scores[name] = metrics.score(actual, back, scale)
+        low, high = intervals.residual_bands(actual, back, cfg.interval, cfg.min_interval_residuals,
+                                             cfg.interval_level_floor)
+        yhat[:, k] = fc[:, n_bt]
+        lower[:, k], upper[:, k] = intervals.bounds(fc[:, n_bt], low, high, sd, cfg.interval,
+                                                    cfg.interval_level_floor)
+    return BatchResult(index=batch.index, models=models, yhat=yhat, lower=lower, upper=upper, scores=scores,
+                       candidate=candidate)

@@ -1,0 +1,91 @@
+"""Settings of one forecasting run. Everything a run does is decided here, and recorded in its params."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+MODELS = ("seasonal_naive", "moving_average", "tsb", "prophet")
+
+
+@dataclass(frozen=True)
+class ForecastConfig:
+    # --- horizon, backtest, intervals -----------------------------------------------------------
+    horizon: int = 28  # days forecast after the as-of date (and after each backtest cut-off)
+    cutoffs: int = 3  # rolling origins: as_of - k * cutoff_step for k = cutoffs .. 1
+    cutoff_step: int | None = None  # days between cut-offs; None = horizon (windows tile the last days)
+    min_train_days: int = 56  # a cut-off is used for a series only with this much history before it
+    interval: float = 0.8  # central coverage of yhat_lower .. yhat_upper (backtest residuals: intervals.py)
+    interval_level_floor: float = 0.05  # units a day; residuals are relative to the forecast level
+    min_interval_residuals: int = 20  # fewer backtest residuals than this: fall back to a normal interval
+    fallback_sd_days: int = 90  # ... with the sd of daily demand over this many last days
+
+    # --- models -----------------------------------------------------------------------------------
+    models: tuple[str, ...] = MODELS
+    moving_average_window: int = 56  # 8 weeks: one promotion or Black Friday does not carry into next month
+    tsb_alpha: float = 0.1  # smoothing of the demand size (when demand occurs)
+    tsb_beta: float = 0.05  # smoothing of the demand probability (every observed day)
+    baseline_skip_events: bool = True  # moving average and TSB skip Black Friday week (backtest.py)
+    # Selection: ties (and the MAE fallback for series without demand in the backtest) go to the
+    # model listed first here; simpler models come first so a tie never picks the expensive one.
+    preference: tuple[str, ...] = MODELS
+    fallback_model: str = "moving_average"  # series with no usable cut-off at all
+    selection_tolerance: float = 0.0  # WAPEs within this relative margin of the best count as tied
+    # Series whose average interval between demand days exceeds this are intermittent (Syntetos-Boylan
+    # cut-off); seasonal naive is scored for them (it is the FVA reference) but not a candidate: see
+    # selection.py.
+    intermittent_adi: float = 1.32
+    demand_share_days: int = 365  # the share of days with demand (1 / ADI) is taken over this many last days
+
+    # --- Prophet ----------------------------------------------------------------------------------
+    # Prophet is fitted only where it has a chance: at least this share of days with demand among the
+    # observed days of the last `demand_share_days`, and `prophet_min_days` observed days in all. Sparser
+    # series are what TSB and the moving average are for; skipping them is most of the run's speed.
+    # 0 = fit every series.
+    prophet_min_nonzero_share: float = 0.2
+    prophet_min_days: int = 90
+    prophet_weekly_order: int = 3  # Prophet defaults below
+    prophet_yearly_order: int = 10
+    # Yearly seasonality only with two years of history, as Prophet decides by default: with less it is
+    # under-identified (Prophet warns), and on the demo data it made held-out forecasts worse.
+    prophet_yearly_min_days: int = 730
+    prophet_changepoints: int = 25
+    prophet_changepoint_range: float = 0.8
+    prophet_changepoint_prior_scale: float = 0.2
+    prophet_seasonality_prior_scale: float = 10.0
+    prophet_holidays_prior_scale: float = 10.0
+    prophet_regressor_prior_scale: float = 10.0
+    prophet_seasonality_mode: str = "additive"  # or "multiplicative"
+    prophet_retail_events: bool = True  # Black Friday week to Cyber Monday, which `holidays` does not list
+    prophet_price_regressor: bool = True  # price relative to the series' median, where prices vary
+    # L-BFGS stops when the objective changes by less than this x machine epsilon (CmdStan's default,
+    # which Prophet uses, is 1e4). The MAP is flat along the trend/seasonality trade-off, so the last
+    # iterations move parameters without moving forecasts; None = CmdStan's default.
+    prophet_tol_rel_obj: float | None = 1e8
+    prophet_future_price_days: int = 28  # future relative price = median of the last days before the cut-off
+
+    # --- execution --------------------------------------------------------------------------------
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # 1 = in this process
+    batch_size: int | None = None  # series per task; None = batches of equal cost, ~8 per worker (panel.py)
+    dask_scheduler: str | None = None  # e.g. "tcp://10.0.0.5:8786": run the batches on that cluster
+
+    def __post_init__(self) -> None:
+        unknown = set(self.models) - set(MODELS)
+        if unknown:
+            raise ValueError(f"unknown models {sorted(unknown)}; known: {MODELS}")
+        if "seasonal_naive" not in self.models:
+            raise ValueError("seasonal_naive is required: forecast value added is measured against it")
+        if self.fallback_model not in self.models or self.fallback_model == "prophet":
+            raise ValueError("fallback_model must be one of the baselines in models")
+        if self.horizon < 1 or self.cutoffs < 1 or not 0 < self.interval < 1:
+            raise ValueError("horizon and cutoffs must be >= 1 and interval in (0, 1)")
+        if self.prophet_seasonality_mode not in ("additive", "multiplicative"):
+            raise ValueError("prophet_seasonality_mode must be additive or multiplicative")
+
+    @property
+    def step(self) -> int:
+        return self.cutoff_step or self.horizon
+
+    def to_params(self) -> dict:
+        """JSON-able copy (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

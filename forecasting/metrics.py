@@ -1,0 +1,71 @@
+"""Forecast accuracy exactly as docs/kpi-definitions.md ("Plan") defines it, over a rolling-origin backtest.
+
+For one series and model, over every scored day of every cut-off (a day is scored when its actual is
+observed, i.e. not censored, and the model produced a forecast for it):
+
+- wape = sum |actual - forecast| / sum actual
+- bias = sum (forecast - actual) / sum actual
+- mase = mean |actual - forecast| / mean |y_t - y_(t-7)| over the training history. The training history
+  differs per cut-off, so each day's error is scaled by its own cut-off's seasonal-naive scale and MASE
+  is the mean of the scaled errors; with one cut-off that is the formula as written, with several it is
+  the mean of the per-cut-off MASEs weighted by their scored days. Pairs (y_t, y_(t-7)) with a censored
+  side are left out of the scale; a cut-off whose scale is 0 (a flat history) does not count in MASE.
+- fva (forecast value added) = wape of seasonal naive - wape of the model.
+
+A zero sum of actuals leaves wape and bias undefined (null), a zero scale leaves mase null; neither is
+reported as 0 or infinity.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Scores:
+    """Per series (rows) for one model; NaN where undefined."""
+
+    wape: np.ndarray
+    bias: np.ndarray
+    mase: np.ndarray
+    mae: np.ndarray  # mean |error|: what selection falls back to where wape is undefined
+    actual_total: np.ndarray
+    n_cutoffs: np.ndarray  # cut-offs with at least one scored day
+
+
+def seasonal_scale(y: np.ndarray, origins: np.ndarray, season: int = 7) -> np.ndarray:
+    """(n_series, len(origins)): mean |y_t - y_(t-season)| over t <= origin, both days observed."""
+    diff = np.abs(y[:, season:] - y[:, :-season])  # column j is t = j + season
+    seen = ~np.isnan(diff)
+    total = np.cumsum(np.where(seen, diff, 0.0), axis=1)
+    count = np.cumsum(seen, axis=1)
+    at = np.asarray(origins) - season
+    ok = at >= 0
+    at = np.clip(at, 0, None)
+    total, count = np.where(ok, total[:, at], 0.0), np.where(ok, count[:, at], 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> Scores:
+    """actual, forecast: (n_series, n_cutoffs, horizon), NaN = not scored; scale: (n_series, n_cutoffs)."""
+    scored = ~np.isnan(actual) & ~np.isnan(forecast)
+    a = np.where(scored, actual, 0.0)
+    err = np.where(scored, forecast - actual, 0.0)
+    n = scored.sum(axis=(1, 2))
+    total = a.sum(axis=(1, 2))
+    abs_err = np.abs(err)
+    good_scale = (scale > 0)[:, :, None] & scored
+    scaled = np.where(good_scale, abs_err / np.where(scale > 0, scale, 1.0)[:, :, None], 0.0)
+    n_scaled = good_scale.sum(axis=(1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return Scores(
+            wape=np.where(total > 0, abs_err.sum(axis=(1, 2)) / total, np.nan),
+            bias=np.where(total > 0, err.sum(axis=(1, 2)) / total, np.nan),
+            mase=np.where(n_scaled > 0, scaled.sum(axis=(1, 2)) / np.maximum(n_scaled, 1), np.nan),
+            mae=np.where(n > 0, abs_err.sum(axis=(1, 2)) / np.maximum(n, 1), np.nan),
+            actual_total=np.where(n > 0, total, np.nan),
+            n_cutoffs=scored.any(axis=2).sum(axis=1),
+        )

@@ -1,0 +1,111 @@
+"""From the long history frame to the dense arrays the models work on, one batch of series at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from .backtest import Batch, Context
+from .calendar import holiday_matrix, holiday_table, retail_event_days
+from .config import ForecastConfig
+
+KEYS = ["sku", "warehouse_id"]
+
+
+def series_keys(history: pl.DataFrame, cfg: ForecastConfig, as_of: date) -> pl.DataFrame:
+    """One row per series with what decides its work, numbered in the order the batches take them.
+
+    share: days with demand / observed days over the last `demand_share_days` (1 / average demand
+    interval). Prophet is fitted where share >= prophet_min_nonzero_share (and prophet_min_days observed
+    days); a series is intermittent where 1 / share > intermittent_adi. Series to fit Prophet for come
+    first, so that the expensive batches start first and the cheap ones fill the pool at the end.
+    """
+    recent = pl.col("date") > as_of - timedelta(days=cfg.demand_share_days)
+    seen = pl.col("y").is_not_null()
+    share = (((pl.col("y") > 0) & recent).sum() / (seen & recent).sum()).fill_nan(0.0).fill_null(0.0)
+    prophet = "prophet" in cfg.models
+    return (
+        history.group_by(KEYS)
+        .agg(
+            pl.col("date").min().alias("first"),
+            pl.col("country").drop_nulls().first(),
+            share.alias("share"),
+            seen.sum().alias("observed"),
+        )
+        .with_columns(
+            ((pl.col("share") >= cfg.prophet_min_nonzero_share) & (pl.col("share") > 0)
+             & (pl.col("observed") >= cfg.prophet_min_days) & pl.lit(prophet)).alias("fit_prophet"),
+            (pl.col("share") * cfg.intermittent_adi < 1).alias("intermittent"),
+        )
+        .sort(["fit_prophet", *KEYS], descending=[True, False, False])
+        .with_row_index("series")
+    )
+
+
+def make_context(keys: pl.DataFrame, cfg: ForecastConfig, as_of: date) -> Context:
+    start: date = keys["first"].min() if keys.height else as_of
+    n_days = (as_of - start).days + 1
+    axis = np.arange(np.datetime64(start, "D"), np.datetime64(as_of + timedelta(days=cfg.horizon + 1), "D"))
+    origins = np.array([n_days - 1 - k * cfg.step for k in range(cfg.cutoffs, 0, -1)])
+    years = range(start.year, (as_of + timedelta(days=cfg.horizon)).year + 1)
+    holidays = {}
+    if "prophet" in cfg.models:
+        for country in keys["country"].unique().to_list():
+            table = holiday_table(country, years, cfg.prophet_retail_events)
+            matrix, names = holiday_matrix(axis, table)
+            holidays[country] = (matrix.astype(bool), names)
+    events = retail_event_days(axis[:n_days], years) if cfg.baseline_skip_events else np.zeros(n_days, bool)
+    return Context(cfg=cfg, days=axis.astype("int64").astype(float), n_days=n_days,
+                   origins=origins[origins >= 0], holidays=holidays, event_days=events)
+
+
+# A Prophet series costs about 20 baseline-only series (four Stan fits against a few vector operations).
+PROPHET_COST = 20
+
+
+def batch_bounds(keys: pl.DataFrame, cfg: ForecastConfig) -> list[tuple[int, int]]:
+    """Consecutive [lo, hi) series ranges of about equal cost, about eight per worker, so that no worker
+    is left with the last expensive batch while the others idle; at most 50 series per batch."""
+    if cfg.batch_size:
+        return [(lo, min(lo + cfg.batch_size, keys.height)) for lo in range(0, keys.height, cfg.batch_size)]
+    cost = np.where(keys["fit_prophet"].to_numpy(), PROPHET_COST, 1)
+    budget = max(1.0, cost.sum() / (max(cfg.workers, 1) * 8))
+    bounds, lo, acc = [], 0, 0.0
+    for i, c in enumerate(cost):
+        acc += c
+        if acc >= budget or i + 1 - lo >= 50:
+            bounds.append((lo, i + 1))
+            lo, acc = i + 1, 0.0
+    if lo < len(cost):
+        bounds.append((lo, len(cost)))
+    return bounds
+
+
+def batches(history: pl.DataFrame, keys: pl.DataFrame, ctx: Context, bounds: list[tuple[int, int]]
+            ) -> Iterator[Batch]:
+    if keys.is_empty():
+        return
+    start = keys["first"].min()
+    rows = (
+        history.join(keys.select(*KEYS, "series"), on=KEYS)
+        .select("series", ((pl.col("date") - pl.lit(start)).dt.total_days()).alias("day"), "y", "price")
+        .sort("series")
+    )
+    series = rows["series"].to_numpy()
+    first = ((keys["first"] - start).dt.total_days()).to_numpy()
+    country = keys["country"].to_list()
+    fit_prophet, intermittent = keys["fit_prophet"].to_numpy(), keys["intermittent"].to_numpy()
+    for lo, hi in bounds:
+        a, b = np.searchsorted(series, [lo, hi])
+        part = rows.slice(int(a), int(b - a))
+        r = part["series"].to_numpy().astype(np.int64) - lo
+        d = part["day"].to_numpy()
+        y = np.full((hi - lo, ctx.n_days), np.nan)
+        price = np.full_like(y, np.nan)
+        y[r, d] = part["y"].fill_null(np.nan).to_numpy()
+        price[r, d] = part["price"].fill_null(np.nan).to_numpy()
+        yield Batch(index=np.arange(lo, hi), y=y, price=price, first=first[lo:hi], country=country[lo:hi],
+                    fit_prophet=fit_prophet[lo:hi], intermittent=intermittent[lo:hi])
