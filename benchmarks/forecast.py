@@ -98,7 +98,7 @@ def prepare(landing: Path, work: Path, series: str, baseline_series: int, seed: 
 
 class TreeMemory(threading.Thread):
     """Peak resident memory of this process and all its descendants (the process pool, the Stan runs),
-    sampled every 50 ms from /proc. ru_maxrss would not do: Linux carries it over fork and exec, so a
+    sampled every 200 ms from /proc. ru_maxrss would not do: Linux carries it over fork and exec, so a
     child reports its parent's peak, and it does not add up processes."""
 
     def __init__(self) -> None:
@@ -110,7 +110,7 @@ class TreeMemory(threading.Thread):
     def run(self) -> None:
         while not self._done.is_set():
             self.peak = max(self.peak, self.tree_rss(os.getpid()))
-            self._done.wait(0.05)
+            self._done.wait(0.2)
 
     def stop(self) -> None:
         self._done.set()
