@@ -36,6 +36,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/dbt_build.py
+	$(BIN)/python benchmarks/forecast.py
 
 ## dagster: the Dagster UI on http://127.0.0.1:3000 with every asset and the runs `scm run` made
 dagster: setup

@@ -44,25 +44,27 @@ class ForecastConfig:
     # 0 = fit every series.
     prophet_min_nonzero_share: float = 0.2
     prophet_min_days: int = 90
-    prophet_weekly_order: int = 3  # Prophet defaults below
+    prophet_weekly_order: int = 3  # Prophet's defaults below, except the changepoint prior scale
     prophet_yearly_order: int = 10
     # Yearly seasonality only with two years of history, as Prophet decides by default: with less it is
     # under-identified (Prophet warns), and on the demo data it made held-out forecasts worse.
     prophet_yearly_min_days: int = 730
     prophet_changepoints: int = 25
     prophet_changepoint_range: float = 0.8
+    # 0.2, not 0.05: demand levels move with promotions, launches and clearances. On the demo data's
+    # backtest it cut Prophet's pooled WAPE from 0.89 to 0.83 (and the held-out one from 0.77 to 0.74).
     prophet_changepoint_prior_scale: float = 0.2
     prophet_seasonality_prior_scale: float = 10.0
     prophet_holidays_prior_scale: float = 10.0
     prophet_regressor_prior_scale: float = 10.0
     prophet_seasonality_mode: str = "additive"  # or "multiplicative"
     prophet_retail_events: bool = True  # Black Friday week to Cyber Monday, which `holidays` does not list
-    prophet_price_regressor: bool = True  # price relative to the series' median, where prices vary
+    prophet_price_regressor: bool = True  # the day's mean price (standardised, as Prophet does), where it varies
     # L-BFGS stops when the objective changes by less than this x machine epsilon (CmdStan's default,
     # which Prophet uses, is 1e4). The MAP is flat along the trend/seasonality trade-off, so the last
     # iterations move parameters without moving forecasts; None = CmdStan's default.
     prophet_tol_rel_obj: float | None = 1e8
-    prophet_future_price_days: int = 28  # future relative price = median of the last days before the cut-off
+    prophet_future_price_days: int = 28  # future price = median price of this many days before the cut-off
 
     # --- execution --------------------------------------------------------------------------------
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # 1 = in this process

@@ -38,7 +38,9 @@ def demand_history(
         .group_by("sku", "warehouse_id", pl.col("order_date").alias("date"))
         .agg(
             pl.col("quantity_ordered").sum().cast(pl.Float64).alias("units"),
-            ((pl.col("quantity_ordered") * pl.col("unit_price").cast(pl.Float64)).sum()
+            # Summed as decimals: a float sum's last bits depend on the parallel summation order, and a
+            # Prophet fit is sensitive enough to them that two runs on the same data would differ.
+            ((pl.col("quantity_ordered") * pl.col("unit_price").cast(pl.Decimal(38, 6))).sum().cast(pl.Float64)
              / pl.col("quantity_ordered").sum()).alias("price"),
         )
     )

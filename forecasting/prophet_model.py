@@ -65,8 +65,8 @@ class Features:
     """Regressor columns on the run's date axis (history and horizon), shared by a batch's series."""
 
     days: np.ndarray  # float days since 1970-01-01, one per axis position
-    yearly: np.ndarray
-    weekly: np.ndarray
+    yearly: np.ndarray | None  # Fourier terms; None where the order is 0
+    weekly: np.ndarray | None
     holidays: dict[str | None, tuple[np.ndarray, list[str]]]  # per country
 
 

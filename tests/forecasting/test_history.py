@@ -58,3 +58,10 @@ def test_demand_history(feeds):
     assert b["date"].to_list() == [D(2025, 1, 5), D(2025, 1, 6), D(2025, 1, 7)]
     assert b["y"].to_list() == [1.0, 0.0, 0.0] and b["country"].unique().to_list() == ["GB"]
     assert h.filter(pl.col("sku") == "C").is_empty()
+
+
+def test_demand_history_does_not_depend_on_row_order(feeds):
+    lines, inventory, warehouses = feeds
+    shuffled = lines.sample(fraction=1.0, shuffle=True, seed=1)
+    assert demand_history(shuffled, inventory, warehouses, D(2025, 1, 7)).equals(
+        demand_history(lines, inventory, warehouses, D(2025, 1, 7)))
