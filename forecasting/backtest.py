@@ -49,6 +49,7 @@ class BatchResult:
     upper: np.ndarray
     scores: dict[str, metrics.Scores]
     candidate: np.ndarray  # (n, n_models) bool: may be selected (see selection.py)
+    demand_sd: np.ndarray  # (n,) sd of the observed daily demand over the last cfg.fallback_sd_days
 
 
 def _baseline(name: str, y: np.ndarray, first: np.ndarray, origins: np.ndarray, cfg: ForecastConfig
@@ -136,4 +137,4 @@ def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
         lower[:, k], upper[:, k] = intervals.bounds(fc[:, n_bt], low, high, sd, cfg.interval,
                                                     cfg.interval_level_floor)
     return BatchResult(index=batch.index, models=models, yhat=yhat, lower=lower, upper=upper, scores=scores,
-                       candidate=candidate)
+                       candidate=candidate, demand_sd=sd)

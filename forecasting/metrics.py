@@ -12,6 +12,12 @@ observed, i.e. not censored, and the model produced a forecast for it):
   side are left out of the scale; a cut-off whose scale is 0 (a flat history) does not count in MASE.
 - fva (forecast value added) = wape of seasonal naive - wape of the model.
 
+Two more per series and model feed replenishment and its exceptions (kpi-definitions.md, "Plan"):
+- error_sd: the sample standard deviation of the daily error (forecast - actual) over every scored day
+  of every cut-off: the σ_d of safety stock;
+- recent_wape: wape over the last cut-off's window alone, which the exceptions mart compares with wape
+  to flag a forecast whose error jumped.
+
 A zero sum of actuals leaves wape and bias undefined (null), a zero scale leaves mase null; neither is
 reported as 0 or infinity.
 """
@@ -33,6 +39,8 @@ class Scores:
     mae: np.ndarray  # mean |error|: what selection falls back to where wape is undefined
     actual_total: np.ndarray
     n_cutoffs: np.ndarray  # cut-offs with at least one scored day
+    error_sd: np.ndarray  # sample sd of the daily error; NaN with under two scored days
+    recent_wape: np.ndarray  # wape of the last cut-off alone
 
 
 def seasonal_scale(y: np.ndarray, origins: np.ndarray, season: int = 7) -> np.ndarray:
@@ -60,6 +68,9 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> Scores
     good_scale = (scale > 0)[:, :, None] & scored
     scaled = np.where(good_scale, abs_err / np.where(scale > 0, scale, 1.0)[:, :, None], 0.0)
     n_scaled = good_scale.sum(axis=(1, 2))
+    mean_err = err.sum(axis=(1, 2)) / np.maximum(n, 1)
+    sq_dev = np.where(scored, (err - mean_err[:, None, None]) ** 2, 0.0).sum(axis=(1, 2))
+    last_total = a[:, -1].sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return Scores(
             wape=np.where(total > 0, abs_err.sum(axis=(1, 2)) / total, np.nan),
@@ -68,4 +79,6 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> Scores
             mae=np.where(n > 0, abs_err.sum(axis=(1, 2)) / np.maximum(n, 1), np.nan),
             actual_total=np.where(n > 0, total, np.nan),
             n_cutoffs=scored.any(axis=2).sum(axis=1),
+            error_sd=np.where(n >= 2, np.sqrt(sq_dev / np.maximum(n - 1, 1)), np.nan),
+            recent_wape=np.where(last_total > 0, abs_err[:, -1].sum(axis=1) / last_total, np.nan),
         )

@@ -27,18 +27,20 @@ FORECAST_SCHEMA = {
 METRIC_SCHEMA = {
     "sku": pl.String, "warehouse_id": pl.String, "model": pl.String, "wape": pl.Float64, "bias": pl.Float64,
     "mase": pl.Float64, "n_cutoffs": pl.Int64, "actual_total": pl.Float64, "fva": pl.Float64,
+    "error_sd": pl.Float64, "recent_wape": pl.Float64,
 }
 SELECTION_SCHEMA = {
     "sku": pl.String, "warehouse_id": pl.String, "model": pl.String, "wape": pl.Float64,
-    "seasonal_naive_wape": pl.Float64,
+    "seasonal_naive_wape": pl.Float64, "demand_sd": pl.Float64,
 }
 
 
 @dataclass
 class ForecastRun:
     forecasts: pl.DataFrame  # sku, warehouse_id, forecast_date, model, yhat, yhat_lower, yhat_upper, is_selected
-    metrics: pl.DataFrame  # sku, warehouse_id, model, wape, bias, mase, n_cutoffs, actual_total, fva
-    selection: pl.DataFrame  # sku, warehouse_id, model, wape, seasonal_naive_wape
+    metrics: pl.DataFrame  # sku, warehouse_id, model, wape, bias, mase, n_cutoffs, actual_total, fva,
+    #                         error_sd, recent_wape
+    selection: pl.DataFrame  # sku, warehouse_id, model, wape, seasonal_naive_wape, demand_sd
     params: dict = field(default_factory=dict)  # JSON-able: config, cut-offs, counts, versions, timing
 
 
@@ -63,8 +65,11 @@ def run_forecast(history: pl.DataFrame, cfg: ForecastConfig, as_of: date, progre
             progress(done, total)
 
     metrics = _metrics(results, keys)
-    selection = select_models(metrics, keys, cfg.preference, cfg.fallback_model,
-                              cfg.selection_tolerance).cast(SELECTION_SCHEMA)
+    selection = (
+        select_models(metrics, keys, cfg.preference, cfg.fallback_model, cfg.selection_tolerance)
+        .join(_demand_sd(results, keys), on=KEYS, how="left")
+        .cast(SELECTION_SCHEMA)
+    )
     forecasts = _forecasts(results, keys, as_of, cfg.horizon, selection)
     cutoff_dates = [as_of - timedelta(days=int(ctx.n_days - 1 - o)) for o in ctx.origins]
     prophet_series = int(keys["fit_prophet"].sum())
@@ -96,6 +101,7 @@ def _metrics(results: list[BatchResult], keys: pl.DataFrame) -> pl.DataFrame:
                 "series": r.index[ran].astype(np.uint32), "model": name, "wape": s.wape[ran], "bias": s.bias[ran],
                 "mase": s.mase[ran], "n_cutoffs": s.n_cutoffs[ran].astype(np.int64),
                 "actual_total": s.actual_total[ran], "mae": s.mae[ran],
+                "error_sd": s.error_sd[ran], "recent_wape": s.recent_wape[ran],
                 "is_candidate": r.candidate[ran, r.models.index(name)],
             }, nan_to_null=True))
     if not parts:
@@ -108,6 +114,16 @@ def _metrics(results: list[BatchResult], keys: pl.DataFrame) -> pl.DataFrame:
         .sort(*KEYS, "model")
         .select(*METRIC_SCHEMA, "mae", "is_candidate")
     )
+
+
+def _demand_sd(results: list[BatchResult], keys: pl.DataFrame) -> pl.DataFrame:
+    """sku, warehouse_id, demand_sd: what safety stock uses where a series has no backtest errors."""
+    frame = pl.DataFrame(
+        {"series": np.concatenate([r.index for r in results]).astype(np.uint32) if results else [],
+         "demand_sd": np.concatenate([r.demand_sd for r in results]) if results else []},
+        schema={"series": pl.UInt32, "demand_sd": pl.Float64},
+    )
+    return frame.join(keys.select("series", *KEYS), on="series").drop("series")
 
 
 def _forecasts(results: list[BatchResult], keys: pl.DataFrame, as_of: date, horizon: int,

@@ -44,9 +44,14 @@ def generate(scale: float, seed: int, start, days: int, fmt: str, faults: bool, 
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's step log.")
 def run(verbose: bool) -> None:
     """Materialise the whole asset graph once, in process, through Dagster."""
+    from pipelines.progress import TerminalBar, set_sink
     from pipelines.runner import run_everything
 
-    summary = run_everything(verbose=verbose)
+    set_sink(None if verbose else TerminalBar())
+    try:
+        summary = run_everything(verbose=verbose)
+    finally:
+        set_sink(None)
     click.echo(summary.render())
     if not summary.success:
         click.echo("run failed: " + "; ".join(summary.failures), err=True)

@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from pipelines.assets.dbt import dbt_models, dbt_resource
+from pipelines.assets.dbt import dbt_resource, planning_models, warehouse_models
+from pipelines.assets.forecast import demand_forecast
 from pipelines.assets.ingest import ingest_assets
 from pipelines.checks import contract_checks
 from pipelines.resources import default_resources
@@ -13,7 +14,7 @@ everything_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, dbt_models],
+    assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models],
     asset_checks=[*contract_checks],
     jobs=[everything_job],
     resources={**default_resources(), "dbt": dbt_resource()},

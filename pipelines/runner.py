@@ -49,18 +49,18 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def run_everything(verbose: bool = False) -> RunSummary:
+def run_everything(verbose: bool = False, forecast: dict | None = None) -> RunSummary:
+    """forecast: settings for the forecast step (pipelines.assets.forecast.ForecastSettings fields)."""
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("everything")
     level = "INFO" if verbose else "WARNING"
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": level}}}}
+    if forecast:
+        run_config["ops"] = {"demand_forecast": {"config": forecast}}
 
     def execute():
-        return job.execute_in_process(
-            instance=_instance(),
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": level}}}},
-        )
+        return job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=run_config)
 
     log_file = None
     if verbose:

@@ -1,5 +1,11 @@
 """The dbt project as Dagster assets: one asset per model, dbt tests as asset checks, and dbt sources
-mapped onto the raw ingest assets so the lineage runs unbroken from landing file to mart."""
+mapped onto the assets that write them (raw/<feed>, forecast/<table>) so the lineage runs unbroken from
+landing file to mart.
+
+The project is two Dagster definitions because forecasting sits in the middle of it: `warehouse_models`
+(staging to KPI marts) feed the forecast, and `planning_models` (tag `planning`: demand_forecast,
+replenishment, ...) read what the forecast wrote.
+"""
 
 import os
 import sys
@@ -55,16 +61,27 @@ class ScmDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([dbt_resource_props["config"].get("schema") or "main", dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
-        return "warehouse"
+        return PLANNING_TAG if PLANNING_TAG in dbt_resource_props.get("tags", []) else "warehouse"
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=ScmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)),
-)
-def dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+PLANNING_TAG = "planning"
+_TRANSLATOR = ScmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # dbt runs in a child process that reads the warehouse path from its profile's env_var().
     os.environ["SCM_WAREHOUSE_PATH"] = str(warehouse.file)
     yield from dbt.cli(DBT_BUILD_ARGS, context=context).stream()
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=_TRANSLATOR,
+            exclude=f"tag:{PLANNING_TAG}", name="warehouse_models")
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    yield from _build(context, dbt, warehouse)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=_TRANSLATOR,
+            select=f"tag:{PLANNING_TAG}", name="planning_models")
+def planning_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    yield from _build(context, dbt, warehouse)
 

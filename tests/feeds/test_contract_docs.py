@@ -15,7 +15,7 @@ def test_every_feed_rule_and_column_is_documented():
 
 
 def test_dbt_sources_are_generated_from_the_code():
-    from pipelines.feeds.dbt_sources import SOURCES_PATH
-    from pipelines.feeds.dbt_sources import render as render_sources
+    from pipelines.dbt_sources import GENERATED
 
-    assert SOURCES_PATH.read_text() == render_sources(), "run `python -m pipelines.feeds.dbt_sources`"
+    for path, render_sources in GENERATED.items():
+        assert path.read_text() == render_sources(), f"{path.name}: run `python -m pipelines.dbt_sources`"

@@ -27,6 +27,19 @@ def test_one_cutoff_by_hand():
     assert s.actual_total[0] == 10 and s.n_cutoffs[0] == 1
 
 
+def test_error_sd_and_recent_wape_by_hand():
+    # two cut-offs of three days; one censored day in the first
+    actual = np.array([[[4.0, NAN, 6.0], [2.0, 3.0, 5.0]]])
+    forecast = np.array([[[5.0, 9.0, 3.0], [2.0, 5.0, 4.0]]])
+    s = score(actual, forecast, np.array([[1.0, 1.0]]))
+    errors = [1.0, -3.0, 0.0, 2.0, -1.0]  # forecast - actual on the scored days
+    mean = sum(errors) / 5
+    assert s.error_sd[0] == pytest.approx((sum((e - mean) ** 2 for e in errors) / 4) ** 0.5)  # sample sd
+    assert s.recent_wape[0] == pytest.approx((0 + 2 + 1) / (2 + 3 + 5))  # the last cut-off alone
+    one_day = score(np.array([[[4.0]]]), np.array([[[5.0]]]), np.array([[1.0]]))
+    assert np.isnan(one_day.error_sd[0])  # a sample sd needs two days
+
+
 def test_zero_actuals_leave_wape_and_bias_undefined():
     s = score(np.zeros((1, 1, 3)), np.ones((1, 1, 3)), np.array([[0.0]]))
     assert np.isnan(s.wape[0]) and np.isnan(s.bias[0]) and np.isnan(s.mase[0])

@@ -1,0 +1,116 @@
+"""The `forecast` schema of the warehouse: every forecasting run written back, history kept per run.
+
+    forecast.runs             one row per run: run_id, cut-off date, scope, when, how long, params (JSON)
+    forecast.forecasts        run_id, cutoff_date, sku, warehouse_id, forecast_date, model, yhat, yhat_lower,
+                              yhat_upper, is_selected: every model's daily forecast for the horizon
+    forecast.backtest_metrics run_id, cutoff_date, sku, warehouse_id, model, wape, bias, mase, ... per model
+    forecast.model_selection  run_id, cutoff_date, sku, warehouse_id, model (the selected one), its wape, ...
+
+A run covers every series or, when Dagster runs one partition, the series of some categories (`scope`);
+dbt's marts take each series from the latest run that covered it. Writing a run_id again (a retried step)
+replaces that run's rows: one transaction, so readers see all of a run or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+import duckdb
+import polars as pl
+
+from .run import FORECAST_SCHEMA, METRIC_SCHEMA, SELECTION_SCHEMA, ForecastRun
+
+SCHEMA = "forecast"
+RUN_KEYS = {"run_id": pl.String, "cutoff_date": pl.Date}
+RUNS_SCHEMA = {
+    **RUN_KEYS, "scope": pl.String, "created_at": pl.Datetime("us"), "n_series": pl.Int64,
+    "seconds": pl.Float64, "params": pl.String,
+}
+TABLES: dict[str, dict[str, pl.DataType]] = {
+    "runs": RUNS_SCHEMA,
+    "forecasts": {**RUN_KEYS, **FORECAST_SCHEMA},
+    "backtest_metrics": {**RUN_KEYS, **METRIC_SCHEMA},
+    "model_selection": {**RUN_KEYS, **SELECTION_SCHEMA},
+}
+TABLE_DOCS = {
+    "runs": "One row per forecasting run.",
+    "forecasts": "Every model's daily forecast and 80% interval for the horizon after the run's cut-off date.",
+    "backtest_metrics": "Rolling-origin backtest accuracy per series and model (docs/kpi-definitions.md, Plan).",
+    "model_selection": "The model each series' backtest selected, one row per series and run.",
+}
+COLUMN_DOCS = {
+    "run_id": "The forecasting run (the Dagster run that wrote it).",
+    "cutoff_date": "The as-of date the run forecast from: the last day of history; forecasts start the day after.",
+    "scope": "Which series the run covered: `all`, or the product categories of a partitioned run.",
+    "created_at": "When the run was written (UTC).",
+    "n_series": "Series (sku and warehouse) the run forecast.",
+    "seconds": "Wall time of the run's forecasting.",
+    "params": "The run's settings, backtest cut-offs, counts and library versions, as JSON.",
+    "sku": "Product.",
+    "warehouse_id": "Warehouse the demand ships from.",
+    "forecast_date": "Day forecast.",
+    "model": "seasonal_naive, moving_average, tsb or prophet.",
+    "yhat": "Point forecast of units ordered that day.",
+    "yhat_lower": "Lower bound of the 80% interval (backtest residual quantiles; never below 0).",
+    "yhat_upper": "Upper bound of the 80% interval.",
+    "is_selected": "The model the series' backtest selected.",
+    "wape": "Backtest WAPE: sum |actual - forecast| / sum actual (null when the backtest saw no demand).",
+    "bias": "Backtest bias: sum (forecast - actual) / sum actual.",
+    "mase": "Backtest MASE against the seasonal-naive scale of the training history.",
+    "n_cutoffs": "Backtest cut-offs with at least one scored day.",
+    "actual_total": "Units actually ordered over the scored backtest days.",
+    "fva": "Forecast value added: seasonal naive's WAPE minus this model's.",
+    "error_sd": "Sample standard deviation of the daily backtest error (forecast - actual): safety stock's sigma_d.",
+    "recent_wape": "WAPE over the last backtest cut-off alone.",
+    "seasonal_naive_wape": "Backtest WAPE of seasonal naive for the series (the FVA reference).",
+    "demand_sd": "Sample standard deviation of the observed daily demand over the last 90 days "
+                 "(safety stock's sigma_d where the backtest has no errors).",
+}
+_SQL_TYPES = {
+    pl.String: "varchar", pl.Date: "date", pl.Datetime("us"): "timestamp", pl.Int64: "bigint",
+    pl.Float64: "double", pl.Boolean: "boolean",
+}
+
+
+def sql_type(dtype: pl.DataType) -> str:
+    return _SQL_TYPES[dtype]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create schema if not exists {SCHEMA}")
+    for table, schema in TABLES.items():
+        columns = ", ".join(f"{name} {sql_type(dtype)}" for name, dtype in schema.items())
+        con.execute(f"create table if not exists {SCHEMA}.{table} ({columns})")
+
+
+def write_run(con: duckdb.DuckDBPyConnection, run: ForecastRun, run_id: str, cutoff_date: date, scope: str,
+              created_at: datetime) -> dict[str, int]:
+    """Write one run (replacing any rows of the same run_id); returns rows written per table."""
+    keys = {"run_id": pl.lit(run_id), "cutoff_date": pl.lit(cutoff_date)}
+    frames = {
+        "runs": pl.DataFrame([{
+            "run_id": run_id, "cutoff_date": cutoff_date, "scope": scope, "created_at": created_at,
+            "n_series": run.selection.height, "seconds": run.params.get("seconds"),
+            "params": json.dumps(run.params, sort_keys=True),
+        }]),
+        "forecasts": run.forecasts.with_columns(**keys),
+        "backtest_metrics": run.metrics.with_columns(**keys),
+        "model_selection": run.selection.with_columns(**keys),
+    }
+    ensure_tables(con)
+    written = {}
+    con.begin()
+    try:
+        for table, frame in frames.items():
+            frame = frame.select(list(TABLES[table])).cast(TABLES[table])
+            con.execute(f"delete from {SCHEMA}.{table} where run_id = ?", [run_id])
+            con.register("_forecast_frame", frame)
+            con.execute(f"insert into {SCHEMA}.{table} by name select * from _forecast_frame")
+            con.unregister("_forecast_frame")
+            written[table] = frame.height
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return written
