@@ -13,10 +13,18 @@ everything_job = dg.define_asset_job(
     "everything", selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor
 )
 
+# The forecast and what reads it, on their own: a category's forecast re-run (a partition), or a forecast
+# on another cadence than the loads.
+forecast_job = dg.define_asset_job(
+    "forecast",
+    selection=dg.AssetSelection.assets(demand_forecast, planning_models),
+    executor_def=dg.in_process_executor,
+)
+
 defs = dg.Definitions(
     assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models],
     asset_checks=[*contract_checks],
-    jobs=[everything_job],
+    jobs=[everything_job, forecast_job],
     resources={**default_resources(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,
 )
