@@ -52,7 +52,8 @@ class ForecastSettings(dg.Config):
     retry_policy=dg.RetryPolicy(max_retries=1, delay=10),
 )
 def demand_forecast(context: dg.AssetExecutionContext, config: ForecastSettings, warehouse: WarehouseResource):
-    scope = context.partition_keys if context.has_partition_key_range else None
+    partitioned = context.has_partition_key or context.has_partition_key_range  # one category, or a range
+    scope = context.partition_keys if partitioned else None
     with warehouse.get_connection() as con:
         as_of, history = read_history(con, scope)
         if scope is None:
