@@ -9,7 +9,7 @@ export SCM_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(SCM_DATA_DIR)/dagster_home
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup demo run test lint bench dagster clean
+.PHONY: setup browser demo run test lint bench dagster clean
 
 ## setup: create .venv and install the locked dependencies (only when pyproject.toml or uv.lock changed)
 setup: $(VENV)/.synced
@@ -19,6 +19,12 @@ $(VENV)/.synced: pyproject.toml uv.lock
 	$(BIN)/uv sync --frozen --quiet
 	@touch $@
 
+## browser: Debian's chromium, for the dashboards' browser test and benchmark (installed only when missing)
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
+
 ## demo: set up, write the demo feeds if the landing folder is empty, run the whole pipeline
 demo: setup
 	@mkdir -p $(SCM_DATA_DIR)/landing
@@ -26,7 +32,7 @@ demo: setup
 	$(BIN)/scm run
 
 ## test: the test suite (what CI runs)
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
 
 lint: setup
