@@ -41,12 +41,16 @@ INCREMENTAL_BAR = 0.2
 def load(landing: Path, db: Path) -> None:
     import duckdb
 
+    from forecasting.store import ensure_tables
     from pipelines.feeds.contract import FEEDS
     from pipelines.feeds.ingest import ingest_feed
 
     with duckdb.connect(str(db)) as con:
         for feed in FEEDS.values():
             ingest_feed(con, feed, landing, f"bench-{datetime.now():%H%M%S%f}", datetime.now())
+        # The (empty) forecast tables, before the copy: the planning models are built on both sides of the
+        # comparison, by dbt and by DuckDB alone, with no forecast run in either.
+        ensure_tables(con)
         con.execute("checkpoint")
 
 

@@ -62,6 +62,7 @@ WORLDS = {"generated": _generate, "handmade": _handmade}
 
 
 def _ingest(landing: Path, db: Path) -> None:
+    from forecasting.store import ensure_tables
     from pipelines.feeds.contract import FEEDS
     from pipelines.feeds.ingest import ingest_feed
 
@@ -75,6 +76,7 @@ def _ingest(landing: Path, db: Path) -> None:
             assert result.total("rows_quarantined") == 0, (
                 f"{feed.name}: {result.total('rows_quarantined')} rows quarantined: {result.first_errors[:5]}"
             )
+        ensure_tables(con)  # no forecast run: the planning marts build empty
     finally:
         con.close()
 

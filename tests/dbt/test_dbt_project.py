@@ -54,6 +54,7 @@ COMPARED = {
 
 
 def ingest(landing: Path, db: Path, load_id: str, now: datetime) -> None:
+    from forecasting.store import ensure_tables
     from pipelines.feeds.contract import FEEDS
     from pipelines.feeds.ingest import ingest_feed
 
@@ -63,6 +64,7 @@ def ingest(landing: Path, db: Path, load_id: str, now: datetime) -> None:
             result = ingest_feed(con, feed, landing, load_id, now)
             assert not result.rejected, f"{feed.name}: rejected {result.rejected}"
             assert result.total("rows_quarantined") == 0, result.first_errors[:5]
+        ensure_tables(con)  # no forecast run: the planning marts build empty
     finally:
         con.close()
 

@@ -1,0 +1,92 @@
+{#
+    Backtest accuracy (kpi-definitions.md, Plan: WAPE, bias, MASE, forecast value added) per series
+    (sku and warehouse) and model, from the same run demand_forecast shows: the latest forecasting run
+    that covered the series (int_forecast_latest_runs). is_selected marks the model that run's
+    model_selection row names. error_sd (the daily backtest error's sample standard deviation) is
+    replenishment's sigma_d; recent_wape (the last cut-off alone) flags a forecast error jump.
+#}
+with
+
+backtest_metrics as (
+
+    select * from {{ source('forecast', 'backtest_metrics') }}
+
+),
+
+latest_runs as (
+
+    select * from {{ ref('int_forecast_latest_runs') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_product') }}
+
+),
+
+warehouses as (
+
+    select * from {{ ref('dim_warehouse') }}
+
+),
+
+latest_metrics as (
+
+    select
+        backtest_metrics.*,
+        backtest_metrics.model = latest_runs.selected_model as is_selected
+    from backtest_metrics
+    inner join latest_runs
+        on backtest_metrics.run_id = latest_runs.run_id
+        and backtest_metrics.sku = latest_runs.sku
+        and backtest_metrics.warehouse_id = latest_runs.warehouse_id
+
+),
+
+keyed as (
+
+    select
+        latest_metrics.*,
+        coalesce(known_products.product_key, {{ unknown_key() }}) as product_key,
+        coalesce(known_warehouses.warehouse_key, {{ unknown_key() }}) as warehouse_key
+    from latest_metrics
+    left join products as known_products
+        on latest_metrics.sku = known_products.sku
+        and not known_products.is_unknown
+    left join warehouses as known_warehouses
+        on latest_metrics.warehouse_id = known_warehouses.warehouse_id
+        and not known_warehouses.is_unknown
+
+),
+
+final as (
+
+    select
+        keyed.run_id,
+        keyed.cutoff_date,
+        keyed.product_key,
+        keyed.warehouse_key,
+        keyed.sku,
+        keyed.warehouse_id,
+        products.category,
+        warehouses.warehouse_name,
+        keyed.model,
+        keyed.is_selected,
+        keyed.wape,
+        keyed.bias,
+        keyed.mase,
+        keyed.fva,
+        keyed.n_cutoffs,
+        keyed.actual_total,
+        keyed.error_sd,
+        keyed.recent_wape
+    from keyed
+    inner join products
+        on keyed.product_key = products.product_key
+    inner join warehouses
+        on keyed.warehouse_key = warehouses.warehouse_key
+
+)
+
+select * from final
