@@ -1,7 +1,9 @@
-"""`scm`: the project's command line (generate demo feeds, run the pipeline, query the warehouse)."""
+"""`scm`: the project's command line (generate demo feeds, run the pipeline, query the published
+snapshot, open the dashboards and the dbt docs)."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -59,17 +61,57 @@ def run(verbose: bool) -> None:
 
 
 @main.command()
-@click.argument("query")
+@click.argument("query", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def sql(query: str, fmt: str) -> None:
-    """Run a read-only QUERY against the warehouse."""
+def sql(query: str | None, fmt: str) -> None:
+    """Run a read-only QUERY against the published snapshot; without one, an interactive prompt."""
     from pipelines.query import QueryError, run_query
 
+    if query is None:
+        from pipelines.shell import repl
+
+        repl()
+        return
     try:
         click.echo(run_query(query, fmt), nl=False)
     except QueryError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+
+
+@main.command()
+@click.option("--port", type=int, default=8501, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback unless told otherwise.")
+def dashboard(port: int, host: str) -> None:
+    """Serve the Streamlit dashboards on the published snapshot."""
+    import subprocess
+
+    app = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+    click.echo(f"dashboards on http://{host}:{port}  (Ctrl-C stops)")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with contextlib.suppress(KeyboardInterrupt):
+        sys.exit(subprocess.call(cmd))
+
+
+@main.command()
+@click.option("--port", type=int, default=8580, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-serve", is_flag=True, help="Only generate the site and print where it is.")
+def docs(port: int, host: str, no_serve: bool) -> None:
+    """Generate the dbt docs site from the published snapshot and serve it."""
+    from pipelines.dbt_docs import generate_docs, serve_docs
+    from pipelines.snapshot import NoSnapshot
+
+    try:
+        site = generate_docs()
+    except NoSnapshot as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    click.echo(f"dbt docs generated in {site}")
+    if not no_serve:
+        click.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)")
+        serve_docs(site, host, port)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import dagster as dg
 from pipelines.assets.dbt import dbt_resource, planning_models, warehouse_models
 from pipelines.assets.forecast import demand_forecast
 from pipelines.assets.ingest import ingest_assets
+from pipelines.assets.snapshot import published_snapshot
 from pipelines.checks import contract_checks
 from pipelines.resources import default_resources
 
@@ -17,12 +18,12 @@ everything_job = dg.define_asset_job(
 # on another cadence than the loads.
 forecast_job = dg.define_asset_job(
     "forecast",
-    selection=dg.AssetSelection.assets(demand_forecast, planning_models),
+    selection=dg.AssetSelection.assets(demand_forecast, planning_models, published_snapshot),
     executor_def=dg.in_process_executor,
 )
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models],
+    assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models, published_snapshot],
     asset_checks=[*contract_checks],
     jobs=[everything_job, forecast_job],
     resources={**default_resources(), "dbt": dbt_resource()},

@@ -1,11 +1,12 @@
-"""Read-only SQL against the warehouse, for `scm sql` and any other reader."""
+"""Read-only SQL against the published snapshot (pipelines/snapshot.py), for `scm sql` and any other
+reader: never the warehouse file a run may be writing."""
 
 from __future__ import annotations
 
 import duckdb
 import polars as pl
 
-from pipelines.settings import paths
+from pipelines import snapshot
 
 
 class QueryError(Exception):
@@ -13,13 +14,12 @@ class QueryError(Exception):
 
 
 def connect_read_only() -> duckdb.DuckDBPyConnection:
-    path = paths().warehouse
-    if not path.exists():
-        raise QueryError(f"no warehouse yet at {path}: run `scm run` first")
     try:
-        return duckdb.connect(str(path), read_only=True)
+        return snapshot.connect()
+    except snapshot.NoSnapshot as exc:
+        raise QueryError(str(exc)) from None
     except duckdb.IOException as exc:
-        raise QueryError(f"cannot open {path} read-only: {_first_line(exc)}") from None
+        raise QueryError(f"cannot open the snapshot read-only: {_first_line(exc)}") from None
 
 
 def run_query(query: str, fmt: str = "table") -> str:

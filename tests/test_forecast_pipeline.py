@@ -1,41 +1,27 @@
 """Forecasting inside the pipeline: `scm run` (the real command, in its own process) forecasts every
 series quietly with a progress bar, writes the run back, and the planning marts read it; a Dagster run of
-one category partition adds a run of its own without touching the earlier one."""
+one category partition adds a run of its own without touching the earlier one. The run is the session's
+`built_world` (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from pipelines.feeds.generator import generate
-
 pytestmark = pytest.mark.slow
 
-SCM = Path(sys.executable).with_name("scm")
+
+@pytest.fixture(scope="module")
+def data_dir(built_world) -> Path:
+    return built_world.data_dir
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("forecast_pipeline")
-    # 200 days: enough history before the backtest cut-offs for every model, Prophet included.
-    generate(data / "landing", scale=0.01, days=200, seed=5)
-    return data
-
-
-@pytest.fixture(scope="module")
-def env(data_dir) -> dict[str, str]:
-    return {**os.environ, "SCM_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
-
-
-@pytest.fixture(scope="module")
-def scm_run(data_dir, env) -> subprocess.CompletedProcess:
-    return subprocess.run([str(SCM), "run"], env=env, capture_output=True, text=True, timeout=900)
+def scm_run(built_world):
+    return built_world.run
 
 
 def query(data_dir: Path, sql: str, **params) -> list[tuple]:
@@ -81,13 +67,12 @@ def test_replenishment_uses_the_forecast(scm_run, data_dir):
     assert rows[0] > 0 and rows[1] > 0
 
 
-def test_one_category_partition_adds_a_run_and_keeps_the_first(scm_run, data_dir, env, monkeypatch):
+def test_one_category_partition_adds_a_run_and_keeps_the_first(world_copy):
     import dagster as dg
 
     from pipelines.definitions import defs
 
-    for name in ("SCM_DATA_DIR", "DAGSTER_HOME"):
-        monkeypatch.setenv(name, env[name])
+    data_dir = world_copy.data_dir
     instance = dg.DagsterInstance.get()
     categories = instance.get_dynamic_partitions("forecast_category")
     assert categories, "the full run registers the categories as partitions"

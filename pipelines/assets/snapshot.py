@@ -1,0 +1,37 @@
+"""The published snapshot as a Dagster asset: the last step of a run, after every mart and the forecast.
+
+Dagster runs it only when everything upstream succeeded, so a failed run never publishes and readers
+keep the last good snapshot (pipelines/snapshot.py)."""
+
+import dagster as dg
+
+from pipelines import snapshot
+from pipelines.assets.dbt import planning_models, warehouse_models
+from pipelines.assets.forecast import FORECAST_KEYS
+from pipelines.resources import WarehouseResource
+
+SNAPSHOT_KEY = dg.AssetKey(["serve", "snapshot"])
+
+
+def _published_upstream() -> list[dg.AssetKey]:
+    dbt_keys = [*warehouse_models.keys, *planning_models.keys]
+    return sorted({k for k in dbt_keys if k.path[0] in snapshot.PUBLISHED_SCHEMAS} | set(FORECAST_KEYS),
+                  key=lambda k: k.to_user_string())
+
+
+@dg.asset(
+    key=SNAPSHOT_KEY,
+    deps=_published_upstream(),
+    group_name="serve",
+    kinds={"duckdb"},
+    description="Read-only copy of the marts and forecasts that dashboards and `scm sql` read.",
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL),
+)
+def published_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as con:
+        published = snapshot.publish(con, run_id=context.run_id)
+    return dg.MaterializeResult(metadata={
+        "path": str(published.path),
+        "as_of_date": str(published.as_of_date),
+        "size_mib": round(published.path.stat().st_size / 2**20, 1),
+    })

@@ -1,0 +1,117 @@
+"""The published snapshot: a run publishes one, readers keep working on it while the next run writes,
+a failed run leaves the last good one, and nothing written through `scm sql` reaches it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from pipelines.feeds.generator import generate
+
+pytestmark = pytest.mark.slow
+
+SCM = Path(sys.executable).with_name("scm")
+
+
+@pytest.fixture(autouse=True)
+def env(built_world, monkeypatch) -> None:
+    for name, value in built_world.env().items():
+        if name in ("SCM_DATA_DIR", "DAGSTER_HOME"):
+            monkeypatch.setenv(name, value)
+
+
+def published_run_id() -> str:
+    from pipelines import snapshot
+
+    with snapshot.connect() as con:
+        return snapshot.info(con).run_id
+
+
+def test_before_any_run_readers_say_what_to_do(tmp_path, monkeypatch):
+    from pipelines.query import QueryError, run_query
+
+    monkeypatch.setenv("SCM_DATA_DIR", str(tmp_path))
+    with pytest.raises(QueryError, match=r"no warehouse yet .*: run `scm run` first"):
+        run_query("select 1")
+
+
+def test_a_run_publishes_the_marts_and_forecasts(built_world):
+    from pipelines import snapshot
+
+    with snapshot.connect() as con:
+        schemas = dict(con.sql("select table_schema, count(*) from information_schema.tables group by 1").fetchall())
+        (as_of,) = con.sql("select as_of_date from meta.snapshot").fetchall()[0]
+        (kpis,) = con.sql("select count(*) from marts.kpi_monthly").fetchall()[0]
+    assert {"marts", "forecast", "meta"} <= set(schemas) and "raw" not in schemas and "staging" not in schemas
+    assert as_of == built_world.start + timedelta(days=built_world.days - 1) and kpis > 0
+
+
+def test_sql_cannot_write_to_the_snapshot(built_world):
+    from pipelines.query import QueryError, run_query
+
+    with pytest.raises(QueryError, match="read-only"):
+        run_query("create table marts.scratch as select 1 as x")
+
+
+def test_readers_keep_working_while_a_run_writes(world_copy):
+    from pipelines.query import run_query
+
+    w = world_copy
+    before = published_run_id()
+    generate(w.data_dir / "landing", scale=0.01, days=7, seed=w.seed, start=w.start + timedelta(days=w.days))
+    run = subprocess.Popen([str(SCM), "run"], env=w.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+    queries, errors, seen = 0, [], set()
+    try:
+        while run.poll() is None:
+            try:
+                run_query("select month, kpi, value from marts.kpi_monthly where kpi = 'otif_rate' order by month")
+                seen.add(published_run_id())
+                queries += 1
+            except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+                errors.append(repr(exc))
+            time.sleep(0.05)
+    finally:
+        output = run.communicate(timeout=600)[0]
+    assert run.returncode == 0, output[-3000:]
+    assert errors == [] and queries > 20
+    after = published_run_id()
+    assert after != before and seen <= {before, after}
+    assert len(list((w.data_dir / "snapshots").glob("*.duckdb"))) <= 2
+
+
+def test_a_failed_run_leaves_the_last_good_snapshot(world_copy):
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.query import run_query
+
+    current = world_copy.data_dir / "snapshots" / "CURRENT"
+    pointer = current.read_text()
+    # The forecast job (forecast, planning marts, publish) with settings the forecast refuses: seasonal
+    # naive is required as the reference of forecast value added.
+    failed = defs.resolve_job_def("forecast").execute_in_process(
+        instance=dg.DagsterInstance.get(), raise_on_error=False,
+        run_config={"ops": {"demand_forecast": {"config": {"models": ["prophet"]}}}},
+    )
+    assert not failed.success
+    assert current.read_text() == pointer
+    assert "otif_rate" in run_query("select distinct kpi from marts.kpi_monthly where kpi = 'otif_rate'")
+
+
+def test_docs_site_is_generated_from_the_snapshot(world_copy):
+    import json
+
+    from pipelines.dbt_docs import generate_docs
+
+    site = generate_docs()
+    catalog = json.loads((site / "catalog.json").read_text())
+    kpis = catalog["nodes"]["model.scm.kpi_monthly"]
+    assert {"month", "kpi", "value"} <= set(kpis["columns"])  # column types read from the snapshot
+    assert "model.scm.replenishment" in catalog["nodes"]
+    assert (site / "index.html").stat().st_size > 0
