@@ -1,0 +1,162 @@
+"""The Altair charts of the dashboards, few kinds and all alike: no chart titles (the page's subheader says what
+it is), axes formatted in the KPI's unit, a tooltip on every mark, and legends on top where they do not cover
+data."""
+
+from __future__ import annotations
+
+import altair as alt
+import polars as pl
+
+from dashboards.kpis import Unit
+
+_AXIS_FORMAT = {"rate": "%", "money": ",.0f", "days": "~g", "turns": "~g", "count": ",.0f", "ppm": ",.0f"}
+_TOOLTIP_FORMAT = {"rate": ".1%", "money": ",.0f", "days": ".1f", "turns": ".2f", "count": ",.0f", "ppm": ",.0f"}
+_MONTH_AXIS = alt.Axis(format="%b %y", labelAngle=0, title=None)
+# Distinct hues for a handful of series (Streamlit's own palette puts shades of one hue side by side).
+_SERIES_COLORS = alt.Scale(scheme="tableau10")
+HEIGHT = 260
+# Streamlit fits the whole chart, axes and legend included, into the height: per-row charts add room for those.
+BAR_ROW = 34
+AXIS_ROOM = 40
+LEGEND_ROOM = 60
+
+
+def trend(df: pl.DataFrame, x: str, columns: dict[str, str], unit: Unit, zero: bool = False) -> alt.Chart:
+    """Lines over months, one per column of `columns` (column -> legend label)."""
+    long = (
+        df.select(x, *columns)
+        .unpivot(index=x, variable_name="series", value_name="value")
+        .with_columns(pl.col("series").replace_strict(columns))
+    )
+    many = len(columns) > 1
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:T", axis=_MONTH_AXIS),
+            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=_AXIS_FORMAT[unit]), scale=alt.Scale(zero=zero)),
+            color=alt.Color("series:N", title=None, sort=list(columns.values()), scale=_SERIES_COLORS,
+                            legend=alt.Legend(orient="top") if many else None),
+            tooltip=[alt.Tooltip(f"{x}:T", title="month", format="%b %Y"), alt.Tooltip("series:N", title="KPI"),
+                     alt.Tooltip("value:Q", title="value", format=_TOOLTIP_FORMAT[unit])],
+        )
+        .properties(height=HEIGHT)
+    )
+
+
+def daily_area(df: pl.DataFrame, x: str, y: str, unit: Unit, title: str) -> alt.Chart:
+    return (
+        alt.Chart(df)
+        .mark_area(line=True, opacity=0.3)
+        .encode(
+            x=alt.X(f"{x}:T", axis=alt.Axis(format="%b %y", title=None)),
+            y=alt.Y(f"{y}:Q", title=title, axis=alt.Axis(format=_AXIS_FORMAT[unit])),
+            tooltip=[alt.Tooltip(f"{x}:T", title="day", format="%d %b %Y"),
+                     alt.Tooltip(f"{y}:Q", title=title, format=_TOOLTIP_FORMAT[unit])],
+        )
+        .properties(height=HEIGHT)
+    )
+
+
+def bars(df: pl.DataFrame, member: str, value: str, unit: Unit, extra_tooltip: dict[str, Unit] | None = None,
+         color: str | None = None, sort_by_value: bool = True) -> alt.Chart:
+    """Horizontal bars, one per member, the largest on top, each labelled with its value."""
+    tooltips = [alt.Tooltip(f"{member}:N"), alt.Tooltip(f"{value}:Q", format=_TOOLTIP_FORMAT[unit])]
+    tooltips += [alt.Tooltip(f"{c}:Q", format=_TOOLTIP_FORMAT[u]) for c, u in (extra_tooltip or {}).items()]
+    y = alt.Y(f"{member}:N", title=None, sort="-x" if sort_by_value else None, axis=alt.Axis(labelLimit=220))
+    # Room on the right for the longest bar's label.
+    top = max([v for v in df[value].to_list() if v is not None] or [0]) * 1.15 or 1
+    x = alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=_AXIS_FORMAT[unit]), scale=alt.Scale(domain=[0, top]))
+    base = alt.Chart(df).encode(y=y, x=x, tooltip=tooltips)
+    bar = base.mark_bar(color=color) if color else base.mark_bar()
+    text = base.mark_text(align="left", dx=3).encode(text=alt.Text(f"{value}:Q", format=_TOOLTIP_FORMAT[unit]))
+    return (bar + text).properties(height=BAR_ROW * max(3, df.height) + AXIS_ROOM)
+
+
+def pareto(df: pl.DataFrame, member: str, value: str) -> alt.Chart:
+    """Bars by size with the cumulative share as a line: the few causes that make most of the total."""
+    ordered = df.sort(value, descending=True).with_columns(
+        (pl.col(value).cum_sum() / pl.col(value).sum()).alias("cumulative_share"),
+        pl.int_range(pl.len()).alias("rank"),
+    )
+    x = alt.X(f"{member}:N", sort=alt.EncodingSortField("rank"), title=None,
+              axis=alt.Axis(labelAngle=-35, labelOverlap=False, labelLimit=140))
+    bar = alt.Chart(ordered).mark_bar().encode(
+        x=x, y=alt.Y(f"{value}:Q", title=value.replace("_", " ")),
+        tooltip=[alt.Tooltip(f"{member}:N"), alt.Tooltip(f"{value}:Q", format=",.0f"),
+                 alt.Tooltip("cumulative_share:Q", title="cumulative share", format=".0%")],
+    )
+    line = alt.Chart(ordered).mark_line(point=True, color="#e45756").encode(
+        x=x, y=alt.Y("cumulative_share:Q", title="cumulative share", axis=alt.Axis(format="%"),
+                     scale=alt.Scale(domain=[0, 1])),
+    )
+    return alt.layer(bar, line).resolve_scale(y="independent").properties(height=HEIGHT)
+
+
+def stacked_share(df: pl.DataFrame, x: str, member: str, value: str) -> alt.Chart:
+    """Share of each member per x (e.g. units returned per supplier, by reason), bars to 100%."""
+    return (
+        alt.Chart(df)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{x}:N", title=None, axis=alt.Axis(labelLimit=220)),
+            x=alt.X(f"sum({value}):Q", stack="normalize", title=None, axis=alt.Axis(format="%")),
+            color=alt.Color(f"{member}:N", title=None, scale=_SERIES_COLORS,
+                            legend=alt.Legend(orient="top", columns=3, labelLimit=160)),
+            tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{member}:N"), alt.Tooltip(f"sum({value}):Q", format=",.0f")],
+        )
+        .properties(height=BAR_ROW * max(3, df[x].n_unique()) + AXIS_ROOM + LEGEND_ROOM)
+    )
+
+
+def box(df: pl.DataFrame, member: str, reference: str | None = None) -> alt.Chart:
+    """A box plot from quantiles the query computed: whiskers p10-p90, box q1-q3, median tick, and an optional
+    reference tick (e.g. the contracted lead time) in red."""
+    y = alt.Y(f"{member}:N", title=None, axis=alt.Axis(labelLimit=220))
+    tooltip = [alt.Tooltip(f"{member}:N")] + [
+        alt.Tooltip(f"{c}:Q", format=".1f") for c in ("p10_days", "q1_days", "median_days", "q3_days", "p90_days")
+    ]
+    base = alt.Chart(df).encode(y=y, tooltip=tooltip)
+    whisker = base.mark_rule().encode(x=alt.X("p10_days:Q", title="lead time, days"), x2="p90_days:Q")
+    iqr = base.mark_bar(size=18).encode(x="q1_days:Q", x2="q3_days:Q")
+    median = base.mark_tick(color="white", thickness=2, size=18).encode(x="median_days:Q")
+    layers = [whisker, iqr, median]
+    if reference:
+        layers.append(base.mark_tick(color="#e45756", thickness=2, size=26).encode(
+            x=f"{reference}:Q", tooltip=[alt.Tooltip(f"{reference}:Q", title="contracted")]))
+    return alt.layer(*layers).properties(height=int(1.4 * BAR_ROW * max(3, df.height)) + AXIS_ROOM)
+
+
+def histogram(df: pl.DataFrame, field: str, title: str, clip: float, maxbins: int = 30) -> alt.Chart:
+    """Distribution of `field`, values above `clip` drawn in the last bin so a long tail does not hide the rest."""
+    clipped = df.select(pl.col(field).clip(upper_bound=clip).alias(field)).drop_nulls()
+    return (
+        alt.Chart(clipped)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), title=title),
+            y=alt.Y("count():Q", title="sku-warehouses"),
+            tooltip=[alt.Tooltip(f"{field}:Q", bin=True, title=title), alt.Tooltip("count():Q", title="count")],
+        )
+        .properties(height=HEIGHT)
+    )
+
+
+def forecast(history: pl.DataFrame, predicted: pl.DataFrame) -> alt.Chart:
+    """Units ordered per day, then the forecast with its 80% interval as a band."""
+    actual = alt.Chart(history).mark_line(color="#4c78a8").encode(
+        x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b")),
+        y=alt.Y("units:Q", title="units per day"),
+        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("units:Q", title="ordered", format=",.0f")],
+    )
+    band = alt.Chart(predicted).mark_area(opacity=0.25, color="#f58518").encode(
+        x="day:T", y="yhat_lower:Q", y2="yhat_upper:Q",
+        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("yhat_lower:Q", title="80% low", format=".1f"),
+                 alt.Tooltip("yhat_upper:Q", title="80% high", format=".1f")],
+    )
+    line = alt.Chart(predicted).mark_line(color="#f58518", strokeDash=[5, 3]).encode(
+        x="day:T", y="yhat:Q",
+        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("yhat:Q", title="forecast", format=".1f"),
+                 alt.Tooltip("model:N")],
+    )
+    return alt.layer(actual, band, line).properties(height=HEIGHT + 40)

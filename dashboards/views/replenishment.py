@@ -1,0 +1,71 @@
+"""Replenishment: what to order now and which stockouts are coming (marts.replenishment), sortable and downloadable,
+and the exceptions a planner should look at (marts.replenishment_exceptions)."""
+
+import polars as pl
+import streamlit as st
+
+from dashboards import filters, kpis, queries
+
+EXCEPTIONS = {
+    "stockout_within_lead_time": "Stockout within lead time",
+    "excess_stock": "Excess stock",
+    "forecast_error_jump": "Forecast error jump",
+}
+
+sel = filters.selection()
+st.title("Replenishment")
+filters.not_applied(sel, {"channel": "replenishment is per sku and warehouse, over all channels."})
+
+totals = queries.replenishment_totals(sel.path, sel.category, sel.warehouse)
+exceptions = queries.replenishment_exceptions(sel.path, sel.category, sel.warehouse)
+within_lead_time = exceptions.filter(exception_type="stockout_within_lead_time").height
+
+a, b, c, d = st.columns(4)
+a.metric("Recommended order value", kpis.fmt(totals["recommended_order_value"], "money"), border=True,
+         help="Sum of recommended_order_qty x current unit cost.")
+b.metric("Recommended units", kpis.fmt(totals["recommended_order_qty"], "count"), border=True,
+         help=f"Over {totals['to_order']:,} of {totals['positions']:,} sku-warehouses.")
+c.metric("Projected stockouts", f"{totals['projected_stockouts']:,}", border=True,
+         help="Sku-warehouses whose stock runs out within the forecast horizon, open POs counted on arrival.")
+d.metric("Within lead time", f"{within_lead_time:,}", border=True,
+         help="Projected stockouts before an order placed today could arrive.")
+if totals["as_of_date"] is not None:
+    st.caption(f"As of {totals['as_of_date']:%d %b %Y}: service level {totals['service_level']:.0%}, review "
+               f"period {totals['review_period_days']} days (docs/kpi-definitions.md, Plan). The month range does "
+               "not apply.")
+
+st.subheader("Recommended orders")
+only_to_order = st.toggle("Only sku-warehouses to order", value=True, key="replenishment_only_to_order")
+rows = queries.replenishment(sel.path, sel.category, sel.warehouse)
+shown = rows.filter(pl.col("recommended_order_qty") > 0) if only_to_order else rows
+st.dataframe(
+    shown, hide_index=True,
+    column_config={
+        "avg_daily_forecast": st.column_config.NumberColumn("daily forecast", format="%.2f"),
+        "lead_time_days": st.column_config.NumberColumn("lead time", format="%.1f"),
+        "safety_stock": st.column_config.NumberColumn(format="%.1f"),
+        "reorder_point": st.column_config.NumberColumn(format="%.1f"),
+        "forecast_review_period_demand": st.column_config.NumberColumn("review-period demand", format="%.1f"),
+        "recommended_order_qty": st.column_config.NumberColumn("order qty", format="%.1f"),
+        "recommended_order_value": st.column_config.NumberColumn("order value", format="localized"),
+        "projected_stockout_date": st.column_config.DateColumn("projected stockout"),
+    },
+)
+st.download_button(
+    "Download as CSV", shown.write_csv(), file_name=f"replenishment-{totals['as_of_date']}.csv", mime="text/csv",
+    icon=":material/download:", on_click="ignore",
+)
+
+st.subheader("Exceptions")
+if exceptions.is_empty():
+    st.success("No exceptions for this selection.")
+else:
+    counts = dict(exceptions.group_by("exception_type").len().rows())
+    tabs = st.tabs([f"{label} ({counts.get(kind, 0)})" for kind, label in EXCEPTIONS.items()])
+    for tab, kind in zip(tabs, EXCEPTIONS, strict=True):
+        with tab:
+            part = exceptions.filter(exception_type=kind).drop("exception_type")
+            if part.is_empty():
+                st.success("None.")
+            else:
+                st.dataframe(part, hide_index=True)
