@@ -52,6 +52,21 @@ _PAGE_STATE_JS = """(() => {
 })()"""
 
 
+# Records, in the page itself, when the first element matching the selector appears: performance.now() counts from
+# the start of the navigation, so polling latency does not enter the measurement.
+_FIRST_SEEN_JS = """(() => {
+  window.__firstSeen = null;
+  const seen = () => {
+    if (window.__firstSeen === null && document.querySelector(%s)) { window.__firstSeen = performance.now(); }
+    return window.__firstSeen !== null;
+  };
+  if (!seen()) {
+    const observer = new MutationObserver(() => { if (seen()) observer.disconnect(); });
+    observer.observe(document, {subtree: true, childList: true});
+  }
+})();"""
+
+
 def chromium_path() -> str | None:
     return shutil.which("chromium") or (("/usr/bin/chromium") if Path("/usr/bin/chromium").exists() else None)
 
@@ -191,6 +206,21 @@ class Chromium:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"page did not settle within {timeout:.0f} s: {state}")
             time.sleep(0.1)
+
+    def time_to_first(self, url: str, selector: str, timeout: float = 120) -> float:
+        """Open `url` and return the milliseconds from the start of the navigation until an element matching the CSS
+        `selector` is in the DOM (measured by the page's own clock)."""
+        script = self.send("Page.addScriptToEvaluateOnNewDocument", source=_FIRST_SEEN_JS % json.dumps(selector))
+        try:
+            self.navigate(url)
+            deadline = time.monotonic() + timeout
+            while (seen := self.evaluate("window.__firstSeen === undefined ? null : window.__firstSeen")) is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{selector} did not appear on {url} within {timeout:.0f} s")
+                time.sleep(0.02)
+            return float(seen)
+        finally:
+            self.send("Page.removeScriptToEvaluateOnNewDocument", identifier=script["identifier"])
 
     def screenshot(self, path: Path) -> Path:
         data = self.send("Page.captureScreenshot", format="png")["data"]

@@ -11,7 +11,8 @@ from dashboards.kpis import Unit
 
 _AXIS_FORMAT = {"rate": "%", "money": ",.0f", "days": "~g", "turns": "~g", "count": ",.0f", "ppm": ",.0f"}
 _TOOLTIP_FORMAT = {"rate": ".1%", "money": ",.0f", "days": ".1f", "turns": ".2f", "count": ",.0f", "ppm": ",.0f"}
-_MONTH_AXIS = alt.Axis(format="%b %y", labelAngle=0, title=None)
+# One tick per month at most: left to itself Vega puts ticks mid-month on short ranges, labelled twice.
+_MONTH_AXIS = alt.Axis(format="%b %y", labelAngle=0, title=None, tickCount={"interval": "month", "step": 1})
 # Distinct hues for a handful of series (Streamlit's own palette puts shades of one hue side by side).
 _SERIES_COLORS = alt.Scale(scheme="tableau10")
 HEIGHT = 260

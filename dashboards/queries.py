@@ -30,6 +30,9 @@ HEADLINE_KPIS = (
     "stockout_rate", "supplier_on_time_rate", "return_rate_units",
 )
 
+# The Source KPIs of the Suppliers page.
+SOURCE_KPIS = ("supplier_on_time_rate", "supplier_in_full_rate", "supplier_lead_time_days", "supplier_defect_ppm")
+
 # The same filter predicates everywhere; each names the column it filters in that query.
 _CATEGORY = "($category is null or {col} = $category)"
 _WAREHOUSE = "($warehouse is null or {col} = $warehouse)"

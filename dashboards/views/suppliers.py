@@ -5,16 +5,14 @@ import streamlit as st
 
 from dashboards import charts, filters, kpis, queries
 
-SOURCE_KPIS = ("supplier_on_time_rate", "supplier_in_full_rate", "supplier_lead_time_days", "supplier_defect_ppm")
-
 sel = filters.selection()
 st.title("Suppliers")
 
-monthly = queries.kpi_monthly(sel.path, SOURCE_KPIS, *sel.months)
+monthly = queries.kpi_monthly(sel.path, queries.SOURCE_KPIS, *sel.months)
 open_pos = queries.open_purchase_orders(sel.path, sel.category, sel.warehouse)
 late = open_pos.filter(pl.col("days_late") > 0)
-columns = st.columns(len(SOURCE_KPIS) + 1)
-for column, name in zip(columns, SOURCE_KPIS, strict=False):
+columns = st.columns(len(queries.SOURCE_KPIS) + 1)
+for column, name in zip(columns, queries.SOURCE_KPIS, strict=False):
     with column:
         part = monthly.filter(kpi=name)
         kpis.tile(name, list(zip(part["month"], part["value"], strict=True)))
