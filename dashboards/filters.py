@@ -104,6 +104,12 @@ def not_applied(sel: Selection, reasons: dict[str, str]) -> None:
     """Say which of the chosen filters this page (or section) cannot apply, and why, instead of ignoring them
     silently: `reasons` maps a filter (category, warehouse, channel) to why it does not apply."""
     chosen = {"category": sel.category, "warehouse": sel.warehouse_name or sel.warehouse, "channel": sel.channel}
+    by_reason: dict[str, list[str]] = {}
     for name, why in reasons.items():
         if chosen.get(name) is not None:
-            st.caption(f":material/filter_alt_off: The {name} filter ({chosen[name]}) does not apply here: {why}")
+            by_reason.setdefault(why, []).append(f"{name} ({chosen[name]})")
+    for why, names in by_reason.items():
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "does" if len(names) == 1 else "do"
+        st.caption(f":material/filter_alt_off: The {listed} filter{'s' if len(names) > 1 else ''} {verb} not apply "
+                   f"here: {why}")

@@ -521,13 +521,14 @@ _REPLENISHMENT_WHERE = f"""{_CATEGORY.format(col="category")} and {_WAREHOUSE.fo
 
 @_cached
 def replenishment(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
-    """marts.replenishment: the order advice per sku and warehouse, the most urgent first."""
+    """marts.replenishment: the order advice per sku and warehouse, the most urgent first; what to act on in the
+    first columns (the CSV download keeps this order)."""
     return _frame(path, f"""
-        select sku, product_name, category, warehouse_id, warehouse_name, selected_model,
-               on_hand_qty, reserved_qty, open_po_qty, inventory_position,
-               avg_daily_forecast, lead_time_days, safety_stock, reorder_point,
-               forecast_review_period_demand, recommended_order_qty, unit_cost, recommended_order_value,
-               projected_stockout_date, days_until_stockout
+        select sku, product_name, warehouse_name,
+               recommended_order_qty, recommended_order_value, projected_stockout_date, days_until_stockout,
+               inventory_position, reorder_point, safety_stock, on_hand_qty, reserved_qty, open_po_qty,
+               avg_daily_forecast, lead_time_days, forecast_review_period_demand, unit_cost,
+               category, warehouse_id, selected_model
         from marts.replenishment
         where {_REPLENISHMENT_WHERE}
         order by projected_stockout_date nulls last, recommended_order_value desc nulls last, sku, warehouse_id

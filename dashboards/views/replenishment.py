@@ -34,10 +34,17 @@ if totals["as_of_date"] is not None:
                f"period {totals['review_period_days']} days (docs/kpi-definitions.md, Plan). The month range does "
                "not apply.")
 
-st.subheader("Recommended orders")
-only_to_order = st.toggle("Only sku-warehouses to order", value=True, key="replenishment_only_to_order")
+st.subheader("Recommended orders and projected stockouts")
+VIEWS = {
+    "To order": pl.col("recommended_order_qty") > 0,
+    "Projected stockouts": pl.col("projected_stockout_date").is_not_null(),
+    "All": pl.lit(True),
+}
+view = st.radio("Show", list(VIEWS), horizontal=True, key="replenishment_view", label_visibility="collapsed")
 rows = queries.replenishment(sel.path, sel.category, sel.warehouse)
-shown = rows.filter(pl.col("recommended_order_qty") > 0) if only_to_order else rows
+shown = rows.filter(VIEWS[view])
+st.caption(f"{shown.height:,} of {rows.height:,} sku-warehouses, the earliest projected stockout first; click a "
+           "column header to sort.")
 st.dataframe(
     shown, hide_index=True,
     column_config={
