@@ -6,6 +6,7 @@ from pipelines.assets.dbt import dbt_resource, planning_models, warehouse_models
 from pipelines.assets.forecast import demand_forecast
 from pipelines.assets.ingest import ingest_assets
 from pipelines.assets.snapshot import published_snapshot
+from pipelines.automation import build_automation
 from pipelines.checks import contract_checks
 from pipelines.resources import default_resources
 
@@ -22,10 +23,21 @@ forecast_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,
 )
 
+# What the new-files sensor runs: everything but the forecast (pipelines/automation.py says why).
+refresh_job = dg.define_asset_job(
+    "refresh",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(demand_forecast),
+    executor_def=dg.in_process_executor,
+)
+
+schedules, sensors = build_automation(everything_job, refresh_job)
+
 defs = dg.Definitions(
     assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models, published_snapshot],
     asset_checks=[*contract_checks],
-    jobs=[everything_job, forecast_job],
+    jobs=[everything_job, forecast_job, refresh_job],
+    schedules=schedules,
+    sensors=sensors,
     resources={**default_resources(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,
 )

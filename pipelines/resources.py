@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.runlock import run_lock
 from pipelines.settings import paths
 
 
@@ -27,13 +28,22 @@ class LandingResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB file the pipeline writes (default: $SCM_DATA_DIR/warehouse.duckdb)."""
+    """The DuckDB file the pipeline writes (default: $SCM_DATA_DIR/warehouse.duckdb).
+
+    A run that uses it holds the warehouse folder's run lock for the whole run (pipelines/runlock.py):
+    Dagster sets a resource up once per run with the in-process executor every job here uses."""
 
     path: str | None = None
 
     @property
     def file(self) -> Path:
         return Path(self.path) if self.path else paths().warehouse
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
+        log = context.log.warning if context.log else None
+        with run_lock(self.file.parent, on_wait=log):
+            yield self
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

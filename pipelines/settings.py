@@ -34,6 +34,10 @@ DAGSTER_YAML = """\
 # Written by scm on first use. Runs and their logs are stored beside this file.
 telemetry:
   enabled: false
+# DuckDB takes one writer: runs the daemon launches (schedules, sensors, the UI) queue, one at a time.
+concurrency:
+  runs:
+    max_concurrent_runs: 1
 """
 
 
@@ -43,6 +47,8 @@ def ensure_dagster_home() -> Path:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths().data_dir / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
+    # Rewritten when it is ours and out of date; a dagster.yaml someone wrote by hand is left alone.
+    if not config.exists() or (config.read_text().startswith(DAGSTER_YAML.splitlines()[0])
+                               and config.read_text() != DAGSTER_YAML):
         config.write_text(DAGSTER_YAML)
     return home

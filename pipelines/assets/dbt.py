@@ -16,6 +16,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from forecasting import store
 from pipelines.resources import WarehouseResource
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -83,5 +84,9 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=_TRANSLATOR,
             select=f"tag:{PLANNING_TAG}", name="planning_models")
 def planning_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+    # A run without the forecast step (the `refresh` job) before any forecast ever ran: the planning marts
+    # build on empty forecast tables rather than fail on missing ones.
+    with warehouse.get_connection() as con:
+        store.ensure_tables(con)
     yield from _build(context, dbt, warehouse)
 

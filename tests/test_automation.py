@@ -1,0 +1,70 @@
+"""Unattended operation: the new-files sensor, the morning schedule, and the one-writer run lock."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+import dagster as dg
+
+from pipelines.automation import SETTLE_SECONDS, evaluate_landing
+from pipelines.runlock import run_lock
+
+
+def _drop(landing, name: str, text: str = "sku\nA\n", age: float = 120.0) -> None:
+    path = landing / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    old = time.time() - age
+    os.utime(path, (old, old))
+
+
+def test_sensor_requests_one_run_per_new_state_of_the_landing_folder(tmp_path):
+    landing = tmp_path / "landing"
+    assert isinstance(evaluate_landing(landing, None, time.time()), dg.SkipReason)
+    _drop(landing, "products/p1.csv")
+    first = evaluate_landing(landing, None, time.time())
+    assert isinstance(first, dg.RunRequest)
+    again = evaluate_landing(landing, first.run_key, time.time())
+    assert isinstance(again, dg.SkipReason) and "no new files" in again.skip_message
+    _drop(landing, "orders/o1.csv.partial")  # a copy in progress is not a new file
+    assert isinstance(evaluate_landing(landing, first.run_key, time.time()), dg.SkipReason)
+    _drop(landing, "orders/o1.csv", age=0)  # just written: wait for it to settle
+    settling = evaluate_landing(landing, first.run_key, time.time())
+    assert isinstance(settling, dg.SkipReason) and "still arriving" in settling.skip_message
+    later = evaluate_landing(landing, first.run_key, time.time() + SETTLE_SECONDS + 1)
+    assert isinstance(later, dg.RunRequest) and later.run_key != first.run_key
+
+
+def test_the_sensor_and_schedule_are_defined_and_on(tmp_path, monkeypatch):
+    from pipelines.definitions import defs
+
+    monkeypatch.setenv("SCM_DATA_DIR", str(tmp_path))
+    _drop(tmp_path / "landing", "orders/o1.csv")
+    sensor = defs.resolve_sensor_def("new_files")
+    assert sensor.job_name == "refresh" and sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    with dg.build_sensor_context(cursor=None) as context:
+        requests = sensor.evaluate_tick(context).run_requests
+    assert len(requests) == 1
+    schedule = defs.resolve_schedule_def("morning_run")
+    assert schedule.job_name == "everything" and schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    refresh = defs.resolve_job_def("refresh")
+    assert "demand_forecast" not in refresh.graph.node_names() and "serve__snapshot" in refresh.graph.node_names()
+
+
+def test_a_second_run_waits_for_the_first(tmp_path):
+    events: list[str] = []
+
+    def second() -> None:
+        with run_lock(tmp_path, on_wait=events.append):
+            events.append("second runs")
+
+    with run_lock(tmp_path):
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.3)
+        events.append("first ends")
+    thread.join(timeout=10)
+    assert events[0].startswith("another run is writing") and f"pid {os.getpid()}" in events[0]
+    assert events[1:] == ["first ends", "second runs"]
