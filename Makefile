@@ -9,7 +9,7 @@ export SCM_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(SCM_DATA_DIR)/dagster_home
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup browser demo run test lint bench dagster clean
+.PHONY: setup browser demo run dashboard test lint bench dagster clean
 
 ## setup: create .venv and install the locked dependencies (only when pyproject.toml or uv.lock changed)
 setup: $(VENV)/.synced
@@ -25,11 +25,18 @@ browser:
 		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium; }
 
-## demo: set up, write the demo feeds if the landing folder is empty, run the whole pipeline
-demo: setup
+## demo: set up, write the demo feeds if the landing folder is empty, run the whole pipeline, open the dashboards
+demo: run dashboard
+
+## run: set up, write the demo feeds if the landing folder is empty, run the whole pipeline once
+run: setup
 	@mkdir -p $(SCM_DATA_DIR)/landing
 	@if [ -z "$$(ls -A $(SCM_DATA_DIR)/landing)" ]; then $(BIN)/scm generate; fi
 	$(BIN)/scm run
+
+## dashboard: the dashboards on http://127.0.0.1:8501 (Ctrl-C stops)
+dashboard: setup
+	$(BIN)/scm dashboard
 
 ## test: the test suite (what CI runs)
 test: setup browser
@@ -43,6 +50,7 @@ bench: setup
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/dbt_build.py
 	$(BIN)/python benchmarks/forecast.py
+	$(BIN)/python benchmarks/dashboard.py
 
 ## dagster: the Dagster UI on http://127.0.0.1:3000 with every asset and the runs `scm run` made
 dagster: setup

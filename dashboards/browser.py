@@ -18,7 +18,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -26,7 +25,8 @@ from pathlib import Path
 
 from websockets.sync.client import connect as ws_connect
 
-APP = Path(__file__).resolve().with_name("app.py")
+from dashboards.serve import streamlit_command
+
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
@@ -105,8 +105,7 @@ def _stop(proc: subprocess.Popen) -> None:
 def streamlit_server(env: dict[str, str], log: Path, port: int | None = None, timeout: float = 60) -> Iterator[str]:
     """Serve the dashboards with `env` (SCM_DATA_DIR says which snapshot); yields the base URL."""
     port = port or free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", "127.0.0.1",
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = streamlit_command("127.0.0.1", port)
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:

@@ -86,10 +86,10 @@ def dashboard(port: int, host: str) -> None:
     """Serve the Streamlit dashboards on the published snapshot."""
     import subprocess
 
-    app = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+    from dashboards.serve import streamlit_command
+
     click.echo(f"dashboards on http://{host}:{port}  (Ctrl-C stops)")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", host, "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = streamlit_command(host, port)
     with contextlib.suppress(KeyboardInterrupt):
         sys.exit(subprocess.call(cmd))
 

@@ -8,28 +8,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.feeds.generator import generate
-
 
 @pytest.fixture(scope="package")
-def warehouse(tmp_path_factory) -> Path:
-    """The data directory of a generated warehouse after `run_everything`, with a published snapshot. Built once
-    for the package: both test modules read it and neither writes to it."""
-    from pipelines import snapshot
-    from pipelines.runner import run_everything
-
-    data = tmp_path_factory.mktemp("dashboards")
-    generate(data / "landing", scale=0.01, days=200)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SCM_DATA_DIR", str(data))
-        mp.setenv("DAGSTER_HOME", str(data / "dagster_home"))
-        summary = run_everything()
-        assert summary.success, summary.failures
-        if snapshot.current_path() is None:  # a pipeline without its publishing step: publish as it would
-            with duckdb.connect(str(data / "warehouse.duckdb")) as con:
-                snapshot.publish(con, summary.run_id)
-        assert snapshot.current_path() is not None
-    return data
+def warehouse(built_world) -> Path:
+    """The data directory of the session's generated warehouse (tests/conftest.py), run end to end by
+    `scm run` and published. The dashboard tests only read it."""
+    return built_world.data_dir
 
 
 @pytest.fixture
