@@ -1,4 +1,4 @@
-"""Unattended operation: the new-files sensor, the morning schedule, and the one-writer run lock."""
+"""Unattended operation: the new-files sensor, the morning schedules, and the one-writer run lock."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import threading
 import time
 
 import dagster as dg
+import duckdb
 
+from forecasting import store
 from pipelines.automation import SETTLE_SECONDS, evaluate_landing
 from pipelines.runlock import run_lock
 
@@ -43,12 +45,22 @@ def test_the_sensor_and_schedule_are_defined_and_on(tmp_path, monkeypatch):
     monkeypatch.setenv("SCM_DATA_DIR", str(tmp_path))
     _drop(tmp_path / "landing", "orders/o1.csv")
     sensor = defs.resolve_sensor_def("new_files")
-    assert sensor.job_name == "refresh" and sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     with dg.build_sensor_context(cursor=None) as context:
         requests = sensor.evaluate_tick(context).run_requests
-    assert len(requests) == 1
-    schedule = defs.resolve_schedule_def("morning_run")
-    assert schedule.job_name == "everything" and schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert [r.job_name for r in requests] == ["everything"]  # no forecast yet: the first run makes one
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        store.ensure_tables(con)
+        con.execute("insert into forecast.runs (run_id) values ('r1')")
+    _drop(tmp_path / "landing", "orders/o2.csv")
+    with dg.build_sensor_context(cursor=requests[0].run_key) as context:
+        requests = sensor.evaluate_tick(context).run_requests
+    assert [r.job_name for r in requests] == ["refresh"]  # new files later: load and rebuild, no refit
+
+    weekly, daily = defs.resolve_schedule_def("weekly_forecast_run"), defs.resolve_schedule_def("morning_refresh")
+    assert (weekly.job_name, daily.job_name) == ("everything", "refresh")
+    assert weekly.cron_schedule == "0 6 * * 1" and daily.cron_schedule == "0 6 * * 0,2,3,4,5,6"
+    assert weekly.default_status == daily.default_status == dg.DefaultScheduleStatus.RUNNING
     refresh = defs.resolve_job_def("refresh")
     assert "demand_forecast" not in refresh.graph.node_names() and "serve__snapshot" in refresh.graph.node_names()
 
