@@ -1,13 +1,18 @@
-"""Asset checks on the raw layer: Great Expectations runs the feed contract on the batch just loaded,
-and the check's severity tells an operator whether to act.
+"""Asset checks an operator acts on, with severities.
 
+Per feed, `contract_expectations`: Great Expectations runs the feed contract on the batch just loaded.
 - a few quarantined rows: WARN (the rows are safe in quarantine; someone should look);
 - a rejected file, a quarantined share above `MAX_QUARANTINE_SHARE`, or an expectation that fails on
   loaded rows (which would mean the loader let a bad row through): ERROR.
+
+Per feed with a cadence in the contract, `freshness`: WARN when no new file has arrived for longer than
+`Feed.expected_every_hours` (the export upstream may have stopped). The published snapshot has a
+last-update freshness check too (`snapshot_checks`), evaluated by a sensor, so marts that stopped
+refreshing warn even when no run happens at all.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -94,3 +99,36 @@ def _build(feed: Feed) -> dg.AssetChecksDefinition:
     return _check
 
 contract_checks = [_build(feed) for feed in FEEDS.values()]
+
+
+def judge_freshness(feed: Feed, last_arrival: datetime | None, now: datetime) -> tuple[bool, str]:
+    """(passed, one-line summary): has a new file of the feed arrived within its expected cadence?"""
+    limit = timedelta(hours=feed.expected_every_hours or 0)
+    if last_arrival is None:
+        return False, f"no {feed.name} file has arrived yet"
+    age = now - last_arrival
+    hours = age.total_seconds() / 3600
+    if age > limit:
+        return False, f"no new {feed.name} file for {hours:.0f} h (expected every {feed.expected_every_hours} h)"
+    return True, f"last new {feed.name} file {hours:.1f} h ago"
+
+
+def _build_freshness(feed: Feed) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(feed.name),
+        name="freshness",
+        description=f"A new {feed.name} file at least every {feed.expected_every_hours} hours.",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            (last,) = con.execute(
+                f"select max(loaded_at) from {INGEST_LOG} where feed = ? and status <> 'duplicate'", [feed.name]
+            ).fetchall()[0]
+        passed, summary = judge_freshness(feed, last, datetime.now(UTC).replace(tzinfo=None))
+        return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN, description=summary,
+                                   metadata={"last_new_file_at": str(last)})
+
+    return _check
+
+
+freshness_checks = [_build_freshness(feed) for feed in FEEDS.values() if feed.expected_every_hours]

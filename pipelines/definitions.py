@@ -1,5 +1,7 @@
 """The one Dagster code location: every asset, check, job, schedule and sensor of the project."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from pipelines.assets.dbt import dbt_resource, planning_models, warehouse_models
@@ -7,7 +9,7 @@ from pipelines.assets.forecast import demand_forecast
 from pipelines.assets.ingest import ingest_assets
 from pipelines.assets.snapshot import published_snapshot
 from pipelines.automation import build_automation
-from pipelines.checks import contract_checks
+from pipelines.checks import contract_checks, freshness_checks
 from pipelines.resources import default_resources
 
 # DuckDB takes one writer process: steps run one after another in the run's own process.
@@ -32,12 +34,18 @@ refresh_job = dg.define_asset_job(
 
 schedules, sensors = build_automation(everything_job, refresh_job)
 
+# The marts readers see stopped refreshing: the published snapshot is older than a day and two hours.
+snapshot_checks = dg.build_last_update_freshness_checks(assets=[published_snapshot],
+                                                        lower_bound_delta=timedelta(hours=26))
+snapshot_freshness_sensor = dg.build_sensor_for_freshness_checks(
+    freshness_checks=snapshot_checks, default_status=dg.DefaultSensorStatus.RUNNING)
+
 defs = dg.Definitions(
     assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models, published_snapshot],
-    asset_checks=[*contract_checks],
+    asset_checks=[*contract_checks, *freshness_checks, *snapshot_checks],
     jobs=[everything_job, forecast_job, refresh_job],
     schedules=schedules,
-    sensors=sensors,
+    sensors=[*sensors, snapshot_freshness_sensor],
     resources={**default_resources(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,
 )

@@ -97,6 +97,9 @@ class Feed:
     rules: tuple[Rule, ...] = field(default_factory=tuple)
     # Column that orders versions of a key; None means "the later file wins" (inventory snapshots).
     version_column: str | None = "updated_at"
+    # A new file is expected at least this often (the freshness check warns after it); None = master
+    # data, sent when it changes.
+    expected_every_hours: int | None = None
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -217,6 +220,7 @@ SUPPLIERS = Feed(
 
 ORDERS = Feed(
     name="orders",
+    expected_every_hours=26,
     description="Customer order lines; a line is re-sent with a newer updated_at as its status changes.",
     columns=(
         Column("order_id", "str", "Order identifier.", key=True),
@@ -260,6 +264,7 @@ ORDERS = Feed(
 
 INVENTORY = Feed(
     name="inventory",
+    expected_every_hours=26,
     description="End-of-day stock snapshot per day, warehouse and sku.",
     columns=(
         Column("snapshot_date", "date", "Day the snapshot closes.", key=True),
@@ -279,6 +284,7 @@ INVENTORY = Feed(
 
 PURCHASE_ORDERS = Feed(
     name="purchase_orders",
+    expected_every_hours=26,
     description="Purchase-order lines with their receipt; re-sent as they are received.",
     columns=(
         Column("po_id", "str", "Purchase order identifier.", key=True),
@@ -313,6 +319,7 @@ PURCHASE_ORDERS = Feed(
 
 RETURNS = Feed(
     name="returns",
+    expected_every_hours=26,
     description="Customer returns, one row per returned order line.",
     columns=(
         Column("return_id", "str", "Return identifier.", key=True),
