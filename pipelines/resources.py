@@ -49,6 +49,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.file.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(self.file))
+        con.execute("set enable_progress_bar = false")  # it would print into the run's output and logs
         try:
             yield con
         finally:

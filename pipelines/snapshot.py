@@ -76,6 +76,7 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = 
         params={"schemas": list(PUBLISHED_SCHEMAS)},
     ).fetchall()
     as_of = _as_of_date(con)
+    con.execute("set enable_progress_bar = false")  # the copy is the longest statement a run makes
     con.execute(f"attach '{partial}' as snapshot")
     try:
         for schema in PUBLISHED_SCHEMAS:
