@@ -61,6 +61,24 @@ def run(verbose: bool) -> None:
 
 
 @main.command()
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("-v", "--verbose", is_flag=True, help="Show Dagster's step log.")
+def backfill(start, end, verbose: bool) -> None:
+    """Rebuild the facts dated FROM .. TO from all their raw versions, and everything downstream."""
+    from pipelines.runner import run_backfill
+
+    if end < start:
+        click.echo("error: --to is before --from", err=True)
+        sys.exit(2)
+    summary = run_backfill(start.date(), end.date(), verbose=verbose)
+    click.echo(summary.render())
+    if not summary.success:
+        click.echo("backfill failed: " + "; ".join(summary.failures), err=True)
+        sys.exit(1)
+
+
+@main.command()
 @click.argument("query", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def sql(query: str | None, fmt: str) -> None:

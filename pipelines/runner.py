@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -50,14 +50,26 @@ def _instance() -> dg.DagsterInstance:
 
 
 def run_everything(verbose: bool = False, forecast: dict | None = None) -> RunSummary:
-    """forecast: settings for the forecast step (pipelines.assets.forecast.ForecastSettings fields)."""
+    """The whole graph. forecast: settings for the forecast step (ForecastSettings fields)."""
+    ops = {"demand_forecast": {"config": forecast}} if forecast else {}
+    return run_job("everything", verbose, ops)
+
+
+def run_backfill(start: date, end: date, verbose: bool = False) -> RunSummary:
+    """The `refresh` job with the incremental facts also rebuilding their rows dated start .. end."""
+    dates = {"backfill_from": start.isoformat(), "backfill_to": end.isoformat()}
+    return run_job("refresh", verbose, {"warehouse_models": {"config": dates}})
+
+
+def run_job(name: str, verbose: bool = False, ops: dict | None = None) -> RunSummary:
+    """Run one of the code location's jobs in this process; ops: per-step config."""
     from pipelines.definitions import defs
 
-    job = defs.resolve_job_def("everything")
+    job = defs.resolve_job_def(name)
     level = "INFO" if verbose else "WARNING"
     run_config: dict = {"loggers": {"console": {"config": {"log_level": level}}}}
-    if forecast:
-        run_config["ops"] = {"demand_forecast": {"config": forecast}}
+    if ops:
+        run_config["ops"] = ops
 
     def execute():
         return job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=run_config)

@@ -7,6 +7,7 @@ The project is two Dagster definitions because forecasting sits in the middle of
 replenishment, ...) read what the forecast wrote.
 """
 
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -69,16 +70,31 @@ PLANNING_TAG = "planning"
 _TRANSLATOR = ScmDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
+class WarehouseBuildConfig(dg.Config):
+    """A backfill: the incremental facts also rebuild their rows dated backfill_from .. backfill_to
+    (YYYY-MM-DD, both or neither; macro in_backfill_window)."""
+
+    backfill_from: str = ""
+    backfill_to: str = ""
+
+    def dbt_vars(self) -> list[str]:
+        if not (self.backfill_from and self.backfill_to):
+            return []
+        return ["--vars", json.dumps({"backfill_from": self.backfill_from, "backfill_to": self.backfill_to})]
+
+
+def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+           extra_args: list[str] | None = None):
     # dbt runs in a child process that reads the warehouse path from its profile's env_var().
     os.environ["SCM_WAREHOUSE_PATH"] = str(warehouse.file)
-    yield from dbt.cli(DBT_BUILD_ARGS, context=context).stream()
+    yield from dbt.cli([*DBT_BUILD_ARGS, *(extra_args or [])], context=context).stream()
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=_TRANSLATOR,
             exclude=f"tag:{PLANNING_TAG}", name="warehouse_models")
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
-    yield from _build(context, dbt, warehouse)
+def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
+                     config: WarehouseBuildConfig):
+    yield from _build(context, dbt, warehouse, config.dbt_vars())
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=_TRANSLATOR,

@@ -3,10 +3,21 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """Streamlit's script runner (AppTest runs it in this process) installs the app as `__main__` and leaves
+    it there. A later spawn-based process pool (the forecast's) would then re-run the app in every
+    worker, which dies: put the real `__main__` back after each test."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="package")

@@ -50,6 +50,7 @@ snapshots_to_process as (
     select snapshot_date, warehouse_id, sku
     from inventory_versions
     where _loaded_at > (select loaded_at from last_build)
+        or {{ in_backfill_window('snapshot_date') }}
 
     union
 

@@ -50,6 +50,7 @@ lines_with_new_versions as (
     select order_id, line_number
     from order_versions
     where _loaded_at > (select loaded_at from last_build)
+        or {{ in_backfill_window('order_ts') }}
 
 ),
 

@@ -55,6 +55,7 @@ lines_to_process as (
     select po_id, line_number
     from po_versions
     where _loaded_at > (select loaded_at from last_build)
+        or {{ in_backfill_window('order_date') }}
 
     union
 

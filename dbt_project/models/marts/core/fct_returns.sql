@@ -41,6 +41,7 @@ returns_to_process as (
     select return_id
     from return_versions
     where _loaded_at > (select loaded_at from last_build)
+        or {{ in_backfill_window('requested_ts') }}
 
     union
 
