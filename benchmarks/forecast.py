@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -35,8 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.memory import TreeMemory  # noqa: E402  (after the path is set)
+
 RATIO_BAR, RATIO_AIM, CATALOGUE_BAR_S, HOLDOUT = 2.0, 4.0, 15 * 60, 28
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def load_landing(root: Path):
@@ -94,48 +93,6 @@ def prepare(landing: Path, work: Path, series: str, baseline_series: int, seed: 
     base.write_parquet(work / "baseline_keys.parquet")
     return {"as_of": as_of.isoformat(), "n_ours": ours.height, "n_baseline": base.height,
             "history_seconds": history_seconds, "catalogue": keys.height}
-
-
-class TreeMemory(threading.Thread):
-    """Peak resident memory of this process and all its descendants (the process pool, the Stan runs),
-    sampled every 200 ms from /proc. ru_maxrss would not do: Linux carries it over fork and exec, so a
-    child reports its parent's peak, and it does not add up processes."""
-
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak = 0
-        self._done = threading.Event()
-        self.start()
-
-    def run(self) -> None:
-        while not self._done.is_set():
-            self.peak = max(self.peak, self.tree_rss(os.getpid()))
-            self._done.wait(0.2)
-
-    def stop(self) -> None:
-        self._done.set()
-        self.join()
-
-    @staticmethod
-    def tree_rss(root: int) -> int:
-        parent: dict[int, int] = {}
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                parent[int(stat.parent.name)] = int(fields[1])
-            except (OSError, IndexError, ValueError):
-                continue
-        tree, frontier = {root}, [root]
-        while frontier:
-            frontier = [pid for pid, ppid in parent.items() if ppid in frontier and pid not in tree]
-            tree.update(frontier)
-        total = 0
-        for pid in tree:
-            try:
-                total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
-            except (OSError, IndexError, ValueError):
-                continue
-        return total
 
 
 def _child(side: str, work: Path, workers: int) -> None:

@@ -44,14 +44,17 @@ def generate(scale: float, seed: int, start, days: int, fmt: str, faults: bool, 
 
 @main.command()
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's step log.")
-def run(verbose: bool) -> None:
-    """Materialise the whole asset graph once, in process, through Dagster."""
+@click.option("--job", type=click.Choice(["everything", "refresh", "forecast"]), default="everything",
+              show_default=True, help="refresh: load and rebuild without refitting the forecast; forecast: "
+              "refit and rebuild the planning marts only.")
+def run(verbose: bool, job: str) -> None:
+    """Run the pipeline once, in process, through Dagster (the whole asset graph by default)."""
     from pipelines.progress import TerminalBar, set_sink
-    from pipelines.runner import run_everything
+    from pipelines.runner import run_job
 
     set_sink(None if verbose else TerminalBar())
     try:
-        summary = run_everything(verbose=verbose)
+        summary = run_job(job, verbose=verbose)
     finally:
         set_sink(None)
     click.echo(summary.render())

@@ -1,0 +1,95 @@
+"""The whole pipeline at scale: a full build from empty, then a one-day incremental run.
+
+    .venv/bin/python benchmarks/pipeline.py [--scale 10] [--days 730] [--work DIR] [--keep]
+
+Writes the demo world's first `days - 1` days into a fresh data directory and runs `scm run` (the
+`everything` job: load, dbt, forecast, planning marts, snapshot) from nothing: the full build. Then it
+writes the next day's files and runs `scm run --job refresh`, what the daily schedule and the new-files
+sensor run (load, dbt incremental, planning marts on the week's forecast, snapshot): the incremental
+run. Both are separate processes; peak memory is the largest total resident memory of that process and
+its descendants (the forecast's process pool, dbt). The generator's own time is reported apart.
+
+Bars (operations issue): the full build completes with peak memory under 8 GiB, and the incremental run
+takes under a fifth of the full build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.memory import TreeMemory  # noqa: E402  (after the path is set)
+
+MEMORY_BAR_GIB, INCREMENTAL_BAR = 8.0, 0.2
+SCM = Path(sys.executable).with_name("scm")
+START = date(2024, 1, 1)
+
+
+def timed_run(data: Path, *args: str) -> tuple[float, float]:
+    """(seconds, peak GiB) of one `scm run` on the data directory."""
+    env = {**os.environ, "SCM_DATA_DIR": str(data), "DAGSTER_HOME": str(data / "dagster_home")}
+    memory = TreeMemory()
+    started = time.perf_counter()
+    done = subprocess.run([str(SCM), "run", *args], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    memory.stop()
+    if done.returncode:
+        sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+        raise SystemExit(f"scm run {' '.join(args)} failed")
+    return seconds, memory.peak / 2**30
+
+
+def generate(landing: Path, scale: float, start: date, days: int) -> float:
+    from pipelines.feeds.generator import generate as run_generator
+
+    started = time.perf_counter()
+    run_generator(landing, scale=scale, start=start, days=days)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float, default=10.0)
+    parser.add_argument("--days", type=int, default=730)
+    parser.add_argument("--work", type=Path, help="data directory to use (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    args = parser.parse_args()
+
+    data = args.work or Path(tempfile.mkdtemp(prefix="scm-pipeline-bench-"))
+    try:
+        landing = data / "landing"
+        gen_full = generate(landing, args.scale, START, args.days - 1)
+        print(f"scale {args.scale}: generated {args.days - 1} days in {gen_full:.0f} s", flush=True)
+        full_s, full_gib = timed_run(data)
+        print(f"full build        : {full_s:8.1f} s, peak {full_gib:.2f} GiB", flush=True)
+
+        generate(landing, args.scale, START + timedelta(days=args.days - 1), 1)
+        incr_s, incr_gib = timed_run(data, "--job", "refresh")
+        print(f"one-day increment : {incr_s:8.1f} s, peak {incr_gib:.2f} GiB", flush=True)
+
+        ratio = incr_s / full_s
+        memory_ok = max(full_gib, incr_gib) < MEMORY_BAR_GIB
+        verdict = "PASS" if ratio < INCREMENTAL_BAR else "FAIL"
+        print(f"incremental / full: {ratio:.3f} (bar < {INCREMENTAL_BAR}) -> {verdict}")
+        print(f"peak memory       : {max(full_gib, incr_gib):.2f} GiB (bar < {MEMORY_BAR_GIB:.0f}) -> "
+              f"{'PASS' if memory_ok else 'FAIL'}")
+        return 0 if ratio < INCREMENTAL_BAR and memory_ok else 1
+    finally:
+        if args.keep or args.work:
+            print(f"data directory kept: {data}")
+        else:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
