@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,10 @@ from pipelines.feeds.contract import Feed
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
 META_COLUMNS = ("_source_file", "_row_number", "_extra")
+
+# A long field is data, not an error: csv's default limit (128 KiB) would quarantine a row holding one, and
+# only when its file takes the row-by-row path (polars has no limit). Set once: files are read in threads.
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 
 class FileRejected(Exception):
@@ -81,11 +86,11 @@ def _read_parquet(data: bytes) -> pl.DataFrame:
         frame = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # polars raises several types for a corrupt file
         raise FileRejected("unreadable", f"not a Parquet file ({_first_line(exc)})") from None
-    return frame.with_columns(_as_text(frame)).with_row_index("_row_number", offset=1)
+    return _as_text(frame).with_row_index("_row_number", offset=1)
 
 
-def _as_text(frame: pl.DataFrame) -> list[pl.Expr]:
-    exprs = []
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    columns = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
         if isinstance(dtype, pl.Datetime):
@@ -93,54 +98,178 @@ def _as_text(frame: pl.DataFrame) -> list[pl.Expr]:
             if dtype.time_zone is not None:
                 col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
             col = col.dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
-        exprs.append(col.cast(pl.String).alias(name))
-    return exprs
+        elif isinstance(dtype, pl.Struct):
+            col = col.struct.json_encode()  # with its field names (a plain cast drops them)
+        try:
+            columns.append(frame.select(col.cast(pl.String).alias(name)).to_series())
+        except pl.exceptions.PolarsError:
+            # A list, duration or other type with no text form used to raise out of the feed's whole
+            # ingest (failing every run while the file stayed); it is the file that cannot be read.
+            raise FileRejected("unreadable", f"column {name!r} has type {dtype}, which has no text form") from None
+    return pl.DataFrame(columns)
 
 
-def _read_csv(data: bytes) -> tuple[pl.DataFrame, list[tuple[int, list[str], str]]]:
+# A malformed CSV row: (row number, its fields as far as they split, the line as sent, why).
+Malformed = tuple[int, list[str], str, str]
+
+# A quoted field that opens and closes on one line ("" inside is an escaped quote).
+_QUOTED_FIELD = r'"(?:[^"]|"")*"'
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _read_csv(data: bytes) -> tuple[pl.DataFrame, list[Malformed]]:
     if not data.strip():
         raise FileRejected("empty", "the file is empty")
+    if data.startswith(_UTF16_BOMS) or _looks_like_utf16(data[:8192]):
+        # UTF-16 (Excel's "Unicode text") is text, not binary: say what to do about it.
+        raise FileRejected("encoding", "not UTF-8: the file is UTF-16 text (save the file as UTF-8)")
     if b"\x00" in data[:8192]:
         raise FileRejected("unreadable", "binary content, not CSV text")
     try:
-        text = data.decode("utf-8")
+        # utf-8-sig: a byte-order mark is not part of the first column's name (polars drops it too).
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise FileRejected(
             "encoding", f"not UTF-8: byte 0x{data[exc.start]:02x} on line {line} (save the file as UTF-8)"
         ) from None
-    try:
-        frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=True)
-        return frame.with_row_index("_row_number", offset=1), []
-    except pl.exceptions.NoDataError:
-        raise FileRejected("empty", "the file is empty") from None
-    except pl.exceptions.ComputeError:
-        # Broken quoting or rows with a wrong field count: split the file the slow, forgiving way
-        # so that the good rows still load and each bad one is quarantined with its row number.
-        return _read_csv_row_by_row(text)
+    header = _header(text)
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))  # the header's included
+    # polars pads a short row with nulls, reads a blank line as a row of nulls and keeps a stray CR in an
+    # unquoted field; the contract quarantines the first as `malformed_row` and a blank line is no row.
+    # So the fast path is taken only when every line splits into the header's fields.
+    if b'"' in data:  # commas inside quoted fields do not count: line by line, without them
+        per_line = pl.Series([text]).str.split("\n").explode().head(lines)
+        fields = per_line.str.replace_all(_QUOTED_FIELD, "").str.count_matches(",", literal=True) + 1
+        splits = bool((fields == len(header)).all())
+    else:
+        # Without quotes, the file's commas are its lines' commas. A line with too many fields fails polars
+        # (below), so when the total is right no line has too few (a short row, or a blank line).
+        splits = data.count(b",") == lines * (len(header) - 1)
+    if splits and not re.search(rb"\r[^\n]", data):
+        try:
+            frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=True)
+            # Equal counts: no quoted field ran over a line end (an unclosed quote swallows the lines after it).
+            if frame.height == lines - 1:
+                return frame.with_row_index("_row_number", offset=1), []
+        except pl.exceptions.NoDataError:
+            raise FileRejected("empty", "the file is empty") from None
+        except pl.exceptions.ComputeError:
+            pass
+    # Broken quoting or rows with a wrong field count: split the file the slow, forgiving way
+    # so that the good rows still load and each bad one is quarantined with its row number.
+    return _read_csv_row_by_row(text, header)
 
 
-def _read_csv_row_by_row(text: str) -> tuple[pl.DataFrame, list[tuple[int, list[str], str]]]:
-    rows = csv.reader(io.StringIO(text, newline=""))
-    header = next(rows)
+def _looks_like_utf16(head: bytes) -> bool:
+    """UTF-16 without a byte-order mark: text in it that is ASCII has a NUL in every other byte."""
+    head = head[: len(head) // 2 * 2]
+    return len(head) >= 8 and (head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == len(head) // 2)
+
+
+def _header(text: str) -> list[str]:
+    header = next(csv.reader([text[: text.find("\n") + 1 or len(text)]]), [])
+    names = [c.strip().lower() for c in header]
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        # polars would rename one copy (`x_duplicated_0`) and the row-by-row reader would drop one.
+        raise FileRejected("unreadable", f"the header names column(s) {', '.join(twice)} more than once")
+    return header
+
+
+class _Lines:
+    """The file's lines for csv.reader, with the position it has read to (so a bad row can be re-read)."""
+
+    def __init__(self, text: str):
+        self.lines = [line + "\n" for line in text.split("\n")]
+        self.lines[-1] = self.lines[-1][:-1]  # the text's end is not a newline
+        if self.lines[-1] == "":
+            self.lines.pop()
+        self.pos = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        if self.pos >= len(self.lines):
+            raise StopIteration
+        self.pos += 1
+        return self.lines[self.pos - 1]
+
+
+def _read_csv_row_by_row(text: str, header: list[str]) -> tuple[pl.DataFrame, list[Malformed]]:
+    src = _Lines(text)
+    # strict: a quote in the wrong place is an error rather than silently dropped from the value.
+    rows = csv.reader(src, strict=True)
+    next(rows)  # the header
     good: list[list[str | None]] = []
     numbers: list[int] = []
-    malformed: list[tuple[int, list[str], str]] = []
-    for number, row in enumerate(rows, start=1):
-        if len(row) == len(header):
+    malformed: list[Malformed] = []
+    number = 0
+    while True:
+        start = src.pos
+        try:
+            row, error = next(rows), None
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            row, error = None, str(exc)
+        number += 1
+        used = src.lines[start:src.pos]
+        if row == []:
+            continue  # a blank line holds nothing; it keeps its number so later rows match the file
+        # A row over several lines is a quoted line break, or an unclosed quote that swallowed the rows after
+        # it (to the end of the file, an error, or the next quote: then the quotes it holds do not pair up).
+        paired = len(used) == 1 or sum(line.count('"') for line in used) % 2 == 0
+        if row is not None and len(row) == len(header) and paired:
             good.append([v if v != "" else None for v in row])
             numbers.append(number)
-        elif row:
+            continue
+        resplit = error is not None or not paired
+        if resplit:
+            # Only the first line is the bad row: read on from the next one.
+            src.pos = start + 1
+            rows = csv.reader(src, strict=True)
+            used = used[:1]
+        sent = "".join(used).removesuffix("\n").removesuffix("\r")  # as sent, without its line break
+        if resplit:
+            row = _split_line(sent)
+        if resplit and sent.count('"') % 2 == 1:
+            why = "has a quote that is not closed on its line (check quoting)"
+        elif error is not None:
+            why = f"{_CSV_ERRORS.get(error, f'cannot be split into fields ({error})')} (check quoting and separators)"
+        else:
             why = f"has {len(row)} fields, the header has {len(header)} (check quoting and separators)"
-            malformed.append((number, row, why))
-    frame = pl.DataFrame(good, schema=dict.fromkeys(header, pl.String), orient="row")
+        malformed.append((number, row, sent, why))
+    frame = pl.DataFrame(good, schema=[(c, pl.String) for c in header], orient="row")
     frame = frame.with_columns(pl.Series("_row_number", numbers, dtype=pl.UInt32))
     return frame, malformed
 
 
+# What Python's csv module says, in the words of the rest of the messages.
+_CSV_ERRORS = {
+    "new-line character seen in unquoted field - do you need to open the file in universal-newline mode?":
+        "has a carriage return outside quotes",
+    "',' expected after '\"'": "has text after a closing quote",
+}
+
+
+def _split_line(line: str) -> list[str]:
+    """One line's fields, as far as they split (what a bad row's fields were meant to be)."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return line.split(",")
+
+
 def _normalise_header(frame: pl.DataFrame) -> pl.DataFrame:
     # Exports differ in case and stray blanks around names; the contract's names are lowercase.
-    return frame.rename({c: c.strip().lower() for c in frame.columns if c != "_row_number"})
+    names = {c: c.strip().lower() for c in frame.columns if c != "_row_number"}
+    twice = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
+    if twice:
+        # Two names for one column (`SKU` and `sku`) used to raise out of the feed's whole ingest.
+        raise FileRejected("unreadable", f"the header names column(s) {', '.join(twice)} more than once")
+    return frame.rename(names)
 
 
 def _check_columns(columns: list[str], feed: Feed) -> None:
@@ -165,17 +294,18 @@ def _to_feed_columns(frame: pl.DataFrame, feed: Feed, extra: list[str], source: 
     )
 
 
-def _malformed_frame(rows: list[tuple[int, list[str], str]], feed: Feed, source: str) -> pl.DataFrame:
-    """Quarantine rows for lines that did not split into fields; the raw line's fields go to `_extra`."""
+def _malformed_frame(rows: list[Malformed], feed: Feed, source: str) -> pl.DataFrame:
+    """Quarantine rows for lines that did not split into fields; `_extra` holds the line exactly as sent
+    (`line`, without its line break) and the fields it splits into as far as it does (`fields`)."""
     return pl.DataFrame(
         {
             **{c: [None] * len(rows) for c in feed.column_names},
             "_source_file": [source] * len(rows),
-            "_row_number": [n for n, _, _ in rows],
-            "_extra": [json.dumps({"fields": fields}) for _, fields, _ in rows],
+            "_row_number": [n for n, _, _, _ in rows],
+            "_extra": [json.dumps({"line": line, "fields": fields}) for _, fields, line, _ in rows],
             "_rule": ["malformed_row"] * len(rows),
             "_rules": [["malformed_row"]] * len(rows),
-            "_reason": [f"malformed_row: {why}" for _, _, why in rows],
+            "_reason": [f"malformed_row: {why}" for _, _, _, why in rows],
         },
         schema={
             **dict.fromkeys(feed.column_names, pl.String),

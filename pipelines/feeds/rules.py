@@ -134,9 +134,18 @@ def evaluate(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.DataFrame:
     why, is worked out by `split` for the flagged rows only: most rows are good, and building reason
     text for every row would cost more than the rest of the evaluation."""
     (unique,) = [r for r in feed.all_rules() if r.kind == "unique_key"]
-    key = [cleaned(c) for c in unique.column.split(",")]
+    # The key's values, not its spelling: `2024-01-01T10:00:00Z` and `...+00:00`, or `1` and `01`, are one
+    # key (compared as text, two spellings of one version both loaded and the later row silently won).
+    # A value that does not parse is compared as its text.
+    key: list[str | pl.Expr] = []
+    for c in unique.column.split(","):
+        if feed.column(c).dtype == "str":
+            key.append(cleaned(c))
+        else:
+            key += [typed(c), pl.when(pl.col(typed(c)).is_null()).then(pl.col(cleaned(c)))]
     prepared = frame.with_columns(clean(c.name).alias(cleaned(c.name)) for c in feed.columns).with_columns(
-        *[cast_expr(pl.col(cleaned(c.name)), c.dtype).alias(typed(c.name)) for c in feed.columns],
+        cast_expr(pl.col(cleaned(c.name)), c.dtype).alias(typed(c.name)) for c in feed.columns
+    ).with_columns(
         # Versioned feeds may resend a key in one file only with a different version.
         (pl.int_range(pl.len()).over(["_source_file", *key]) > 0).alias(DUPLICATE),
     )
