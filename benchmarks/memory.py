@@ -10,19 +10,20 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class TreeMemory(threading.Thread):
-    """Peak resident memory of this process and all its descendants (the process pool, the Stan runs),
-    sampled every 200 ms from /proc. ru_maxrss would not do: Linux carries it over fork and exec, so a
+    """Peak resident memory of a process (this one by default) and all its descendants (a process pool,
+    dbt, the Stan runs), sampled every 200 ms from /proc. ru_maxrss would not do: Linux carries it over fork and exec, so a
     child reports its parent's peak, and it does not add up processes."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int | None = None) -> None:
         super().__init__(daemon=True)
+        self.root = root or os.getpid()
         self.peak = 0
         self._done = threading.Event()
         self.start()
 
     def run(self) -> None:
         while not self._done.is_set():
-            self.peak = max(self.peak, self.tree_rss(os.getpid()))
+            self.peak = max(self.peak, self.tree_rss(self.root))
             self._done.wait(0.2)
 
     def stop(self) -> None:
