@@ -11,8 +11,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 class TreeMemory(threading.Thread):
     """Peak resident memory of a process (this one by default) and all its descendants (a process pool,
-    dbt, the Stan runs), sampled every 200 ms from /proc. ru_maxrss would not do: Linux carries it over fork and exec, so a
-    child reports its parent's peak, and it does not add up processes."""
+    dbt, the Stan runs), sampled every 200 ms from /proc. ru_maxrss would not do: Linux carries it over
+    fork and exec, so a child reports its parent's peak, and it does not add up processes."""
 
     def __init__(self, root: int | None = None) -> None:
         super().__init__(daemon=True)
