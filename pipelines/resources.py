@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.runlock import run_lock
-from pipelines.settings import paths
+from pipelines.settings import duckdb_limits, paths
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -48,7 +48,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.file))
+        con = duckdb.connect(str(self.file), config=duckdb_limits())
         con.execute("set enable_progress_bar = false")  # it would print into the run's output and logs
         try:
             yield con

@@ -1,6 +1,7 @@
 """Load a feed's new landing files into the raw layer: good rows to `raw.<feed>`, bad rows to its
-quarantine with the rule they broke, every file to `raw.ingest_log`. One transaction per feed, so a
-crash leaves either the whole batch or none of it.
+quarantine with the rule they broke, every file to `raw.ingest_log`. Files go in batches, one
+transaction each: a batch's rows and its files' log entries commit together, so a crash leaves every
+file either loaded and logged or untouched, and the next run picks up exactly the untouched ones.
 
 A file is identified by its content hash: the same bytes are loaded once, whatever their name. Files
 whose path, size and modification time are already logged are not even reread.
@@ -66,8 +67,9 @@ class _Candidate:
     modified_ns: int
 
 
-# Files are read, checked and written in batches of about this many bytes, so that memory stays
-# bounded whatever the backlog; all batches of a feed still commit in one transaction.
+# Files are read, checked and committed in batches of about this many bytes, so that memory stays
+# bounded whatever the backlog (a first load of two years of orders is millions of rows: one
+# transaction for all of them would hold them all in memory until it commits).
 BATCH_BYTES = 64 * 1024**2
 
 
@@ -80,14 +82,15 @@ def ingest_feed(
     outcomes: list[FileOutcome] = []
     by_rule: Counter[str] = Counter()
     errors: list[str] = []
-    with _transaction(con), ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=4) as pool:
         for batch in _batches(candidates):
             logged, reads = _read_batch(pool, batch, feed, known_hashes)
             good, bad = _validate(reads, feed, now)
             _count_per_file([o for _, _, o in logged], good, bad)
-            _append(con, raw_table(feed), good, load_id, now)
-            _append(con, quarantine_table(feed), bad, load_id, now)
-            _log(con, feed, logged, load_id, now)
+            with _transaction(con):
+                _append(con, raw_table(feed), good, load_id, now)
+                _append(con, quarantine_table(feed), bad, load_id, now)
+                _log(con, feed, logged, load_id, now)
             outcomes += [o for _, _, o in logged]
             if bad.height:
                 by_rule.update(dict(bad.group_by("_rule").len().iter_rows()))

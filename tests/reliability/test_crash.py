@@ -42,7 +42,8 @@ def published(data_dir: Path) -> tuple[str, str, str]:
 
 
 def warehouse_state(data_dir: Path) -> tuple[set[str], int]:
-    """(files in the ingest log, forecast runs), after checking that each feed's load is whole."""
+    """(files in the ingest log, forecast runs), after checking that the raw rows are exactly those of the
+    logged files: a file's rows and its log entry commit together."""
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"))  # no run holds it now; a WAL is replayed
     try:
         for name in FEEDS:
@@ -89,7 +90,7 @@ def test_runs_killed_while_loading_building_and_forecasting(world_copy, scm_runs
     files, runs = warehouse_state(data)
     loaded = files & new
     assert loaded != new, "the kill came after the load had finished"
-    # Per feed, all of its new files or none (one transaction per feed).
+    # A feed's files commit in batches of ~64 MB; a few days' files are one batch: all of them or none.
     for feed in new_feeds:
         of_feed = {f for f in new if f.startswith(f"{feed}/")}
         assert loaded & of_feed in (set(), of_feed), feed
