@@ -52,6 +52,21 @@ def timed(data: Path, *args: str) -> tuple[float, float]:
     return seconds, memory.peak / 2**30
 
 
+def step_times(data: Path) -> str:
+    """The latest run's steps with their durations, longest first (from the run's Dagster event log)."""
+    code = (
+        "import dagster as dg\n"
+        "with dg.DagsterInstance.get() as i:\n"
+        "    run = i.get_runs(limit=1)[0]\n"
+        "    for s in sorted(i.get_run_step_stats(run.run_id), key=lambda s: s.start_time or 0):\n"
+        "        print(f'{s.step_key}={(s.end_time or 0) - (s.start_time or 0):.1f}')\n"
+    )
+    env = {**os.environ, "DAGSTER_HOME": str(data / "dagster_home")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    steps = [line.rsplit("=", 1) for line in out.split()]
+    return ", ".join(f"{key} {float(sec):.0f} s" for key, sec in steps)
+
+
 def generate(data: Path, scale: float, start: date, days: int) -> tuple[float, float]:
     return timed(data, "generate", "--scale", str(scale), "--start", start.isoformat(), "--days", str(days))
 
@@ -75,10 +90,12 @@ def main() -> int:
                   f"(generator peak {gen_gib:.2f} GiB)", flush=True)
         full_s, full_gib = timed(data, "run")
         print(f"full build        : {full_s:8.1f} s, peak {full_gib:.2f} GiB", flush=True)
+        print(f"  steps: {step_times(data)}", flush=True)
 
         generate(data, args.scale, START + timedelta(days=args.days - 1), 1)
         incr_s, incr_gib = timed(data, "run", "--job", "refresh")
         print(f"one-day increment : {incr_s:8.1f} s, peak {incr_gib:.2f} GiB", flush=True)
+        print(f"  steps: {step_times(data)}", flush=True)
 
         ratio = incr_s / full_s
         memory_ok = max(full_gib, incr_gib) < MEMORY_BAR_GIB

@@ -40,3 +40,44 @@ def test_freshness_warns_when_a_daily_feed_stops_arriving():
     # Master data is sent when it changes: no freshness check for it.
     checked = {key.asset_key.path[-1] for c in freshness_checks for key in c.check_keys}
     assert checked == {"orders", "inventory", "purchase_orders", "returns"}
+
+
+def test_contract_check_validates_a_large_load_in_pieces_of_whole_files(tmp_path, monkeypatch):
+    """A load validated a few files at a time reports what one validation of all of it does: the same
+    expectations, failures and unexpected counts (here rows a polars-rules bug would have let through)."""
+    from datetime import date, datetime
+
+    import duckdb
+
+    from pipelines import checks
+    from pipelines.feeds.contract import FEEDS
+    from pipelines.feeds.generator import generate
+    from pipelines.feeds.ingest import ingest_feed
+    from pipelines.resources import WarehouseResource
+
+    generate(tmp_path / "landing", scale=0.01, seed=3, start=date(2025, 1, 1), days=6)
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    ingest_feed(con, FEEDS["orders"], tmp_path / "landing", load_id="L1", now=datetime(2025, 1, 7))
+    # One bad row in each of three files: the pieces must add their counts up.
+    con.execute("update raw.orders set channel = 'fax' where rowid in (select min(rowid) from raw.orders "
+                "group by _source_file order by 1 limit 3)")
+    files = len(checks.file_groups(con, FEEDS["orders"], "L1", max_rows=1))
+    con.close()
+    assert files >= 3
+
+    check = next(c for c in checks.contract_checks if next(iter(c.check_keys)).asset_key.path[-1] == "orders")
+    results = {}
+    for rows in (10**9, 1):  # one piece, then one piece per file
+        monkeypatch.setattr(checks, "VALIDATE_ROWS", rows)
+        results[rows] = check(warehouse=WarehouseResource(path=str(warehouse)))
+    whole, pieces = results[10**9], results[1]
+    assert not whole.passed and whole.description == "loaded rows break the contract: channel_accepted (3)"
+    assert (pieces.passed, pieces.description) == (whole.passed, whole.description)
+
+    def counts(result):
+        return {rule: (r["success"], r["unexpected"]) for rule, r in result.metadata["results"].data.items()}
+
+    assert counts(pieces) == counts(whole)
+    assert counts(whole)["channel_accepted"] == (False, 3)
+    assert pieces.metadata["rows_validated"].value == whole.metadata["rows_validated"].value > 0

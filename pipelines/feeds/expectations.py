@@ -100,6 +100,23 @@ def _prepare(frame: pl.DataFrame, feed: Feed) -> object:
     return frame.with_columns(dates + decimals).to_pandas()
 
 
+def merge(parts: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:
+    """One outcome per expectation from the outcomes of validating a batch in pieces: it succeeds when
+    it did on every piece; unexpected rows add up; the sample is the first pieces' samples."""
+    merged: dict[str, ExpectationOutcome] = {}
+    for outcomes in parts:
+        for o in outcomes:
+            seen = merged.get(o.rule)
+            merged[o.rule] = o if seen is None else ExpectationOutcome(
+                rule=o.rule,
+                expectation=o.expectation,
+                success=seen.success and o.success,
+                unexpected_count=seen.unexpected_count + o.unexpected_count,
+                sample=(seen.sample + o.sample)[:5],
+            )
+    return list(merged.values())
+
+
 def validate(frame: pl.DataFrame, feed: Feed, now: datetime, batch_name: str) -> list[ExpectationOutcome]:
     """Run the feed's suite on `frame` (contract types, plus `_source_file`)."""
     import great_expectations as gx
