@@ -62,9 +62,9 @@ def test_contract_check_validates_a_large_load_in_pieces_of_whole_files(tmp_path
     # One bad row in each of three files: the pieces must add their counts up.
     con.execute("update raw.orders set channel = 'fax' where rowid in (select min(rowid) from raw.orders "
                 "group by _source_file order by 1 limit 3)")
-    files = len(checks.file_groups(con, FEEDS["orders"], "L1", max_rows=1))
+    files = checks.loaded_files(con, FEEDS["orders"], "L1")
     con.close()
-    assert files >= 3
+    assert len(checks.file_groups(files, max_rows=1)) == len(files) >= 3
 
     check = next(c for c in checks.contract_checks if next(iter(c.check_keys)).asset_key.path[-1] == "orders")
     results = {}
@@ -81,3 +81,14 @@ def test_contract_check_validates_a_large_load_in_pieces_of_whole_files(tmp_path
     assert counts(pieces) == counts(whole)
     assert counts(whole)["channel_accepted"] == (False, 3)
     assert pieces.metadata["rows_validated"].value == whole.metadata["rows_validated"].value > 0
+
+
+def test_a_huge_load_is_validated_on_whole_files_spread_over_it():
+    from pipelines.checks import file_groups, files_to_validate
+
+    days = [(f"orders/2025-01-{d:02d}.csv", 100) for d in range(1, 31)]
+    assert files_to_validate(days, max_rows=3000) == days
+    chosen = files_to_validate(days, max_rows=1000)
+    assert [f for f, _ in chosen] == [f"orders/2025-01-{d:02d}.csv" for d in (2, 5, 8, 11, 14, 17, 20, 23, 26, 29)]
+    assert file_groups(chosen, max_rows=250) == [[f for f, _ in chosen[i : i + 2]] for i in range(0, 10, 2)]
+    assert file_groups([("big.csv", 900), ("a.csv", 10)], max_rows=250) == [["big.csv"], ["a.csv"]]
