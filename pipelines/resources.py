@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.runlock import run_lock
-from pipelines.settings import duckdb_limits, paths
+from pipelines.settings import duckdb_memory_limit, paths
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -48,8 +48,11 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         self.file.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.file), config=duckdb_limits())
+        # Settings, not connect-time config: DuckDB refuses a second connection to a file in one process
+        # with a different config (a test's plain connect beside an in-process dbt, say).
+        con = duckdb.connect(str(self.file))
         con.execute("set enable_progress_bar = false")  # it would print into the run's output and logs
+        con.execute("set memory_limit = $limit", {"limit": duckdb_memory_limit()})
         try:
             yield con
         finally:

@@ -25,11 +25,6 @@ class Paths:
     def archive(self) -> Path:
         return self.data_dir / "archive"
 
-    @property
-    def spill(self) -> Path:
-        """Where DuckDB spills what does not fit its memory limit (a join or sort at scale)."""
-        return self.data_dir / ".duckdb_tmp"
-
 
 def paths() -> Paths:
     return Paths(Path(os.environ.get("SCM_DATA_DIR", "data")).resolve())
@@ -37,16 +32,14 @@ def paths() -> Paths:
 
 # DuckDB's default memory limit is 80% of the machine, per process. The pipeline's writer (ingest, dbt,
 # the snapshot copy) runs beside the forecast's workers and readers, so it gets a fixed share and spills
-# to disk beyond it; override with SCM_DUCKDB_MEMORY_LIMIT (any DuckDB size, e.g. "8GB").
+# beyond it to DuckDB's default spill folder, `warehouse.duckdb.tmp/` beside the file. Override with
+# SCM_DUCKDB_MEMORY_LIMIT (any DuckDB size, e.g. "8GB").
 DUCKDB_MEMORY_LIMIT = "4GB"
 
 
-def duckdb_limits() -> dict[str, str]:
-    """The memory limit and spill folder every pipeline connection to the warehouse uses (dbt's too)."""
-    return {
-        "memory_limit": os.environ.get("SCM_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT),
-        "temp_directory": str(paths().spill),
-    }
+def duckdb_memory_limit() -> str:
+    """The memory limit every pipeline connection to the warehouse sets (dbt's too, from its profile)."""
+    return os.environ.get("SCM_DUCKDB_MEMORY_LIMIT", DUCKDB_MEMORY_LIMIT)
 
 
 DAGSTER_YAML = """\

@@ -19,7 +19,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from forecasting import store
 from pipelines.resources import WarehouseResource
-from pipelines.settings import duckdb_limits
+from pipelines.settings import duckdb_memory_limit
 
 DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 
@@ -86,11 +86,10 @@ class WarehouseBuildConfig(dg.Config):
 
 def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
            extra_args: list[str] | None = None):
-    # dbt runs in a child process that reads the warehouse path and DuckDB's limits from its profile's env_var().
+    # dbt runs in a child process that reads the warehouse path and DuckDB's memory limit from its profile's
+    # env_var().
     os.environ["SCM_WAREHOUSE_PATH"] = str(warehouse.file)
-    limits = duckdb_limits()
-    os.environ["SCM_DUCKDB_MEMORY_LIMIT"] = limits["memory_limit"]
-    os.environ["SCM_DUCKDB_TEMP_DIRECTORY"] = limits["temp_directory"]
+    os.environ["SCM_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
     yield from dbt.cli([*DBT_BUILD_ARGS, *(extra_args or [])], context=context).stream()
 
 
