@@ -1,4 +1,4 @@
-"""Helpers of the tests that run `scm run` as a process on a copy of the built world (crash, concurrency):
+"""Helpers of the tests that run `scm run` as a process on a copy of the built world (crashes, concurrency):
 the next days' files to drop, the marts compared with a clean run, and a handle on a running `scm run`
 (its output, its processes, killing it)."""
 
@@ -31,11 +31,13 @@ def world_env(data_dir: Path) -> dict[str, str]:
     return {**os.environ, "SCM_DATA_DIR": str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
 
 
-def drop_next_days(landing: Path, world) -> None:
-    """The NEW_DAYS days after the built world's, of the same generated business, into a landing folder."""
+def drop_next_days(landing: Path, world, first: int = 0, days: int = NEW_DAYS) -> None:
+    """Days first .. first + days - 1 of the NEW_DAYS days after the built world's, of the same generated
+    business, into a landing folder (the generator writes a day's files the same whatever range it runs)."""
     from pipelines.feeds.generator import generate
 
-    generate(landing, scale=0.01, days=NEW_DAYS, seed=world.seed, start=world.start + timedelta(days=world.days))
+    start = world.start + timedelta(days=world.days + first)
+    generate(landing, scale=0.01, days=min(days, NEW_DAYS - first), seed=world.seed, start=start)
 
 
 def published_marts(data_dir: Path) -> dict[str, pl.DataFrame]:

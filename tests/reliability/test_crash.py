@@ -1,10 +1,13 @@
-"""A run killed with SIGKILL (the whole process group: the run, dbt, forecast workers) leaves the
-published snapshot as it was, readable, and the next run completes with the marts a clean run of the
-same files gives.
+"""Crashes and concurrency. A run killed with SIGKILL (the whole process group: the run, dbt, forecast
+workers) leaves the published snapshot as it was, readable, and later runs end with the marts a clean
+run of the same files gives. Two `scm run`s started at the same moment on the same data directory: one
+waits for the other (the run lock, pipelines/runlock.py), both succeed, neither meets a DuckDB lock
+error, the new files load once, and a reader querying the published snapshot all along never fails.
 
-One sequence on a copy of the built world with the next days' files dropped in: kill a run while it
-loads, the next while dbt builds, the next while it forecasts, then let one run finish. The phase is
-read from the outside, without timing guesses:
+One sequence on a copy of the built world (a run costs a minute here; the two share their setup): drop
+most of the next days' files, kill a run while it loads, the next while dbt builds, the next while it
+forecasts; then drop the last days' files and start two runs together while a reader queries. The
+phase of a kill is read from the outside, without timing guesses:
 
 - load: the run process has the warehouse file open. Nothing before the ingest steps opens it (the run
   lock is a file of its own), so that is the first ingest step's connection. The kill lands before the
@@ -19,15 +22,21 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from pipelines.feeds.contract import FEEDS
-from tests.reliability.runs import assert_same_marts, drop_next_days, published_marts
+from tests.reliability.runs import NEW_DAYS, assert_same_marts, drop_next_days, published_marts
 
 pytestmark = pytest.mark.slow
+
+# How DuckDB words a second writer on a file another process holds.
+LOCK_ERRORS = re.compile(r"Could not set lock|Conflicting lock|database is locked|lock on file", re.IGNORECASE)
+LAST_DAYS = 2  # dropped before the two concurrent runs
 
 
 def published(data_dir: Path) -> tuple[str, str, str]:
@@ -70,13 +79,13 @@ def assert_left_clean(run, data_dir: Path, before: tuple[str, str, str]) -> None
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def test_runs_killed_while_loading_building_and_forecasting(world_copy, scm_runs, next_days_reference):
+def test_killed_runs_then_two_runs_at_once(world_copy, scm_runs, next_days_reference):
     data = world_copy.data_dir
     warehouse = Path(os.path.realpath(data / "warehouse.duckdb"))
     wal = Path(f"{warehouse}.wal")
     before = published(data)
     logged, forecast_runs = warehouse_state(data)
-    drop_next_days(data / "landing", world_copy)
+    drop_next_days(data / "landing", world_copy, days=NEW_DAYS - LAST_DAYS)
     new = {p.relative_to(data / "landing").as_posix() for p in (data / "landing").rglob("*.csv")} - logged
     new_feeds = {f.split("/")[0] for f in new}
     assert len(new_feeds) >= 3, new_feeds
@@ -115,8 +124,42 @@ def test_runs_killed_while_loading_building_and_forecasting(world_copy, scm_runs
     assert_left_clean(run, data, before)
     assert warehouse_state(data)[1] == forecast_runs, "the kill came after the forecast was written"
 
-    # A run left alone completes, publishes, and ends where one clean run of the same files does.
-    run = scm_runs(world_copy.env())
-    assert run.wait() == 0, run.output()[-3000:]
-    assert published(data)[1] != before[1]
+    # Two runs started together, with the last days' files, while a reader queries the snapshot.
+    drop_next_days(data / "landing", world_copy, first=NEW_DAYS - LAST_DAYS)
+    last = {p.relative_to(data / "landing").as_posix() for p in (data / "landing").rglob("*.csv")} - files
+    assert last
+    pair = [scm_runs(world_copy.env()), scm_runs(world_copy.env())]
+    queries, errors, seen = 0, [], set()
+    while any(r.proc.poll() is None for r in pair):
+        try:
+            seen.add(published(data)[1])
+            queries += 1
+        except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+            errors.append(repr(exc))
+        time.sleep(0.05)
+    outputs = [r.output() for r in pair]
+    assert [r.wait() for r in pair] == [0, 0], "\n\n".join(o[-3000:] for o in outputs)
+    assert [LOCK_ERRORS.findall(o) for o in outputs] == [[], []]
+    # One of them found the lock taken and waited for the other.
+    assert sorted("waiting for it to finish" in o for o in outputs) == [False, True], outputs
+    run_ids = {re.search(r"^run (\S+): succeeded$", o, re.MULTILINE).group(1) for o in outputs}
+    assert len(run_ids) == 2
+
+    # Readers never failed, and only ever saw a whole snapshot: the old one or one a run published.
+    assert errors == [] and queries > 20
+    assert seen <= {before[1], *run_ids}
+    assert published(data)[1] in run_ids
+    assert len(list((data / "snapshots").glob("*.duckdb"))) <= 2  # the current one and the one before
+
+    # The last files were loaded once, by one of the runs; the other found nothing new.
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        loaded_by = dict(con.sql("select file, load_id from raw.ingest_log").fetchall())
+        twice = con.sql("select file from raw.ingest_log group by 1 having count(*) > 1").fetchall()
+    finally:
+        con.close()
+    assert twice == []
+    assert len({loaded_by[f] for f in last}) == 1 and loaded_by[next(iter(last))] in run_ids
+
+    # And the marts are those of one clean run of the same files.
     assert_same_marts(published_marts(data), next_days_reference)
