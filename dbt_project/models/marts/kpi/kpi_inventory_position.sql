@@ -47,24 +47,29 @@ demand_window as (
 
 ),
 
-ranked_snapshots as (
+latest_dates as (
 
+    -- The latest snapshot date per sku and warehouse: a grouped max, not a window over every
+    -- snapshot row (the inventory fact is the largest table; sorting all of it took most of the model).
     select
-        inventory.*,
-        row_number() over (
-            partition by inventory.sku, inventory.warehouse_id
-            order by inventory.snapshot_date desc
-        ) as recency_rank
+        inventory.sku,
+        inventory.warehouse_id,
+        max(inventory.snapshot_date) as snapshot_date
     from inventory
     cross join as_of
     where inventory.snapshot_date <= as_of.as_of_date
+    group by 1, 2
 
 ),
 
 latest_snapshots as (
 
-    select * from ranked_snapshots
-    where recency_rank = 1
+    select inventory.*
+    from inventory
+    inner join latest_dates
+        on inventory.sku = latest_dates.sku
+        and inventory.warehouse_id = latest_dates.warehouse_id
+        and inventory.snapshot_date = latest_dates.snapshot_date
 
 ),
 
