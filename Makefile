@@ -9,7 +9,7 @@ export SCM_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(SCM_DATA_DIR)/dagster_home
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup browser demo run dashboard test lint bench dagster clean
+.PHONY: setup browser demo run dashboard test lint bench bench-scale dagster clean
 
 ## setup: create .venv and install the locked dependencies (only when pyproject.toml or uv.lock changed)
 setup: $(VENV)/.synced
@@ -51,6 +51,10 @@ bench: setup
 	$(BIN)/python benchmarks/dbt_build.py
 	$(BIN)/python benchmarks/forecast.py
 	$(BIN)/python benchmarks/dashboard.py
+
+## bench-scale: the whole pipeline at scale 10, full build then a one-day run (about 40 min, 11 GiB to generate)
+bench-scale: setup
+	$(BIN)/python benchmarks/pipeline.py --scale 10
 
 ## dagster: the Dagster UI on http://127.0.0.1:3000 with every asset and the runs `scm run` made
 dagster: setup
