@@ -3,7 +3,7 @@
 Per feed, `contract_expectations`: Great Expectations runs the feed contract on the batch just loaded
 (all of it for a daily load; for a first load of years of files, whole files spread evenly over it up
 to `VALIDATE_MAX_ROWS`, said in the check's description: the loader's own rules have already judged
-every row, GX is the second, independent opinion, and in pandas it costs about 20 s per million rows).
+every row, GX is the second, independent opinion, and in pandas it takes over 10 s per million order rows).
 - a few quarantined rows: WARN (the rows are safe in quarantine; someone should look);
 - a rejected file, a quarantined share above `MAX_QUARANTINE_SHARE`, or an expectation that fails on
   loaded rows (which would mean the loader let a bad row through): ERROR.
