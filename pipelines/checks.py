@@ -22,6 +22,7 @@ import dagster as dg
 from pipelines.assets.ingest import raw_key
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.expectations import ExpectationOutcome, merge, validate
+from pipelines.feeds.ingest import in_batches
 from pipelines.feeds.raw_tables import INGEST_LOG, raw_table
 from pipelines.resources import WarehouseResource
 
@@ -88,16 +89,8 @@ def files_to_validate(files: list[tuple[str, int]], max_rows: int) -> list[tuple
 
 
 def file_groups(files: list[tuple[str, int]], max_rows: int) -> list[list[str]]:
-    """Files in groups of at most `max_rows` rows, whole files only (a larger file is a group of its own)."""
-    groups: list[list[str]] = []
-    rows = 0
-    for file, n in files:
-        if not groups or rows + n > max_rows:
-            groups.append([])
-            rows = 0
-        groups[-1].append(file)
-        rows += n
-    return groups
+    """File names in groups of at most `max_rows` rows, whole files only (a larger file is a group of its own)."""
+    return [[name for name, _ in group] for group in in_batches(files, lambda f: f[1], max_rows)]
 
 
 def _build(feed: Feed) -> dg.AssetChecksDefinition:

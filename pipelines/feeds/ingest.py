@@ -10,11 +10,12 @@ whose path, size and modification time are already logged are not even reread.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import polars as pl
@@ -29,6 +30,8 @@ from pipelines.feeds.raw_tables import (
     raw_table,
 )
 from pipelines.feeds.reader import FileRead, FileRejected, content_hash, landing_files, read_feed_file
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -83,7 +86,7 @@ def ingest_feed(
     by_rule: Counter[str] = Counter()
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
-        for batch in _batches(candidates):
+        for batch in in_batches(candidates, lambda c: c.size, BATCH_BYTES):
             logged, reads = _read_batch(pool, batch, feed, known_hashes)
             good, bad = _validate(reads, feed, now)
             _count_per_file([o for _, _, o in logged], good, bad)
@@ -99,15 +102,17 @@ def ingest_feed(
     return FeedIngestResult(feed.name, load_id, outcomes, dict(by_rule.most_common()), rejects + errors)
 
 
-def _batches(candidates: list[_Candidate]) -> Iterator[list[_Candidate]]:
-    batch: list[_Candidate] = []
-    size = 0
-    for cand in candidates:
-        if batch and size + cand.size > BATCH_BYTES:
+def in_batches(items: Iterable[T], size: Callable[[T], int], limit: int) -> Iterator[list[T]]:
+    """Consecutive items in batches whose sizes add up to at most `limit` (an item larger than that is a
+    batch of its own). Files by bytes here; the contract check groups a load's files by rows the same way."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        if batch and total + size(item) > limit:
             yield batch
-            batch, size = [], 0
-        batch.append(cand)
-        size += cand.size
+            batch, total = [], 0
+        batch.append(item)
+        total += size(item)
     if batch:
         yield batch
 
