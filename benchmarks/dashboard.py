@@ -47,12 +47,19 @@ def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
     recent = options["months"][max(0, options["months"].index(last) - 2)]
     category, warehouse = options["categories"][0], options["warehouses"][0][0]
     # A filtered variant that selects something: a channel the warehouse sells through.
-    channel = next((c for c in options["channels"] if q.fulfilment_monthly.__wrapped__(
-        path, first, last, category, warehouse, c).height), options["channels"][0])
+    channel = next(
+        (
+            c
+            for c in options["channels"]
+            if q.fulfilment_monthly.__wrapped__(path, first, last, category, warehouse, c).height
+        ),
+        options["channels"][0],
+    )
     filtered = f"{category}/{warehouse}"
     series = q.forecast_series.__wrapped__(path, None, None).row(0, named=True)
     others = q.forecast_series.__wrapped__(path, category, warehouse).filter(
-        (pl.col("sku") != series["sku"]) | (pl.col("warehouse_id") != series["warehouse_id"]))
+        (pl.col("sku") != series["sku"]) | (pl.col("warehouse_id") != series["warehouse_id"])
+    )
     series_filtered = others.row(0, named=True) if others.height else series
 
     def both(fn, default: tuple, narrowed: tuple, label: str = filtered) -> list:
@@ -61,17 +68,29 @@ def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
     pages = {
         "frame": [(q.filter_options, "default", (path,)), (q.snapshot_meta, "default", (path,))],
         "overview": [
-            *both(q.kpi_monthly, (path, q.HEADLINE_KPIS, first, last), (path, q.HEADLINE_KPIS, recent, last),
-                  f"{recent:%b %y}-{last:%b %y}"),
+            *both(
+                q.kpi_monthly,
+                (path, q.HEADLINE_KPIS, first, last),
+                (path, q.HEADLINE_KPIS, recent, last),
+                f"{recent:%b %y}-{last:%b %y}",
+            ),
             (q.forecast_wape, "default", (path,)),
             (q.replenishment_exceptions, "default", (path, None, None)),
             (q.open_purchase_orders, "default", (path, None, None)),
         ],
         "fulfilment": [
-            *both(q.fulfilment_monthly, (path, first, last, None, None, None),
-                  (path, first, last, category, warehouse, channel), f"{filtered}/{channel}"),
-            *both(q.fulfilment_breakdown, (path, first, last, None, None, None),
-                  (path, first, last, category, warehouse, channel), f"{filtered}/{channel}"),
+            *both(
+                q.fulfilment_monthly,
+                (path, first, last, None, None, None),
+                (path, first, last, category, warehouse, channel),
+                f"{filtered}/{channel}",
+            ),
+            *both(
+                q.fulfilment_breakdown,
+                (path, first, last, None, None, None),
+                (path, first, last, category, warehouse, channel),
+                f"{filtered}/{channel}",
+            ),
         ],
         "inventory": [
             *both(q.inventory_monthly, (path, first, last, None, None), (path, first, last, category, warehouse)),
@@ -81,8 +100,12 @@ def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
             *both(q.excess_stock, (path, None, None), (path, category, warehouse)),
         ],
         "suppliers": [
-            *both(q.kpi_monthly, (path, q.SOURCE_KPIS, first, last), (path, q.SOURCE_KPIS, recent, last),
-                  f"{recent:%b %y}-{last:%b %y}"),
+            *both(
+                q.kpi_monthly,
+                (path, q.SOURCE_KPIS, first, last),
+                (path, q.SOURCE_KPIS, recent, last),
+                f"{recent:%b %y}-{last:%b %y}",
+            ),
             (q.supplier_scorecard, "default", (path,)),
             *both(q.supplier_lead_times, (path, first, last, None, None), (path, first, last, category, warehouse)),
             (q.open_purchase_orders, filtered, (path, category, warehouse)),
@@ -96,10 +119,16 @@ def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
         "forecast": [
             *both(q.forecast_accuracy, (path, None, None), (path, category, warehouse)),
             *both(q.forecast_series, (path, None, None), (path, category, warehouse)),
-            *both(q.demand_history, (path, series["sku"], series["warehouse_id"], 91),
-                  (path, series_filtered["sku"], series_filtered["warehouse_id"], 91)),
-            *both(q.series_forecast, (path, series["sku"], series["warehouse_id"]),
-                  (path, series_filtered["sku"], series_filtered["warehouse_id"])),
+            *both(
+                q.demand_history,
+                (path, series["sku"], series["warehouse_id"], 91),
+                (path, series_filtered["sku"], series_filtered["warehouse_id"], 91),
+            ),
+            *both(
+                q.series_forecast,
+                (path, series["sku"], series["warehouse_id"]),
+                (path, series_filtered["sku"], series_filtered["warehouse_id"]),
+            ),
         ],
         "replenishment": [
             *both(q.replenishment_totals, (path, None, None), (path, category, warehouse)),
@@ -138,8 +167,10 @@ def bench_queries(path: str, repeat: int) -> bool:
         rows = getattr(result, "height", 1)
         passed = p95 <= P95_BAR_MS
         ok &= passed
-        print(f"{page:<14}{name:<26}{variant[:35]:<36}{p50:>8.1f}{p95:>8.1f}{max(samples):>8.1f}  {rows:<6}"
-              f"{'PASS' if passed else 'FAIL'}")
+        print(
+            f"{page:<14}{name:<26}{variant[:35]:<36}{p50:>8.1f}{p95:>8.1f}{max(samples):>8.1f}  {rows:<6}"
+            f"{'PASS' if passed else 'FAIL'}"
+        )
     print(f"queries: {len(cases)} x {repeat} runs; bar p95 <= {P95_BAR_MS:.0f} ms each -> {'PASS' if ok else 'FAIL'}")
     return ok
 
@@ -155,9 +186,14 @@ def bench_first_paint(data_dir: Path, loads: int) -> None:
             with Chromium(work / "chromium") as browser:
                 times = [browser.time_to_first(f"{url}/overview", FIRST_KPI) for _ in range(loads)]
     warm = times[1:]
-    print(f"Overview, first KPI in the DOM: cold {times[0]:.0f} ms (first load after the server started)"
-          + (f"; warm median {np.median(warm):.0f} ms, min {min(warm):.0f}, max {max(warm):.0f} over {len(warm)} loads"
-             if warm else ""))
+    print(
+        f"Overview, first KPI in the DOM: cold {times[0]:.0f} ms (first load after the server started)"
+        + (
+            f"; warm median {np.median(warm):.0f} ms, min {min(warm):.0f}, max {max(warm):.0f} over {len(warm)} loads"
+            if warm
+            else ""
+        )
+    )
 
 
 def main() -> int:
@@ -178,8 +214,10 @@ def main() -> int:
         return 2
     with snapshot.connect() as con:
         info = snapshot.info(con)
-    print(f"snapshot {path.name} ({path.stat().st_size / 2**20:.0f} MiB), as of {info.as_of_date}, run "
-          f"{info.run_id[:8]}; {date.today()}, {os.cpu_count()} CPUs")
+    print(
+        f"snapshot {path.name} ({path.stat().st_size / 2**20:.0f} MiB), as of {info.as_of_date}, run "
+        f"{info.run_id[:8]}; {date.today()}, {os.cpu_count()} CPUs"
+    )
     ok = bench_queries(str(path), args.repeat)
     if not args.no_browser:
         bench_first_paint(data_dir, args.loads)

@@ -56,8 +56,18 @@ def load(landing: Path, db: Path) -> None:
 
 def dbt(args: list[str], db: Path, target: Path) -> float:
     env = {**os.environ, "SCM_WAREHOUSE_PATH": str(db)}
-    cmd = [str(Path(sys.executable).with_name("dbt")), *args, "--project-dir", str(DBT_DIR),
-           "--profiles-dir", str(DBT_DIR), "--target-path", str(target), "--log-path", str(target / "logs")]
+    cmd = [
+        str(Path(sys.executable).with_name("dbt")),
+        *args,
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(target),
+        "--log-path",
+        str(target / "logs"),
+    ]
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -131,14 +141,20 @@ def main() -> int:
         floor = dbt(DBT_BUILD_ARGS, db, target)
 
         models = sum(1 for uid, _ in statements if uid.startswith("model."))
-        print(f"full dbt build: {full:.1f} s; DuckDB alone on the same SQL ({models} models, "
-              f"{len(statements) - models} tests): {alone:.1f} s")
-        print(f"incremental dbt build after one more day ({next_day}): {incremental:.1f} s; "
-              f"the same with no new data: {floor:.1f} s ({floor / full:.2f} of the full build)")
+        print(
+            f"full dbt build: {full:.1f} s; DuckDB alone on the same SQL ({models} models, "
+            f"{len(statements) - models} tests): {alone:.1f} s"
+        )
+        print(
+            f"incremental dbt build after one more day ({next_day}): {incremental:.1f} s; "
+            f"the same with no new data: {floor:.1f} s ({floor / full:.2f} of the full build)"
+        )
         overhead, inc = full / alone, incremental / full
         ok = overhead <= OVERHEAD_BAR and inc <= INCREMENTAL_BAR
-        print(f"ratio full/duckdb: {overhead:.2f} (bar <= {OVERHEAD_BAR}); incremental/full: {inc:.2f} "
-              f"(bar <= {INCREMENTAL_BAR}) -> {'PASS' if ok else 'FAIL'}")
+        print(
+            f"ratio full/duckdb: {overhead:.2f} (bar <= {OVERHEAD_BAR}); incremental/full: {inc:.2f} "
+            f"(bar <= {INCREMENTAL_BAR}) -> {'PASS' if ok else 'FAIL'}"
+        )
         return 0 if ok else 1
 
 

@@ -48,9 +48,11 @@ def load_landing(root: Path):
         .group_by("order_id", "line_number")
         .last()
         .select(
-            "sku", "warehouse_id",
+            "sku",
+            "warehouse_id",
             pl.col("order_ts").str.to_datetime(time_zone="UTC").dt.date().alias("order_date"),
-            pl.col("quantity_ordered").cast(pl.Int64), pl.col("unit_price").cast(pl.Float64),
+            pl.col("quantity_ordered").cast(pl.Int64),
+            pl.col("unit_price").cast(pl.Float64),
             (pl.col("status") == "cancelled").alias("is_cancelled"),
         )
         .collect()
@@ -61,8 +63,9 @@ def load_landing(root: Path):
         .unique(["snapshot_date", "warehouse_id", "sku"], keep="last")
         .collect()
     )
-    warehouses = (pl.read_csv(str(root / "warehouses" / "*.csv")).select("warehouse_id", "country")
-                  .unique("warehouse_id"))
+    warehouses = (
+        pl.read_csv(str(root / "warehouses" / "*.csv")).select("warehouse_id", "country").unique("warehouse_id")
+    )
     return orders, inventory, warehouses
 
 
@@ -80,10 +83,14 @@ def prepare(landing: Path, work: Path, series: str, baseline_series: int, seed: 
     history_seconds = time.perf_counter() - t0
     # Series with four weeks of observed (not censored) days before as_of: default Prophet cannot fit
     # fewer than two, and both sides get the same series.
-    keys = (full.filter(pl.col("date") <= as_of).group_by("sku", "warehouse_id")
-            .agg(pl.col("y").is_not_null().sum().alias("observed"))
-            .filter(pl.col("observed") >= HOLDOUT).select("sku", "warehouse_id")
-            .sort("sku", "warehouse_id"))
+    keys = (
+        full.filter(pl.col("date") <= as_of)
+        .group_by("sku", "warehouse_id")
+        .agg(pl.col("y").is_not_null().sum().alias("observed"))
+        .filter(pl.col("observed") >= HOLDOUT)
+        .select("sku", "warehouse_id")
+        .sort("sku", "warehouse_id")
+    )
     ours = keys if series == "all" else keys.sample(min(int(series), keys.height), seed=seed)
     base = ours if series != "all" else ours.sample(min(baseline_series, ours.height), seed=seed)
     full = full.join(ours, on=["sku", "warehouse_id"])
@@ -91,8 +98,13 @@ def prepare(landing: Path, work: Path, series: str, baseline_series: int, seed: 
     actual = full.filter(pl.col("date") > as_of).select("sku", "warehouse_id", "date", "y")
     actual.write_parquet(work / "actual.parquet")
     base.write_parquet(work / "baseline_keys.parquet")
-    return {"as_of": as_of.isoformat(), "n_ours": ours.height, "n_baseline": base.height,
-            "history_seconds": history_seconds, "catalogue": keys.height}
+    return {
+        "as_of": as_of.isoformat(),
+        "n_ours": ours.height,
+        "n_baseline": base.height,
+        "history_seconds": history_seconds,
+        "catalogue": keys.height,
+    }
 
 
 def _child(side: str, work: Path, workers: int) -> None:
@@ -113,7 +125,8 @@ def _child(side: str, work: Path, workers: int) -> None:
         run = run_forecast(history, ForecastConfig(workers=workers), as_of=as_of)
         seconds = time.perf_counter() - start
         out = run.forecasts.filter(pl.col("is_selected")).select(
-            "sku", "warehouse_id", pl.col("forecast_date").alias("date"), "yhat", "yhat_lower", "yhat_upper")
+            "sku", "warehouse_id", pl.col("forecast_date").alias("date"), "yhat", "yhat_lower", "yhat_upper"
+        )
         n = history.select("sku", "warehouse_id").n_unique()
         extra = {"selected": run.params["selected_models"], "prophet_series": run.params["n_series_prophet"]}
     else:
@@ -131,11 +144,18 @@ def _child(side: str, work: Path, workers: int) -> None:
             df = pd.DataFrame({"ds": pd.to_datetime(part["date"].to_numpy()), "y": part["y"].to_numpy()})
             model = Prophet().fit(df)
             fc = model.predict(model.make_future_dataframe(periods=HOLDOUT, include_history=False))
-            frames.append(pl.DataFrame({
-                "sku": sku, "warehouse_id": wh, "date": fc["ds"].to_numpy().astype("datetime64[D]"),
-                "yhat": fc["yhat"].to_numpy(), "yhat_lower": fc["yhat_lower"].to_numpy(),
-                "yhat_upper": fc["yhat_upper"].to_numpy(),
-            }))
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "sku": sku,
+                        "warehouse_id": wh,
+                        "date": fc["ds"].to_numpy().astype("datetime64[D]"),
+                        "yhat": fc["yhat"].to_numpy(),
+                        "yhat_lower": fc["yhat_lower"].to_numpy(),
+                        "yhat_upper": fc["yhat_upper"].to_numpy(),
+                    }
+                )
+            )
             n += 1
         seconds = time.perf_counter() - start
         out = pl.concat(frames).with_columns(pl.col("date").cast(pl.Date))
@@ -161,8 +181,11 @@ def _score(work: Path, side: str, keys) -> dict:
 
 
 def _run_side(side: str, work: Path, workers: int) -> dict:
-    done = subprocess.run([sys.executable, __file__, "--child", side, "--work", str(work), "--workers", str(workers)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", side, "--work", str(work), "--workers", str(workers)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode:
         sys.stderr.write(done.stderr)
         raise SystemExit(f"{side} failed")
@@ -197,9 +220,12 @@ def main() -> int:
             generate(landing, scale=args.scale)
         info = prepare(landing, work, args.series, args.baseline_series, args.seed)
         (work / "info.json").write_text(json.dumps(info))
-        print(f"as_of {info['as_of']} (last {HOLDOUT} days held out); catalogue {info['catalogue']} series; "
-              f"ours on {info['n_ours']}, baseline on {info['n_baseline']}; "
-              f"demand_history {info['history_seconds']:.1f} s", flush=True)
+        print(
+            f"as_of {info['as_of']} (last {HOLDOUT} days held out); catalogue {info['catalogue']} series; "
+            f"ours on {info['n_ours']}, baseline on {info['n_baseline']}; "
+            f"demand_history {info['history_seconds']:.1f} s",
+            flush=True,
+        )
         ours = _run_side("ours", work, args.workers)
         base = _run_side("baseline", work, args.workers)
         common = pl.read_parquet(work / "baseline_keys.parquet")
@@ -207,20 +233,28 @@ def main() -> int:
 
     rate_ours, rate_base = ours["series"] / ours["seconds"], base["series"] / base["seconds"]
     ratio = rate_ours / rate_base
-    print(f"ours     : {ours['series']:5d} series in {ours['seconds']:7.1f} s = {rate_ours:6.2f} series/s, "
-          f"peak {ours['peak_gib']:.2f} GiB; Prophet fitted on {ours['prophet_series']}, selected {ours['selected']}")
-    print(f"baseline : {base['series']:5d} series in {base['seconds']:7.1f} s = {rate_base:6.2f} series/s, "
-          f"peak {base['peak_gib']:.2f} GiB")
+    print(
+        f"ours     : {ours['series']:5d} series in {ours['seconds']:7.1f} s = {rate_ours:6.2f} series/s, "
+        f"peak {ours['peak_gib']:.2f} GiB; Prophet fitted on {ours['prophet_series']}, selected {ours['selected']}"
+    )
+    print(
+        f"baseline : {base['series']:5d} series in {base['seconds']:7.1f} s = {rate_base:6.2f} series/s, "
+        f"peak {base['peak_gib']:.2f} GiB"
+    )
     verdict = "PASS" if ratio >= RATIO_BAR else "FAIL"
     print(f"ratio    : {ratio:.2f}x (bar >= {RATIO_BAR:g}x, aim {RATIO_AIM:g}x) -> {verdict}")
-    print(f"held-out WAPE on the {base['series']} common series: selected {s_ours['wape']:.4f} "
-          f"(bias {s_ours['bias']:+.3f}, 80% coverage {s_ours['coverage']:.2f}) vs default Prophet "
-          f"{s_base['wape']:.4f} (bias {s_base['bias']:+.3f}, coverage {s_base['coverage']:.2f}) -> "
-          f"{'PASS' if s_ours['wape'] <= s_base['wape'] else 'FAIL'}")
+    print(
+        f"held-out WAPE on the {base['series']} common series: selected {s_ours['wape']:.4f} "
+        f"(bias {s_ours['bias']:+.3f}, 80% coverage {s_ours['coverage']:.2f}) vs default Prophet "
+        f"{s_base['wape']:.4f} (bias {s_base['bias']:+.3f}, coverage {s_base['coverage']:.2f}) -> "
+        f"{'PASS' if s_ours['wape'] <= s_base['wape'] else 'FAIL'}"
+    )
     if args.series == "all":
         ok = ours["seconds"] < CATALOGUE_BAR_S
-        print(f"catalogue: {ours['series']} series in {ours['seconds'] / 60:.1f} min (bar < 15 min) -> "
-              f"{'PASS' if ok else 'FAIL'}")
+        print(
+            f"catalogue: {ours['series']} series in {ours['seconds'] / 60:.1f} min (bar < 15 min) -> "
+            f"{'PASS' if ok else 'FAIL'}"
+        )
     return 0
 
 

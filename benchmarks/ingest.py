@@ -62,7 +62,9 @@ def _run_side(side: str, landing: Path, work: Path, attempt: int) -> dict:
     db = work / f"{side}-{attempt}.duckdb"
     done = subprocess.run(
         [sys.executable, __file__, "--child", side, "--landing", str(landing), "--db", str(db)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     db.unlink(missing_ok=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -89,8 +91,10 @@ def main() -> int:
             landing = work / "landing"
             start = time.perf_counter()
             summary = generate(landing, scale=args.scale)
-            print(f"generated scale {args.scale:g} in {time.perf_counter() - start:.1f} s: "
-                  f"{sum(summary.rows_written.values()):,} rows in {sum(summary.files_written.values()):,} files")
+            print(
+                f"generated scale {args.scale:g} in {time.perf_counter() - start:.1f} s: "
+                f"{sum(summary.rows_written.values()):,} rows in {sum(summary.files_written.values()):,} files"
+            )
         runs: dict[str, list[dict]] = {"duckdb": [], "ours": []}
         for attempt in range(args.repeat):
             for side in runs:
@@ -104,8 +108,10 @@ def main() -> int:
             times = ", ".join(f"{r['seconds']:.2f}" for r in runs[side])
             print(f"{side:>7}: best {best[side]:.2f} s ({times}); peak memory {peak[side]:.2f} GiB")
         ok = ratio <= RATIO_BAR and peak["ours"] < MEMORY_BAR_GIB
-        print(f"ratio ours/duckdb: {ratio:.2f} (bar <= {RATIO_BAR}); peak memory {peak['ours']:.2f} GiB "
-              f"(bar < {MEMORY_BAR_GIB:g}) -> {'PASS' if ok else 'FAIL'}")
+        print(
+            f"ratio ours/duckdb: {ratio:.2f} (bar <= {RATIO_BAR}); peak memory {peak['ours']:.2f} GiB "
+            f"(bar < {MEMORY_BAR_GIB:g}) -> {'PASS' if ok else 'FAIL'}"
+        )
         return 0 if ok else 1
 
 

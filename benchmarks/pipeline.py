@@ -40,8 +40,9 @@ def timed(data: Path, *args: str) -> tuple[float, float]:
     """(seconds, peak GiB of its process tree) of one `scm` command on the data directory."""
     env = {**os.environ, "SCM_DATA_DIR": str(data), "DAGSTER_HOME": str(data / "dagster_home")}
     started = time.perf_counter()
-    with subprocess.Popen([str(SCM), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as proc:
+    with subprocess.Popen(
+        [str(SCM), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as proc:
         memory = TreeMemory(root=proc.pid)
         out, err = proc.communicate()
     seconds = time.perf_counter() - started
@@ -89,8 +90,11 @@ def main() -> int:
             print(f"using the feeds already in {landing} as the first {args.days - 1} days", flush=True)
         else:
             gen_s, gen_gib = generate(data, args.scale, START, args.days - 1)
-            print(f"scale {args.scale}: generated {args.days - 1} days in {gen_s:.0f} s "
-                  f"(generator peak {gen_gib:.2f} GiB)", flush=True)
+            print(
+                f"scale {args.scale}: generated {args.days - 1} days in {gen_s:.0f} s "
+                f"(generator peak {gen_gib:.2f} GiB)",
+                flush=True,
+            )
         full_s, full_gib = timed(data, "run")
         print(f"full build        : {full_s:8.1f} s, peak {full_gib:.2f} GiB", flush=True)
         full_steps = step_times(data)
@@ -109,8 +113,10 @@ def main() -> int:
         # without its forecast step, for the record:
         forecast_s = full_steps.get("demand_forecast", 0.0)
         print(f"incremental / (full - forecast step {forecast_s:.0f} s): {incr_s / (full_s - forecast_s):.3f}")
-        print(f"peak memory       : {max(full_gib, incr_gib):.2f} GiB (bar < {MEMORY_BAR_GIB:.0f}) -> "
-              f"{'PASS' if memory_ok else 'FAIL'}")
+        print(
+            f"peak memory       : {max(full_gib, incr_gib):.2f} GiB (bar < {MEMORY_BAR_GIB:.0f}) -> "
+            f"{'PASS' if memory_ok else 'FAIL'}"
+        )
         return 0 if ratio < INCREMENTAL_BAR and memory_ok else 1
     finally:
         if args.keep or args.work:

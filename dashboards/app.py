@@ -27,8 +27,7 @@ PAGES = [
     st.Page("views/suppliers.py", title="Suppliers", icon=":material/factory:", url_path="suppliers"),
     st.Page("views/returns.py", title="Returns", icon=":material/assignment_return:", url_path="returns"),
     st.Page("views/forecast.py", title="Forecast", icon=":material/query_stats:", url_path="forecast"),
-    st.Page("views/replenishment.py", title="Replenishment", icon=":material/shopping_cart:",
-            url_path="replenishment"),
+    st.Page("views/replenishment.py", title="Replenishment", icon=":material/shopping_cart:", url_path="replenishment"),
 ]
 
 try:
@@ -47,6 +46,8 @@ meta = queries.snapshot_meta(path)
 with st.sidebar:
     st.divider()
     st.markdown(kpis.freshness(meta))
-    st.caption(f"{meta['files']:,} files landed, {meta['rejected_files']:,} rejected, "
-               f"{meta['rows_quarantined']:,} rows quarantined.")
+    st.caption(
+        f"{meta['files']:,} files landed, {meta['rejected_files']:,} rejected, "
+        f"{meta['rows_quarantined']:,} rows quarantined."
+    )
 page.run()

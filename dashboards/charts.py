@@ -36,10 +36,18 @@ def trend(df: pl.DataFrame, x: str, columns: dict[str, str], unit: Unit, zero: b
         .encode(
             x=alt.X(f"{x}:T", axis=_MONTH_AXIS),
             y=alt.Y("value:Q", title=None, axis=alt.Axis(format=_AXIS_FORMAT[unit]), scale=alt.Scale(zero=zero)),
-            color=alt.Color("series:N", title=None, sort=list(columns.values()), scale=_SERIES_COLORS,
-                            legend=alt.Legend(orient="top") if many else None),
-            tooltip=[alt.Tooltip(f"{x}:T", title="month", format="%b %Y"), alt.Tooltip("series:N", title="KPI"),
-                     alt.Tooltip("value:Q", title="value", format=_TOOLTIP_FORMAT[unit])],
+            color=alt.Color(
+                "series:N",
+                title=None,
+                sort=list(columns.values()),
+                scale=_SERIES_COLORS,
+                legend=alt.Legend(orient="top") if many else None,
+            ),
+            tooltip=[
+                alt.Tooltip(f"{x}:T", title="month", format="%b %Y"),
+                alt.Tooltip("series:N", title="KPI"),
+                alt.Tooltip("value:Q", title="value", format=_TOOLTIP_FORMAT[unit]),
+            ],
         )
         .properties(height=HEIGHT)
     )
@@ -52,15 +60,24 @@ def daily_area(df: pl.DataFrame, x: str, y: str, unit: Unit, title: str) -> alt.
         .encode(
             x=alt.X(f"{x}:T", axis=alt.Axis(format="%b %y", title=None)),
             y=alt.Y(f"{y}:Q", title=title, axis=alt.Axis(format=_AXIS_FORMAT[unit])),
-            tooltip=[alt.Tooltip(f"{x}:T", title="day", format="%d %b %Y"),
-                     alt.Tooltip(f"{y}:Q", title=title, format=_TOOLTIP_FORMAT[unit])],
+            tooltip=[
+                alt.Tooltip(f"{x}:T", title="day", format="%d %b %Y"),
+                alt.Tooltip(f"{y}:Q", title=title, format=_TOOLTIP_FORMAT[unit]),
+            ],
         )
         .properties(height=HEIGHT)
     )
 
 
-def bars(df: pl.DataFrame, member: str, value: str, unit: Unit, extra_tooltip: dict[str, Unit] | None = None,
-         color: str | None = None, sort_by_value: bool = True) -> alt.Chart:
+def bars(
+    df: pl.DataFrame,
+    member: str,
+    value: str,
+    unit: Unit,
+    extra_tooltip: dict[str, Unit] | None = None,
+    color: str | None = None,
+    sort_by_value: bool = True,
+) -> alt.Chart:
     """Horizontal bars, one per member, the largest on top, each labelled with its value."""
     tooltips = [alt.Tooltip(f"{member}:N"), alt.Tooltip(f"{value}:Q", format=_TOOLTIP_FORMAT[unit])]
     tooltips += [alt.Tooltip(f"{c}:Q", format=_TOOLTIP_FORMAT[u]) for c, u in (extra_tooltip or {}).items()]
@@ -80,16 +97,37 @@ def pareto(df: pl.DataFrame, member: str, value: str) -> alt.Chart:
         (pl.col(value).cum_sum() / pl.col(value).sum()).alias("cumulative_share"),
         pl.int_range(pl.len()).alias("rank"),
     )
-    x = alt.X(f"{member}:N", sort=alt.EncodingSortField("rank"), title=None,
-              axis=alt.Axis(labelAngle=-35, labelOverlap=False, labelLimit=140))
-    bar = alt.Chart(ordered).mark_bar().encode(
-        x=x, y=alt.Y(f"{value}:Q", title=value.replace("_", " ")),
-        tooltip=[alt.Tooltip(f"{member}:N"), alt.Tooltip(f"{value}:Q", format=",.0f"),
-                 alt.Tooltip("cumulative_share:Q", title="cumulative share", format=".0%")],
+    x = alt.X(
+        f"{member}:N",
+        sort=alt.EncodingSortField("rank"),
+        title=None,
+        axis=alt.Axis(labelAngle=-35, labelOverlap=False, labelLimit=140),
     )
-    line = alt.Chart(ordered).mark_line(point=True, color="#e45756").encode(
-        x=x, y=alt.Y("cumulative_share:Q", title="cumulative share", axis=alt.Axis(format="%"),
-                     scale=alt.Scale(domain=[0, 1])),
+    bar = (
+        alt.Chart(ordered)
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y(f"{value}:Q", title=value.replace("_", " ")),
+            tooltip=[
+                alt.Tooltip(f"{member}:N"),
+                alt.Tooltip(f"{value}:Q", format=",.0f"),
+                alt.Tooltip("cumulative_share:Q", title="cumulative share", format=".0%"),
+            ],
+        )
+    )
+    line = (
+        alt.Chart(ordered)
+        .mark_line(point=True, color="#e45756")
+        .encode(
+            x=x,
+            y=alt.Y(
+                "cumulative_share:Q",
+                title="cumulative share",
+                axis=alt.Axis(format="%"),
+                scale=alt.Scale(domain=[0, 1]),
+            ),
+        )
     )
     return alt.layer(bar, line).resolve_scale(y="independent").properties(height=HEIGHT)
 
@@ -102,8 +140,12 @@ def stacked_share(df: pl.DataFrame, x: str, member: str, value: str) -> alt.Char
         .encode(
             y=alt.Y(f"{x}:N", title=None, axis=alt.Axis(labelLimit=220)),
             x=alt.X(f"sum({value}):Q", stack="normalize", title=None, axis=alt.Axis(format="%")),
-            color=alt.Color(f"{member}:N", title=None, scale=_SERIES_COLORS,
-                            legend=alt.Legend(orient="top", columns=3, labelLimit=160)),
+            color=alt.Color(
+                f"{member}:N",
+                title=None,
+                scale=_SERIES_COLORS,
+                legend=alt.Legend(orient="top", columns=3, labelLimit=160),
+            ),
             tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{member}:N"), alt.Tooltip(f"sum({value}):Q", format=",.0f")],
         )
         .properties(height=BAR_ROW * max(3, df[x].n_unique()) + AXIS_ROOM + LEGEND_ROOM)
@@ -123,8 +165,11 @@ def box(df: pl.DataFrame, member: str, reference: str | None = None) -> alt.Char
     median = base.mark_tick(color="white", thickness=2, size=18).encode(x="median_days:Q")
     layers = [whisker, iqr, median]
     if reference:
-        layers.append(base.mark_tick(color="#e45756", thickness=2, size=26).encode(
-            x=f"{reference}:Q", tooltip=[alt.Tooltip(f"{reference}:Q", title="contracted")]))
+        layers.append(
+            base.mark_tick(color="#e45756", thickness=2, size=26).encode(
+                x=f"{reference}:Q", tooltip=[alt.Tooltip(f"{reference}:Q", title="contracted")]
+            )
+        )
     return alt.layer(*layers).properties(height=int(1.4 * BAR_ROW * max(3, df.height)) + AXIS_ROOM)
 
 
@@ -145,19 +190,40 @@ def histogram(df: pl.DataFrame, field: str, title: str, clip: float, maxbins: in
 
 def forecast(history: pl.DataFrame, predicted: pl.DataFrame) -> alt.Chart:
     """Units ordered per day, then the forecast with its 80% interval as a band."""
-    actual = alt.Chart(history).mark_line(color="#4c78a8").encode(
-        x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b")),
-        y=alt.Y("units:Q", title="units per day"),
-        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("units:Q", title="ordered", format=",.0f")],
+    actual = (
+        alt.Chart(history)
+        .mark_line(color="#4c78a8")
+        .encode(
+            x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b")),
+            y=alt.Y("units:Q", title="units per day"),
+            tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("units:Q", title="ordered", format=",.0f")],
+        )
     )
-    band = alt.Chart(predicted).mark_area(opacity=0.25, color="#f58518").encode(
-        x="day:T", y="yhat_lower:Q", y2="yhat_upper:Q",
-        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("yhat_lower:Q", title="80% low", format=".1f"),
-                 alt.Tooltip("yhat_upper:Q", title="80% high", format=".1f")],
+    band = (
+        alt.Chart(predicted)
+        .mark_area(opacity=0.25, color="#f58518")
+        .encode(
+            x="day:T",
+            y="yhat_lower:Q",
+            y2="yhat_upper:Q",
+            tooltip=[
+                alt.Tooltip("day:T", format="%d %b %Y"),
+                alt.Tooltip("yhat_lower:Q", title="80% low", format=".1f"),
+                alt.Tooltip("yhat_upper:Q", title="80% high", format=".1f"),
+            ],
+        )
     )
-    line = alt.Chart(predicted).mark_line(color="#f58518", strokeDash=[5, 3]).encode(
-        x="day:T", y="yhat:Q",
-        tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("yhat:Q", title="forecast", format=".1f"),
-                 alt.Tooltip("model:N")],
+    line = (
+        alt.Chart(predicted)
+        .mark_line(color="#f58518", strokeDash=[5, 3])
+        .encode(
+            x="day:T",
+            y="yhat:Q",
+            tooltip=[
+                alt.Tooltip("day:T", format="%d %b %Y"),
+                alt.Tooltip("yhat:Q", title="forecast", format=".1f"),
+                alt.Tooltip("model:N"),
+            ],
+        )
     )
     return alt.layer(actual, band, line).properties(height=HEIGHT + 40)

@@ -14,8 +14,12 @@ import streamlit as st
 
 from dashboards import queries
 
-MONTHS_KEY, CATEGORY_KEY, WAREHOUSE_KEY, CHANNEL_KEY = "filter_months", "filter_category", "filter_warehouse", \
-    "filter_channel"
+MONTHS_KEY, CATEGORY_KEY, WAREHOUSE_KEY, CHANNEL_KEY = (
+    "filter_months",
+    "filter_category",
+    "filter_warehouse",
+    "filter_channel",
+)
 _SELECTION_KEY = "selection"
 DEFAULT_MONTHS = 12
 
@@ -77,20 +81,45 @@ def sidebar(path: str) -> Selection:
         st.subheader("Filters")
         if len(months) > 1:
             default = default_months(months, options["as_of_date"])
-            first, last = st.select_slider("Months", options=months, value=default, format_func=month_label,
-                                           key=MONTHS_KEY, help="By the month each KPI is taken in (see the KPI "
-                                           "definitions): promised date for fulfilment, order date for returns.")
+            first, last = st.select_slider(
+                "Months",
+                options=months,
+                value=default,
+                format_func=month_label,
+                key=MONTHS_KEY,
+                help="By the month each KPI is taken in (see the KPI "
+                "definitions): promised date for fulfilment, order date for returns.",
+            )
         else:
             first = last = months[0] if months else date.today().replace(day=1)
             st.caption(f"Months: {month_label(first)}")
-        category = st.selectbox("Category", [None, *options["categories"]], key=CATEGORY_KEY,
-                                format_func=lambda c: "All categories" if c is None else c)
-        warehouse = st.selectbox("Warehouse", [None, *warehouses], key=WAREHOUSE_KEY,
-                                 format_func=lambda w: "All warehouses" if w is None else warehouses[w])
-        channel = st.selectbox("Channel", [None, *options["channels"]], key=CHANNEL_KEY,
-                               format_func=lambda c: "All channels" if c is None else c)
-    chosen = Selection(path=path, first_month=first, last_month=last, category=category, warehouse=warehouse,
-                       channel=channel, warehouse_name=warehouses.get(warehouse))
+        category = st.selectbox(
+            "Category",
+            [None, *options["categories"]],
+            key=CATEGORY_KEY,
+            format_func=lambda c: "All categories" if c is None else c,
+        )
+        warehouse = st.selectbox(
+            "Warehouse",
+            [None, *warehouses],
+            key=WAREHOUSE_KEY,
+            format_func=lambda w: "All warehouses" if w is None else warehouses[w],
+        )
+        channel = st.selectbox(
+            "Channel",
+            [None, *options["channels"]],
+            key=CHANNEL_KEY,
+            format_func=lambda c: "All channels" if c is None else c,
+        )
+    chosen = Selection(
+        path=path,
+        first_month=first,
+        last_month=last,
+        category=category,
+        warehouse=warehouse,
+        channel=channel,
+        warehouse_name=warehouses.get(warehouse),
+    )
     st.session_state[_SELECTION_KEY] = chosen
     return chosen
 
@@ -111,5 +140,6 @@ def not_applied(sel: Selection, reasons: dict[str, str]) -> None:
     for why, names in by_reason.items():
         listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
         verb = "does" if len(names) == 1 else "do"
-        st.caption(f":material/filter_alt_off: The {listed} filter{'s' if len(names) > 1 else ''} {verb} not apply "
-                   f"here: {why}")
+        st.caption(
+            f":material/filter_alt_off: The {listed} filter{'s' if len(names) > 1 else ''} {verb} not apply here: {why}"
+        )

@@ -24,39 +24,57 @@ class Kpi:
 KPIS: dict[str, Kpi] = {
     "otif_rate": Kpi("OTIF", "rate", True, "Due orders delivered complete and by the promised date, / due orders."),
     "unit_fill_rate": Kpi("Fill rate", "rate", True, "Units shipped on due lines, / units ordered on them."),
-    "perfect_order_rate": Kpi("Perfect order rate", "rate", True,
-                              "Due orders that are OTIF and have no damaged, defective or wrong-item return."),
-    "inventory_value": Kpi("Inventory value", "money", None,
-                           "Mean over the month's days of on hand x current unit cost."),
+    "perfect_order_rate": Kpi(
+        "Perfect order rate",
+        "rate",
+        True,
+        "Due orders that are OTIF and have no damaged, defective or wrong-item return.",
+    ),
+    "inventory_value": Kpi(
+        "Inventory value", "money", None, "Mean over the month's days of on hand x current unit cost."
+    ),
     "inventory_turns": Kpi("Inventory turns", "turns", True, "Annualised cost of goods shipped / inventory value."),
     "stockout_rate": Kpi("Stockout rate", "rate", False, "Sku-warehouse-days with nothing on hand, / all of them."),
-    "supplier_on_time_rate": Kpi("Supplier on-time", "rate", True,
-                                 "Received PO lines received by the promised date, / received PO lines."),
-    "return_rate_units": Kpi("Return rate", "rate", False,
-                             "Units returned, / units shipped, by the month the order was placed."),
-    "forecast_wape": Kpi("Forecast WAPE", "rate", False,
-                         "Backtest error of the selected models: sum |actual - forecast| / sum actual."),
+    "supplier_on_time_rate": Kpi(
+        "Supplier on-time", "rate", True, "Received PO lines received by the promised date, / received PO lines."
+    ),
+    "return_rate_units": Kpi(
+        "Return rate", "rate", False, "Units returned, / units shipped, by the month the order was placed."
+    ),
+    "forecast_wape": Kpi(
+        "Forecast WAPE", "rate", False, "Backtest error of the selected models: sum |actual - forecast| / sum actual."
+    ),
     "line_otif_rate": Kpi("Line OTIF", "rate", True, "Due lines on time and in full, / due lines."),
     "line_on_time_rate": Kpi("On time", "rate", True, "Due lines delivered by the promised date, / due lines."),
     "line_in_full_rate": Kpi("In full", "rate", True, "Due lines shipped in full, / due lines."),
-    "backorder_rate": Kpi("Backorder rate", "rate", False,
-                          "Due lines short-shipped and not shipped by the promised date, / due lines."),
-    "order_to_delivery_days": Kpi("Order to delivery", "days", False,
-                                  "Mean days from order to delivery over the delivered due lines."),
+    "backorder_rate": Kpi(
+        "Backorder rate", "rate", False, "Due lines short-shipped and not shipped by the promised date, / due lines."
+    ),
+    "order_to_delivery_days": Kpi(
+        "Order to delivery", "days", False, "Mean days from order to delivery over the delivered due lines."
+    ),
     "return_value_rate": Kpi("Return value rate", "rate", False, "Refunds, / value shipped."),
-    "supplier_in_full_rate": Kpi("Supplier in full", "rate", True,
-                                 "Received PO lines received in full, / received PO lines."),
-    "supplier_lead_time_days": Kpi("Supplier lead time", "days", False,
-                                   "Mean days from PO order date to receipt, received lines."),
-    "supplier_defect_ppm": Kpi("Inbound defects", "ppm", False,
-                               "Units rejected at inbound quality control per million received."),
-    "return_processing_days": Kpi("Return processing", "days", False,
-                                  "Mean days from return request to receipt, received returns."),
-    "forecast_bias": Kpi("Forecast bias", "rate", None,
-                         "sum (forecast - actual) / sum actual over the backtest: above 0 over-forecasts."),
-    "forecast_value_added": Kpi("Forecast value added", "rate", True,
-                                "Seasonal naive's WAPE minus the model's, over the same series: above 0 is better "
-                                "than naive."),
+    "supplier_in_full_rate": Kpi(
+        "Supplier in full", "rate", True, "Received PO lines received in full, / received PO lines."
+    ),
+    "supplier_lead_time_days": Kpi(
+        "Supplier lead time", "days", False, "Mean days from PO order date to receipt, received lines."
+    ),
+    "supplier_defect_ppm": Kpi(
+        "Inbound defects", "ppm", False, "Units rejected at inbound quality control per million received."
+    ),
+    "return_processing_days": Kpi(
+        "Return processing", "days", False, "Mean days from return request to receipt, received returns."
+    ),
+    "forecast_bias": Kpi(
+        "Forecast bias", "rate", None, "sum (forecast - actual) / sum actual over the backtest: above 0 over-forecasts."
+    ),
+    "forecast_value_added": Kpi(
+        "Forecast value added",
+        "rate",
+        True,
+        "Seasonal naive's WAPE minus the model's, over the same series: above 0 is better than naive.",
+    ),
 }
 
 
@@ -101,8 +119,13 @@ def delta_color(kpi: Kpi) -> str:
     return {True: "normal", False: "inverse", None: "off"}[kpi.higher_is_better]
 
 
-def tile(name: str, points: list[tuple[object, float]], period: str = "month", kpi: Kpi | None = None,
-         note: str | None = None) -> None:
+def tile(
+    name: str,
+    points: list[tuple[object, float]],
+    period: str = "month",
+    kpi: Kpi | None = None,
+    note: str | None = None,
+) -> None:
     """A metric: the last of `points` (label, value), its change against the one before, and all of them as a
     sparkline. With no points the tile says there is no data for the selection, rather than showing a zero."""
     kpi = kpi or KPIS[name]
@@ -112,8 +135,12 @@ def tile(name: str, points: list[tuple[object, float]], period: str = "month", k
     (last_label, last), previous = points[-1], (points[-2] if len(points) > 1 else (None, None))
     description = f"vs {_label(previous[0], short=True)}" if previous[0] is not None else None
     st.metric(
-        kpi.label, fmt(last, kpi.unit), fmt_delta(last, previous[1], kpi.unit), delta_color=delta_color(kpi),
-        help=f"{kpi.help} {note or _label(last_label)}.", border=True,
+        kpi.label,
+        fmt(last, kpi.unit),
+        fmt_delta(last, previous[1], kpi.unit),
+        delta_color=delta_color(kpi),
+        help=f"{kpi.help} {note or _label(last_label)}.",
+        border=True,
         chart_data=[v for _, v in points if v is not None] if len(points) > 1 else None,
         delta_description=description,
     )
@@ -133,5 +160,7 @@ def freshness(meta: dict, now: datetime | None = None) -> str:
     age_h = ((now or datetime.now(UTC).replace(tzinfo=None)) - published).total_seconds() / 3600
     age = f"{age_h:.0f} h ago" if age_h >= 1 else "less than an hour ago"
     as_of = meta["as_of_date"].strftime("%d %b %Y") if meta["as_of_date"] else "unknown"
-    return (f"Data as of **{as_of}** · last successful run {published:%d %b %Y %H:%M} UTC ({age}), "
-            f"run `{meta['run_id'][:8]}`")
+    return (
+        f"Data as of **{as_of}** · last successful run {published:%d %b %Y %H:%M} UTC ({age}), "
+        f"run `{meta['run_id'][:8]}`"
+    )

@@ -26,8 +26,14 @@ MAX_ENTRIES = 64
 
 # The headline KPIs of the Overview page, as kpi_monthly names them.
 HEADLINE_KPIS = (
-    "otif_rate", "unit_fill_rate", "perfect_order_rate", "inventory_value", "inventory_turns",
-    "stockout_rate", "supplier_on_time_rate", "return_rate_units",
+    "otif_rate",
+    "unit_fill_rate",
+    "perfect_order_rate",
+    "inventory_value",
+    "inventory_turns",
+    "stockout_rate",
+    "supplier_on_time_rate",
+    "return_rate_units",
 )
 
 # The Source KPIs of the Suppliers page.
@@ -68,17 +74,21 @@ def _cached(func):
 
 # --- the frame around every page ------------------------------------------------------------------------------
 
+
 @_cached
 def snapshot_meta(path: str) -> dict:
     """What the snapshot is (meta.snapshot) and what landed (meta.ingest_log)."""
     meta = _frame(path, "select run_id, published_at, as_of_date from meta.snapshot").row(0, named=True)
-    ingest = _frame(path, """
+    ingest = _frame(
+        path,
+        """
         select count(*)::bigint as files,
                count(*) filter (where status = 'rejected')::bigint as rejected_files,
                coalesce(sum(rows_quarantined), 0)::bigint as rows_quarantined,
                max(loaded_at) as last_loaded_at
         from meta.ingest_log
-    """).row(0, named=True)
+    """,
+    ).row(0, named=True)
     return {**meta, **ingest}
 
 
@@ -87,29 +97,47 @@ def filter_options(path: str) -> dict[str, list]:
     """What the sidebar filters offer: the months with KPIs, the known categories, warehouses and channels, and the
     as-of date (which says whether the latest month is complete)."""
     months = _frame(path, "select distinct month from marts.kpi_monthly order by month")["month"].to_list()
-    categories = _frame(path, """
+    categories = _frame(
+        path,
+        """
         select distinct category from marts.dim_product where not is_unknown order by category
-    """)["category"].to_list()
-    warehouses = _frame(path, """
+    """,
+    )["category"].to_list()
+    warehouses = _frame(
+        path,
+        """
         select warehouse_id, warehouse_name from marts.dim_warehouse where not is_unknown order by warehouse_name
-    """).rows()
+    """,
+    ).rows()
     channels = _frame(path, "select distinct channel from marts.kpi_fulfilment_monthly order by channel")
     (as_of,) = _frame(path, "select as_of_date from meta.snapshot").row(0)
-    return {"months": months, "categories": categories, "warehouses": warehouses,
-            "channels": channels["channel"].to_list(), "as_of_date": as_of}
+    return {
+        "months": months,
+        "categories": categories,
+        "warehouses": warehouses,
+        "channels": channels["channel"].to_list(),
+        "as_of_date": as_of,
+    }
 
 
 # --- Overview --------------------------------------------------------------------------------------------------
 
+
 @_cached
 def kpi_monthly(path: str, kpis: tuple[str, ...], first_month: date, last_month: date) -> pl.DataFrame:
     """Network-wide KPIs by month, exactly as marts.kpi_monthly holds them."""
-    return _frame(path, """
+    return _frame(
+        path,
+        """
         select kpi, month, value, numerator, denominator
         from marts.kpi_monthly
         where list_contains($kpis, kpi) and month between $first_month and $last_month
         order by kpi, month
-    """, kpis=list(kpis), first_month=first_month, last_month=last_month)
+    """,
+        kpis=list(kpis),
+        first_month=first_month,
+        last_month=last_month,
+    )
 
 
 @_cached
@@ -118,14 +146,19 @@ def forecast_wape(path: str) -> dict:
 
     A WAPE over many series is sum |error| / sum actual; per series that is wape x actual_total, so the series'
     WAPEs are weighted by their actuals, not averaged."""
-    current = _frame(path, """
+    current = _frame(
+        path,
+        """
         select sum(wape * actual_total) / nullif(sum(actual_total) filter (where wape is not null), 0) as wape,
                count(*)::bigint as series
         from marts.forecast_accuracy
         where is_selected
-    """).row(0, named=True)
+    """,
+    ).row(0, named=True)
     # Runs of some categories only score a subset of the series, so the history compares full runs alone.
-    history = _frame(path, """
+    history = _frame(
+        path,
+        """
         select r.run_id, r.created_at, r.cutoff_date,
                sum(m.wape * m.actual_total)
                  / nullif(sum(m.actual_total) filter (where m.wape is not null), 0) as wape
@@ -136,7 +169,8 @@ def forecast_wape(path: str) -> dict:
         where r.scope = 'all'
         group by all
         order by r.created_at, r.run_id
-    """)
+    """,
+    )
     return {**current, "history": history}
 
 
@@ -167,23 +201,35 @@ _FULFILMENT_WHERE = f"""
 
 
 @_cached
-def fulfilment_monthly(path: str, first_month: date, last_month: date, category: str | None,
-                       warehouse: str | None, channel: str | None) -> pl.DataFrame:
+def fulfilment_monthly(
+    path: str, first_month: date, last_month: date, category: str | None, warehouse: str | None, channel: str | None
+) -> pl.DataFrame:
     """Line fulfilment by month of the promised date, summed over kpi_fulfilment_monthly under the filters."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select month, {_FULFILMENT_SUMS}
         from marts.kpi_fulfilment_monthly
         where {_FULFILMENT_WHERE}
         group by month
         order by month
-    """, first_month=first_month, last_month=last_month, category=category, warehouse=warehouse, channel=channel)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+        warehouse=warehouse,
+        channel=channel,
+    )
 
 
 @_cached
-def fulfilment_breakdown(path: str, first_month: date, last_month: date, category: str | None,
-                         warehouse: str | None, channel: str | None) -> pl.DataFrame:
+def fulfilment_breakdown(
+    path: str, first_month: date, last_month: date, category: str | None, warehouse: str | None, channel: str | None
+) -> pl.DataFrame:
     """The same sums over the whole range, by warehouse, carrier, channel and category (one grouping set each)."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select case when grouping(warehouse_name) = 0 then 'warehouse'
                     when grouping(carrier) = 0 then 'carrier'
                     when grouping(channel) = 0 then 'channel'
@@ -194,7 +240,13 @@ def fulfilment_breakdown(path: str, first_month: date, last_month: date, categor
         where {_FULFILMENT_WHERE}
         group by grouping sets ((warehouse_name), (carrier), (channel), (category))
         order by dimension, due_lines desc
-    """, first_month=first_month, last_month=last_month, category=category, warehouse=warehouse, channel=channel)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+        warehouse=warehouse,
+        channel=channel,
+    )
 
 
 # --- Inventory -------------------------------------------------------------------------------------------------
@@ -209,10 +261,13 @@ _INVENTORY_FROM = f"""
 
 
 @_cached
-def stock_daily(path: str, first_month: date, last_month: date, category: str | None,
-                warehouse: str | None) -> pl.DataFrame:
+def stock_daily(
+    path: str, first_month: date, last_month: date, category: str | None, warehouse: str | None
+) -> pl.DataFrame:
     """End-of-day stock value (on hand x the product's current unit cost, as inventory_value uses) and stockouts."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select f.snapshot_date,
                sum(f.on_hand_qty * p.unit_cost)::double as stock_value,
                count(*)::bigint as positions,
@@ -220,16 +275,24 @@ def stock_daily(path: str, first_month: date, last_month: date, category: str | 
         {_INVENTORY_FROM}
         group by f.snapshot_date
         order by f.snapshot_date
-    """, first_month=first_month, last_month=last_month, category=category, warehouse=warehouse)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 @_cached
-def inventory_monthly(path: str, first_month: date, last_month: date, category: str | None,
-                      warehouse: str | None) -> pl.DataFrame:
+def inventory_monthly(
+    path: str, first_month: date, last_month: date, category: str | None, warehouse: str | None
+) -> pl.DataFrame:
     """inventory_value (mean over the month's snapshot days of the daily stock value) and stockout_rate (stockout
     rows / rows) by month, from the daily fact so that category and warehouse filters apply; unfiltered, these are
     kpi_monthly's figures."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         with daily as (
             select f.snapshot_date,
                    sum(f.on_hand_qty * p.unit_cost) as stock_value,
@@ -246,26 +309,38 @@ def inventory_monthly(path: str, first_month: date, last_month: date, category: 
         from daily
         group by month
         order by month
-    """, first_month=first_month, last_month=last_month, category=category, warehouse=warehouse)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 @_cached
 def inventory_position(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
     """Per sku and warehouse on the as-of date (kpi_inventory_position)."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select sku, product_name, category, warehouse_id, warehouse_name, snapshot_date,
                on_hand_qty, reserved_qty, available_qty, unit_cost, stock_value::double as stock_value,
                units_ordered_28d, avg_daily_demand_28d, stockout_days_28d, days_of_supply
         from marts.kpi_inventory_position
         where {_CATEGORY.format(col="category")} and {_WAREHOUSE.format(col="warehouse_id")}
         order by stock_value desc nulls last, sku, warehouse_id
-    """, category=category, warehouse=warehouse)
+    """,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 @_cached
 def stock_by_cover(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
     """Stock value on the as-of date by days of supply, the oldest (slowest-moving) stock last."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         with banded as (
             select stock_value, on_hand_qty,
                    case when on_hand_qty = 0 then 0
@@ -288,13 +363,18 @@ def stock_by_cover(path: str, category: str | None, warehouse: str | None) -> pl
         from banded
         group by band
         order by band
-    """, category=category, warehouse=warehouse)
+    """,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 @_cached
 def excess_stock(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
     """The excess_stock exceptions of replenishment_exceptions, with what the stock is worth."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select e.sku, i.product_name, e.category, e.warehouse_name, i.available_qty, i.units_ordered_28d,
                e.value as days_of_supply, e.threshold, i.stock_value::double as stock_value, e.detail
         from marts.replenishment_exceptions e
@@ -302,29 +382,39 @@ def excess_stock(path: str, category: str | None, warehouse: str | None) -> pl.D
         where e.exception_type = 'excess_stock'
           and {_CATEGORY.format(col="e.category")} and {_WAREHOUSE.format(col="e.warehouse_id")}
         order by stock_value desc nulls last, e.sku, e.warehouse_id
-    """, category=category, warehouse=warehouse)
+    """,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 # --- Suppliers -------------------------------------------------------------------------------------------------
 
+
 @_cached
 def supplier_scorecard(path: str) -> pl.DataFrame:
     """kpi_supplier_scorecard: the last 90 days up to the as-of date, per supplier."""
-    return _frame(path, """
+    return _frame(
+        path,
+        """
         select supplier_id, supplier_name, country, window_start, window_end, received_po_lines,
                supplier_on_time_rate, supplier_in_full_rate, supplier_lead_time_days, supplier_lead_time_stddev_days,
                contracted_lead_time_days, supplier_defect_ppm, customer_defect_rate, po_lines_ordered,
                po_value::double as po_value, payment_terms_days
         from marts.kpi_supplier_scorecard
         order by po_value desc nulls last, supplier_id
-    """)
+    """,
+    )
 
 
 @_cached
-def supplier_lead_times(path: str, first_month: date, last_month: date, category: str | None,
-                        warehouse: str | None) -> pl.DataFrame:
+def supplier_lead_times(
+    path: str, first_month: date, last_month: date, category: str | None, warehouse: str | None
+) -> pl.DataFrame:
     """Distribution of lead_time_days per supplier over PO lines received in the range (quantiles for a box plot)."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select s.supplier_name, s.contracted_lead_time_days,
                count(*)::bigint as received_lines,
                min(l.lead_time_days) as min_days,
@@ -344,13 +434,20 @@ def supplier_lead_times(path: str, first_month: date, last_month: date, category
           and {_CATEGORY.format(col="p.category")} and {_WAREHOUSE.format(col="l.warehouse_id")}
         group by all
         order by median_days desc, s.supplier_name
-    """, first_month=first_month, last_month=last_month, category=category, warehouse=warehouse)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 @_cached
 def open_purchase_orders(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
     """Open PO lines ordered by the as-of date, the latest first; days_late > 0 when past the promised date."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select l.po_id, l.line_number, s.supplier_name, l.sku, p.product_name, p.category, l.warehouse_id,
                l.order_date, l.promised_date, (m.as_of_date - l.promised_date)::bigint as days_late,
                l.quantity_ordered - coalesce(l.quantity_received, 0) as open_qty,
@@ -362,16 +459,22 @@ def open_purchase_orders(path: str, category: str | None, warehouse: str | None)
         where l.status = 'open' and l.order_date <= m.as_of_date
           and {_CATEGORY.format(col="p.category")} and {_WAREHOUSE.format(col="l.warehouse_id")}
         order by days_late desc, l.po_id, l.line_number
-    """, category=category, warehouse=warehouse)
+    """,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 # --- Returns ---------------------------------------------------------------------------------------------------
+
 
 @_cached
 def return_rates_monthly(path: str, first_month: date, last_month: date, category: str | None) -> pl.DataFrame:
     """return_rate_units and return_value_rate by the month of the returned line's order (kpi_return_rates_monthly
     summed over categories)."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select month,
                sum(units_returned)::bigint as units_returned, sum(units_shipped)::bigint as units_shipped,
                sum(units_returned) / nullif(sum(units_shipped), 0) as return_rate_units,
@@ -380,12 +483,18 @@ def return_rates_monthly(path: str, first_month: date, last_month: date, categor
         where month between $first_month and $last_month and {_CATEGORY.format(col="category")}
         group by month
         order by month
-    """, first_month=first_month, last_month=last_month, category=category)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+    )
 
 
 @_cached
 def return_rates_by_category(path: str, first_month: date, last_month: date, category: str | None) -> pl.DataFrame:
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select category,
                sum(units_returned)::bigint as units_returned, sum(units_shipped)::bigint as units_shipped,
                sum(units_returned) / nullif(sum(units_shipped), 0) as return_rate_units,
@@ -394,13 +503,19 @@ def return_rates_by_category(path: str, first_month: date, last_month: date, cat
         where month between $first_month and $last_month and {_CATEGORY.format(col="category")}
         group by category
         order by return_rate_units desc nulls last, category
-    """, first_month=first_month, last_month=last_month, category=category)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+    )
 
 
 @_cached
 def returns_breakdown(path: str, first_month: date, last_month: date, category: str | None) -> pl.DataFrame:
     """Returns requested in the range by reason and by disposition (kpi_returns_monthly), largest first."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select case when grouping(reason_code) = 0 then 'reason' else 'disposition' end as dimension,
                coalesce(reason_code, disposition) as member,
                case when grouping(reason_code) = 0 then bool_or(is_quality_reason) end as is_quality_reason,
@@ -411,13 +526,19 @@ def returns_breakdown(path: str, first_month: date, last_month: date, category: 
         where month between $first_month and $last_month and {_CATEGORY.format(col="category")}
         group by grouping sets ((reason_code), (disposition))
         order by dimension, units_returned desc, member
-    """, first_month=first_month, last_month=last_month, category=category)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+    )
 
 
 @_cached
 def returns_by_supplier(path: str, first_month: date, last_month: date, category: str | None) -> pl.DataFrame:
     """Units returned (requested in the range) of the skus each supplier is the primary supplier of, by reason."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select s.supplier_name, r.reason_code, sum(r.quantity_returned)::bigint as units_returned
         from marts.fct_returns r
         join marts.dim_product p using (product_key)
@@ -426,15 +547,22 @@ def returns_by_supplier(path: str, first_month: date, last_month: date, category
           and {_CATEGORY.format(col="p.category")}
         group by all
         order by s.supplier_name, units_returned desc
-    """, first_month=first_month, last_month=last_month, category=category)
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        category=category,
+    )
 
 
 # --- Forecast --------------------------------------------------------------------------------------------------
 
+
 @_cached
 def forecast_series(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
     """The forecast series (sku and warehouse), the busiest first: what the series picker offers."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select a.sku, a.warehouse_id, coalesce(p.product_name, a.sku) as product_name, a.warehouse_name,
                a.category, a.model as selected_model, a.wape, a.actual_total
         from marts.forecast_accuracy a
@@ -442,13 +570,18 @@ def forecast_series(path: str, category: str | None, warehouse: str | None) -> p
         where a.is_selected
           and {_CATEGORY.format(col="a.category")} and {_WAREHOUSE.format(col="a.warehouse_id")}
         order by a.actual_total desc nulls last, a.sku, a.warehouse_id
-    """, category=category, warehouse=warehouse)
+    """,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 @_cached
 def demand_history(path: str, sku: str, warehouse: str, days: int) -> pl.DataFrame:
     """Units ordered per day (non-cancelled lines, by order date) over the `days` days up to the as-of date."""
-    return _frame(path, """
+    return _frame(
+        path,
+        """
         with window_days as (
             select d.date_day
             from marts.dim_date d cross join meta.snapshot m
@@ -463,18 +596,27 @@ def demand_history(path: str, sku: str, warehouse: str, days: int) -> pl.DataFra
         select w.date_day as day, coalesce(o.units, 0)::double as units
         from window_days w left join ordered o on o.order_date = w.date_day
         order by day
-    """, sku=sku, warehouse=warehouse, days=days)
+    """,
+        sku=sku,
+        warehouse=warehouse,
+        days=days,
+    )
 
 
 @_cached
 def series_forecast(path: str, sku: str, warehouse: str) -> pl.DataFrame:
     """The selected model's daily forecast and 80% interval for one series (demand_forecast)."""
-    return _frame(path, """
+    return _frame(
+        path,
+        """
         select forecast_date as day, model, yhat, yhat_lower, yhat_upper, run_id, cutoff_date
         from marts.demand_forecast
         where sku = $sku and warehouse_id = $warehouse and is_selected
         order by day
-    """, sku=sku, warehouse=warehouse)
+    """,
+        sku=sku,
+        warehouse=warehouse,
+    )
 
 
 @_cached
@@ -483,7 +625,9 @@ def forecast_accuracy(path: str, category: str | None, warehouse: str | None) ->
 
     WAPE and bias over many series weight each series by its actuals (their sums over the series divided by the
     actuals), and forecast value added is seasonal naive's WAPE minus the model's over the same series."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         with accuracy as (
             select category, sku, warehouse_id, model, wape, bias, actual_total
             from marts.forecast_accuracy
@@ -511,7 +655,10 @@ def forecast_accuracy(path: str, category: str | None, warehouse: str | None) ->
         from scored
         group by grouping sets ((model), (category, model))
         order by category, model
-    """, category=category, warehouse=warehouse)
+    """,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 # --- Replenishment ---------------------------------------------------------------------------------------------
@@ -523,7 +670,9 @@ _REPLENISHMENT_WHERE = f"""{_CATEGORY.format(col="category")} and {_WAREHOUSE.fo
 def replenishment(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
     """marts.replenishment: the order advice per sku and warehouse, the most urgent first; what to act on in the
     first columns (the CSV download keeps this order)."""
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select sku, product_name, warehouse_name,
                recommended_order_qty, recommended_order_value, projected_stockout_date, days_until_stockout,
                inventory_position, reorder_point, safety_stock, on_hand_qty, reserved_qty, open_po_qty,
@@ -532,12 +681,17 @@ def replenishment(path: str, category: str | None, warehouse: str | None) -> pl.
         from marts.replenishment
         where {_REPLENISHMENT_WHERE}
         order by projected_stockout_date nulls last, recommended_order_value desc nulls last, sku, warehouse_id
-    """, category=category, warehouse=warehouse)
+    """,
+        category=category,
+        warehouse=warehouse,
+    )
 
 
 @_cached
 def replenishment_totals(path: str, category: str | None, warehouse: str | None) -> dict:
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select count(*)::bigint as positions,
                count(*) filter (where recommended_order_qty > 0)::bigint as to_order,
                coalesce(sum(recommended_order_qty), 0)::double as recommended_order_qty,
@@ -549,14 +703,22 @@ def replenishment_totals(path: str, category: str | None, warehouse: str | None)
                any_value(service_level) as service_level
         from marts.replenishment
         where {_REPLENISHMENT_WHERE}
-    """, category=category, warehouse=warehouse).row(0, named=True)
+    """,
+        category=category,
+        warehouse=warehouse,
+    ).row(0, named=True)
 
 
 @_cached
 def replenishment_exceptions(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
-    return _frame(path, f"""
+    return _frame(
+        path,
+        f"""
         select exception_type, sku, category, warehouse_id, warehouse_name, value, threshold, detail
         from marts.replenishment_exceptions
         where {_REPLENISHMENT_WHERE}
         order by exception_type, value nulls last, sku, warehouse_id
-    """, category=category, warehouse=warehouse)
+    """,
+        category=category,
+        warehouse=warehouse,
+    )

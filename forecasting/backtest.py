@@ -52,8 +52,7 @@ class BatchResult:
     demand_sd: np.ndarray  # (n,) sd of the observed daily demand over the last cfg.fallback_sd_days
 
 
-def _baseline(name: str, y: np.ndarray, first: np.ndarray, origins: np.ndarray, cfg: ForecastConfig
-              ) -> np.ndarray:
+def _baseline(name: str, y: np.ndarray, first: np.ndarray, origins: np.ndarray, cfg: ForecastConfig) -> np.ndarray:
     """(n, len(origins), horizon) forecasts made at each origin from the days up to it."""
     h = cfg.horizon
     if name == "tsb":
@@ -69,8 +68,7 @@ def _baseline(name: str, y: np.ndarray, first: np.ndarray, origins: np.ndarray, 
     return out
 
 
-def _prophet(batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray, fit: np.ndarray
-             ) -> np.ndarray:
+def _prophet(batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray, fit: np.ndarray) -> np.ndarray:
     cfg = ctx.cfg
     out = np.full((len(batch.y), len(origins), cfg.horizon), np.nan)
     if not fit.any():
@@ -90,8 +88,18 @@ def _prophet(batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray
             for j, origin in enumerate(origins):
                 if not usable[i, j]:
                     continue
-                res = fit_predict(stan, y[i], batch.price[i], batch.country[i], int(batch.first[i]), int(origin),
-                                  cfg.horizon, feats, settings, warm)
+                res = fit_predict(
+                    stan,
+                    y[i],
+                    batch.price[i],
+                    batch.country[i],
+                    int(batch.first[i]),
+                    int(origin),
+                    cfg.horizon,
+                    feats,
+                    settings,
+                    warm,
+                )
                 if res is not None:
                     out[i, j], warm = res
     finally:
@@ -105,10 +113,11 @@ def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
     origins = np.append(ctx.origins, final)  # the backtest cut-offs, then the forecast itself
     n_bt = len(ctx.origins)
     # A cut-off counts for a series with min_train_days of its history before it; the final origin always.
-    usable = np.hstack([(ctx.origins[None, :] - batch.first[:, None] + 1) >= cfg.min_train_days,
-                        np.ones((len(y), 1), bool)])
+    usable = np.hstack(
+        [(ctx.origins[None, :] - batch.first[:, None] + 1) >= cfg.min_train_days, np.ones((len(y), 1), bool)]
+    )
     padded = np.hstack([y, np.full((len(y), h), np.nan)])
-    actual = np.stack([padded[:, o + 1: o + 1 + h] for o in ctx.origins], axis=1)  # (n, n_bt, h)
+    actual = np.stack([padded[:, o + 1 : o + 1 + h] for o in ctx.origins], axis=1)  # (n, n_bt, h)
     actual = np.where(usable[:, :n_bt, None], actual, np.nan)
     scale = metrics.seasonal_scale(y, ctx.origins)
     sd = intervals.recent_sd(y, cfg.fallback_sd_days)
@@ -131,10 +140,18 @@ def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
             fc = _baseline(name, level_y, batch.first, origins, cfg)
         back = np.where(usable[:, :n_bt, None], fc[:, :n_bt], np.nan)
         scores[name] = metrics.score(actual, back, scale)
-        low, high = intervals.residual_bands(actual, back, cfg.interval, cfg.min_interval_residuals,
-                                             cfg.interval_level_floor)
+        low, high = intervals.residual_bands(
+            actual, back, cfg.interval, cfg.min_interval_residuals, cfg.interval_level_floor
+        )
         yhat[:, k] = fc[:, n_bt]
-        lower[:, k], upper[:, k] = intervals.bounds(fc[:, n_bt], low, high, sd, cfg.interval,
-                                                    cfg.interval_level_floor)
-    return BatchResult(index=batch.index, models=models, yhat=yhat, lower=lower, upper=upper, scores=scores,
-                       candidate=candidate, demand_sd=sd)
+        lower[:, k], upper[:, k] = intervals.bounds(fc[:, n_bt], low, high, sd, cfg.interval, cfg.interval_level_floor)
+    return BatchResult(
+        index=batch.index,
+        models=models,
+        yhat=yhat,
+        lower=lower,
+        upper=upper,
+        scores=scores,
+        candidate=candidate,
+        demand_sd=sd,
+    )

@@ -41,8 +41,9 @@ def moving_average(y: np.ndarray, horizon: int, window: int = 28) -> np.ndarray:
     return np.repeat(level[:, None], horizon, axis=1)
 
 
-def tsb_levels(y: np.ndarray, origins: np.ndarray, first: np.ndarray, alpha: float, beta: float,
-               warmup: int = 28) -> np.ndarray:
+def tsb_levels(
+    y: np.ndarray, origins: np.ndarray, first: np.ndarray, alpha: float, beta: float, warmup: int = 28
+) -> np.ndarray:
     """TSB (Teunter-Syntetos-Babai) forecast level p * z at the end of each day in `origins`.
 
     z, the demand size, is smoothed on days with demand (alpha); p, the probability of demand, on every

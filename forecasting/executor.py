@@ -54,8 +54,9 @@ def _dask(batches: Iterable[Batch], ctx: Context, address: str) -> Iterator[Batc
         shared = client.scatter(ctx, broadcast=True)  # once per worker, not once per batch
         # pure=False: two batches are never the same task, even if their contents happen to match.
         it = iter(batches)
-        pending = as_completed([client.submit(_run, b, shared, pure=False) for b in islice(it, limit)],
-                               loop=client.loop)
+        pending = as_completed(
+            [client.submit(_run, b, shared, pure=False) for b in islice(it, limit)], loop=client.loop
+        )
         for future in pending:
             yield future.result()
             for b in islice(it, 1):

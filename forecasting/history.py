@@ -40,8 +40,10 @@ def demand_history(
             pl.col("quantity_ordered").sum().cast(pl.Float64).alias("units"),
             # Summed as decimals: a float sum's last bits depend on the parallel summation order, and a
             # Prophet fit is sensitive enough to them that two runs on the same data would differ.
-            ((pl.col("quantity_ordered") * pl.col("unit_price").cast(pl.Decimal(38, 6))).sum().cast(pl.Float64)
-             / pl.col("quantity_ordered").sum()).alias("price"),
+            (
+                (pl.col("quantity_ordered") * pl.col("unit_price").cast(pl.Decimal(38, 6))).sum().cast(pl.Float64)
+                / pl.col("quantity_ordered").sum()
+            ).alias("price"),
         )
     )
     spans = (
@@ -63,9 +65,7 @@ def demand_history(
         .join(stockouts, on=["sku", "warehouse_id", "date"], how="left")
         .join(countries, on="warehouse_id", how="left")
         .with_columns(pl.col("is_censored").fill_null(False))
-        .with_columns(
-            pl.when(pl.col("is_censored")).then(None).otherwise(pl.col("units").fill_null(0.0)).alias("y")
-        )
+        .with_columns(pl.when(pl.col("is_censored")).then(None).otherwise(pl.col("units").fill_null(0.0)).alias("y"))
         .select(list(HISTORY_SCHEMA))
         .sort("sku", "warehouse_id", "date")
     )

@@ -28,8 +28,7 @@ def categories(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in rows]
 
 
-def read_history(con: duckdb.DuckDBPyConnection, only_categories: list[str] | None = None
-                 ) -> tuple[date, pl.DataFrame]:
+def read_history(con: duckdb.DuckDBPyConnection, only_categories: list[str] | None = None) -> tuple[date, pl.DataFrame]:
     """(as-of date, demand_history frame) for every series, or those of the skus in `only_categories`."""
     (as_of,) = con.sql("select as_of_date from intermediate.int_as_of_date").fetchall()[0]
     params: dict = {}
@@ -39,7 +38,8 @@ def read_history(con: duckdb.DuckDBPyConnection, only_categories: list[str] | No
         params["categories"] = only_categories
     lines = con.sql(
         "select sku, warehouse_id, order_date, quantity_ordered, unit_price, is_cancelled "
-        f"from marts.fct_order_lines where {in_scope}", params=params,
+        f"from marts.fct_order_lines where {in_scope}",
+        params=params,
     ).pl()
     inventory = con.sql(
         f"select snapshot_date, warehouse_id, sku, on_hand_qty from marts.fct_inventory_daily where {in_scope}",

@@ -28,8 +28,9 @@ from statistics import NormalDist
 import numpy as np
 
 
-def residual_bands(actual: np.ndarray, back: np.ndarray, interval: float, min_residuals: int, level_floor: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def residual_bands(
+    actual: np.ndarray, back: np.ndarray, interval: float, min_residuals: int, level_floor: float
+) -> tuple[np.ndarray, np.ndarray]:
     """actual, back: (n_series, n_cutoffs, horizon), NaN = not scored -> (low, high) quantiles of the
     relative residuals per series (NaN where there are too few)."""
     seen = ~np.isnan(back)
@@ -45,8 +46,9 @@ def residual_bands(actual: np.ndarray, back: np.ndarray, interval: float, min_re
     return low, high
 
 
-def bounds(yhat: np.ndarray, low: np.ndarray, high: np.ndarray, recent_sd: np.ndarray, interval: float,
-           level_floor: float) -> tuple[np.ndarray, np.ndarray]:
+def bounds(
+    yhat: np.ndarray, low: np.ndarray, high: np.ndarray, recent_sd: np.ndarray, interval: float, level_floor: float
+) -> tuple[np.ndarray, np.ndarray]:
     """yhat: (n_series, horizon); low/high: relative residual quantiles (NaN = the normal fallback)."""
     level = np.maximum(yhat.mean(axis=1), level_floor)
     z = NormalDist().inv_cdf((1 + interval) / 2)

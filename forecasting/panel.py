@@ -36,8 +36,12 @@ def series_keys(history: pl.DataFrame, cfg: ForecastConfig, as_of: date) -> pl.D
             seen.sum().alias("observed"),
         )
         .with_columns(
-            ((pl.col("share") >= cfg.prophet_min_nonzero_share) & (pl.col("share") > 0)
-             & (pl.col("observed") >= cfg.prophet_min_days) & pl.lit(prophet)).alias("fit_prophet"),
+            (
+                (pl.col("share") >= cfg.prophet_min_nonzero_share)
+                & (pl.col("share") > 0)
+                & (pl.col("observed") >= cfg.prophet_min_days)
+                & pl.lit(prophet)
+            ).alias("fit_prophet"),
             (pl.col("share") * cfg.intermittent_adi < 1).alias("intermittent"),
         )
         .sort(["fit_prophet", *KEYS], descending=[True, False, False])
@@ -58,8 +62,14 @@ def make_context(keys: pl.DataFrame, cfg: ForecastConfig, as_of: date) -> Contex
             matrix, names = holiday_matrix(axis, table)
             holidays[country] = (matrix.astype(bool), names)
     events = retail_event_days(axis[:n_days], years) if cfg.baseline_skip_events else np.zeros(n_days, bool)
-    return Context(cfg=cfg, days=axis.astype("int64").astype(float), n_days=n_days,
-                   origins=origins[origins >= 0], holidays=holidays, event_days=events)
+    return Context(
+        cfg=cfg,
+        days=axis.astype("int64").astype(float),
+        n_days=n_days,
+        origins=origins[origins >= 0],
+        holidays=holidays,
+        event_days=events,
+    )
 
 
 # A Prophet series costs about 20 baseline-only series (four Stan fits against a few vector operations).
@@ -84,8 +94,7 @@ def batch_bounds(keys: pl.DataFrame, cfg: ForecastConfig) -> list[tuple[int, int
     return bounds
 
 
-def batches(history: pl.DataFrame, keys: pl.DataFrame, ctx: Context, bounds: list[tuple[int, int]]
-            ) -> Iterator[Batch]:
+def batches(history: pl.DataFrame, keys: pl.DataFrame, ctx: Context, bounds: list[tuple[int, int]]) -> Iterator[Batch]:
     if keys.is_empty():
         return
     start = keys["first"].min()
@@ -107,5 +116,12 @@ def batches(history: pl.DataFrame, keys: pl.DataFrame, ctx: Context, bounds: lis
         price = np.full_like(y, np.nan)
         y[r, d] = part["y"].fill_null(np.nan).to_numpy()
         price[r, d] = part["price"].fill_null(np.nan).to_numpy()
-        yield Batch(index=np.arange(lo, hi), y=y, price=price, first=first[lo:hi], country=country[lo:hi],
-                    fit_prophet=fit_prophet[lo:hi], intermittent=intermittent[lo:hi])
+        yield Batch(
+            index=np.arange(lo, hi),
+            y=y,
+            price=price,
+            first=first[lo:hi],
+            country=country[lo:hi],
+            fit_prophet=fit_prophet[lo:hi],
+            intermittent=intermittent[lo:hi],
+        )

@@ -40,15 +40,18 @@ class ProphetSettings:
     @classmethod
     def from_config(cls, cfg: ForecastConfig) -> ProphetSettings:
         return cls(
-            weekly_order=cfg.prophet_weekly_order, yearly_order=cfg.prophet_yearly_order,
-            yearly_min_days=cfg.prophet_yearly_min_days, changepoints=cfg.prophet_changepoints,
+            weekly_order=cfg.prophet_weekly_order,
+            yearly_order=cfg.prophet_yearly_order,
+            yearly_min_days=cfg.prophet_yearly_min_days,
+            changepoints=cfg.prophet_changepoints,
             changepoint_range=cfg.prophet_changepoint_range,
             changepoint_prior_scale=cfg.prophet_changepoint_prior_scale,
             seasonality_prior_scale=cfg.prophet_seasonality_prior_scale,
             holidays_prior_scale=cfg.prophet_holidays_prior_scale,
             regressor_prior_scale=cfg.prophet_regressor_prior_scale,
             multiplicative=cfg.prophet_seasonality_mode == "multiplicative",
-            price_regressor=cfg.prophet_price_regressor, future_price_days=cfg.prophet_future_price_days,
+            price_regressor=cfg.prophet_price_regressor,
+            future_price_days=cfg.prophet_future_price_days,
         )
 
 
@@ -97,7 +100,7 @@ def fit_predict(
 
     y and price are one series on the axis (NaN = not observed / no price). None when fewer than two
     days are observed (Prophet cannot fit those either)."""
-    rows = first + np.flatnonzero(~np.isnan(y[first:origin + 1]))
+    rows = first + np.flatnonzero(~np.isnan(y[first : origin + 1]))
     if len(rows) < 2:
         return None
     ahead = np.arange(origin + 1, origin + 1 + horizon)
@@ -129,8 +132,11 @@ def fit_predict(
         blocks.append(hol[:, seen])
         names += [n for n, keep in zip(hol_names, seen, strict=True) if keep]
         sigmas += [s.holidays_prior_scale] * int(seen.sum())
-    X, X_ahead = (np.hstack(blocks)[rows], np.hstack(blocks)[ahead]) if blocks else (
-        np.zeros((len(rows), 0)), np.zeros((horizon, 0)))
+    X, X_ahead = (
+        (np.hstack(blocks)[rows], np.hstack(blocks)[ahead])
+        if blocks
+        else (np.zeros((len(rows), 0)), np.zeros((horizon, 0)))
+    )
     reg = _price_regressor(price, rows, origin, s) if s.price_regressor and price is not None else None
     if reg is not None:
         X, X_ahead = np.hstack([X, reg[0][:, None]]), np.hstack([X_ahead, np.full((horizon, 1), reg[1])])
@@ -149,14 +155,28 @@ def fit_predict(
         init = _init(fitted, warm, names)
         mult = float(s.multiplicative)
         data = {
-            "T": len(rows), "S": len(t_change), "K": X.shape[1], "tau": s.changepoint_prior_scale,
-            "trend_indicator": 0, "y": y_scaled, "t": t, "cap": np.zeros(len(rows)), "t_change": t_change,
-            "s_a": np.full(X.shape[1], 1 - mult), "s_m": np.full(X.shape[1], mult), "X": X,
+            "T": len(rows),
+            "S": len(t_change),
+            "K": X.shape[1],
+            "tau": s.changepoint_prior_scale,
+            "trend_indicator": 0,
+            "y": y_scaled,
+            "t": t,
+            "cap": np.zeros(len(rows)),
+            "t_change": t_change,
+            "s_a": np.full(X.shape[1], 1 - mult),
+            "s_m": np.full(X.shape[1], mult),
+            "X": X,
             "sigmas": np.array(sigmas, dtype=float),
         }
         p = stan.optimize(data, init)
-        fitted = Fitted(k=float(p["k"][0]), m=float(p["m"][0]), sigma_obs=float(p["sigma_obs"][0]),
-                        delta=p["delta"], beta=dict(zip(names, p["beta"].tolist(), strict=True)))
+        fitted = Fitted(
+            k=float(p["k"][0]),
+            m=float(p["m"][0]),
+            sigma_obs=float(p["sigma_obs"][0]),
+            delta=p["delta"],
+            beta=dict(zip(names, p["beta"].tolist(), strict=True)),
+        )
         if n_cp <= 0:  # no changepoints: Prophet folds the dummy's rate change into k
             fitted.k, fitted.delta = fitted.k + float(fitted.delta.sum()), np.zeros_like(fitted.delta)
     beta = np.array([fitted.beta.get(n, 0.0) for n in names])
@@ -173,18 +193,24 @@ def _init(default: Fitted, warm: Fitted | None, names: list[str]) -> dict:
     MAP, well inside the forecasts' noise (tests: within 2% of a cold Prophet fit)."""
     src = warm or default
     delta = src.delta if len(src.delta) == len(default.delta) else default.delta
-    return {"k": src.k, "m": src.m, "delta": np.asarray(delta, dtype=float),
-            "beta": np.array([src.beta.get(n, 0.0) for n in names]), "sigma_obs": max(src.sigma_obs, 1e-3)}
+    return {
+        "k": src.k,
+        "m": src.m,
+        "delta": np.asarray(delta, dtype=float),
+        "beta": np.array([src.beta.get(n, 0.0) for n in names]),
+        "sigma_obs": max(src.sigma_obs, 1e-3),
+    }
 
 
-def _price_regressor(price: np.ndarray, rows: np.ndarray, origin: int, s: ProphetSettings
-                     ) -> tuple[np.ndarray, float] | None:
+def _price_regressor(
+    price: np.ndarray, rows: np.ndarray, origin: int, s: ProphetSettings
+) -> tuple[np.ndarray, float] | None:
     """Standardised price on the training rows and its assumed future value, or None where it is flat.
 
     The price is carried forward over days without orders (a price holds until it changes). Future
     prices are not known at the cut-off, so the horizon gets the median of the last
     `future_price_days`: a short promotion does not move it, a clearance does."""
-    window = price[rows[0]:origin + 1]
+    window = price[rows[0] : origin + 1]
     seen = ~np.isnan(window)
     if seen.sum() < 2:
         return None
@@ -197,5 +223,5 @@ def _price_regressor(price: np.ndarray, rows: np.ndarray, origin: int, s: Prophe
     if not std > 1e-9 * max(1.0, abs(float(train.mean()))):
         return None
     mu = float(train.mean())
-    future = float(np.median(filled[-s.future_price_days:]))
+    future = float(np.median(filled[-s.future_price_days :]))
     return (train - mu) / std, (future - mu) / std

@@ -21,8 +21,9 @@ import polars as pl
 KEYS = ["sku", "warehouse_id"]
 
 
-def select_models(metrics: pl.DataFrame, series: pl.DataFrame, preference: tuple[str, ...], fallback: str,
-                  tolerance: float = 0.0) -> pl.DataFrame:
+def select_models(
+    metrics: pl.DataFrame, series: pl.DataFrame, preference: tuple[str, ...], fallback: str, tolerance: float = 0.0
+) -> pl.DataFrame:
     """metrics: sku, warehouse_id, model, wape, mae, is_candidate (one row per series and model that ran);
     series: sku, warehouse_id of every series. -> sku, warehouse_id, model, wape, seasonal_naive_wape."""
     rank = pl.DataFrame({"model": list(preference), "_pref": list(range(len(preference)))})
@@ -42,8 +43,9 @@ def select_models(metrics: pl.DataFrame, series: pl.DataFrame, preference: tuple
         .first()
         .select(*KEYS, "model")
     )
-    snaive = (metrics.filter(pl.col("model") == "seasonal_naive")
-              .select(*KEYS, pl.col("wape").alias("seasonal_naive_wape")))
+    snaive = metrics.filter(pl.col("model") == "seasonal_naive").select(
+        *KEYS, pl.col("wape").alias("seasonal_naive_wape")
+    )
     return (
         series.select(KEYS)
         .join(scored, on=KEYS, how="left")

@@ -56,8 +56,10 @@ class StanProgram:
 
     def optimize(self, data: dict, init: dict) -> dict[str, np.ndarray]:
         """MAP estimate, with Prophet's settings: L-BFGS (Newton under 100 rows, and where L-BFGS fails)."""
-        files = {name: os.path.join(self._dir, f"{name}.{ext}")
-                 for name, ext in (("data", "json"), ("init", "json"), ("output", "csv"))}
+        files = {
+            name: os.path.join(self._dir, f"{name}.{ext}")
+            for name, ext in (("data", "json"), ("init", "json"), ("output", "csv"))
+        }
         _write_json(files["data"], data)
         _write_json(files["init"], init)
         algorithm = "newton" if data["T"] < 100 else "lbfgs"
@@ -74,8 +76,18 @@ class StanProgram:
 
     def _run(self, algorithm: str, files: dict[str, str]) -> subprocess.CompletedProcess:
         tol = [f"tol_rel_obj={self.tol_rel_obj:g}"] if self.tol_rel_obj and algorithm == "lbfgs" else []
-        args = [self._exe, "optimize", f"algorithm={algorithm}", *tol, "iter=10000",
-                "data", f"file={files['data']}", f"init={files['init']}", "output", f"file={files['output']}"]
+        args = [
+            self._exe,
+            "optimize",
+            f"algorithm={algorithm}",
+            *tol,
+            "iter=10000",
+            "data",
+            f"file={files['data']}",
+            f"init={files['init']}",
+            "output",
+            f"file={files['output']}",
+        ]
         return subprocess.run(args, capture_output=True, text=True, cwd=self._dir)
 
 

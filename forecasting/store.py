@@ -24,8 +24,12 @@ from .run import FORECAST_SCHEMA, METRIC_SCHEMA, SELECTION_SCHEMA, ForecastRun
 SCHEMA = "forecast"
 RUN_KEYS = {"run_id": pl.String, "cutoff_date": pl.Date}
 RUNS_SCHEMA = {
-    **RUN_KEYS, "scope": pl.String, "created_at": pl.Datetime("us"), "n_series": pl.Int64,
-    "seconds": pl.Float64, "params": pl.String,
+    **RUN_KEYS,
+    "scope": pl.String,
+    "created_at": pl.Datetime("us"),
+    "n_series": pl.Int64,
+    "seconds": pl.Float64,
+    "params": pl.String,
 }
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "runs": RUNS_SCHEMA,
@@ -65,11 +69,15 @@ COLUMN_DOCS = {
     "recent_wape": "WAPE over the last backtest cut-off alone.",
     "seasonal_naive_wape": "Backtest WAPE of seasonal naive for the series (the FVA reference).",
     "demand_sd": "Sample standard deviation of the observed daily demand over the last 90 days "
-                 "(safety stock's sigma_d where the backtest has no errors).",
+    "(safety stock's sigma_d where the backtest has no errors).",
 }
 _SQL_TYPES = {
-    pl.String: "varchar", pl.Date: "date", pl.Datetime("us"): "timestamp", pl.Int64: "bigint",
-    pl.Float64: "double", pl.Boolean: "boolean",
+    pl.String: "varchar",
+    pl.Date: "date",
+    pl.Datetime("us"): "timestamp",
+    pl.Int64: "bigint",
+    pl.Float64: "double",
+    pl.Boolean: "boolean",
 }
 
 
@@ -84,16 +92,25 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists {SCHEMA}.{table} ({columns})")
 
 
-def write_run(con: duckdb.DuckDBPyConnection, run: ForecastRun, run_id: str, cutoff_date: date, scope: str,
-              created_at: datetime) -> dict[str, int]:
+def write_run(
+    con: duckdb.DuckDBPyConnection, run: ForecastRun, run_id: str, cutoff_date: date, scope: str, created_at: datetime
+) -> dict[str, int]:
     """Write one run (replacing any rows of the same run_id); returns rows written per table."""
     keys = {"run_id": pl.lit(run_id), "cutoff_date": pl.lit(cutoff_date)}
     frames = {
-        "runs": pl.DataFrame([{
-            "run_id": run_id, "cutoff_date": cutoff_date, "scope": scope, "created_at": created_at,
-            "n_series": run.selection.height, "seconds": run.params.get("seconds"),
-            "params": json.dumps(run.params, sort_keys=True),
-        }]),
+        "runs": pl.DataFrame(
+            [
+                {
+                    "run_id": run_id,
+                    "cutoff_date": cutoff_date,
+                    "scope": scope,
+                    "created_at": created_at,
+                    "n_series": run.selection.height,
+                    "seconds": run.params.get("seconds"),
+                    "params": json.dumps(run.params, sort_keys=True),
+                }
+            ]
+        ),
         "forecasts": run.forecasts.with_columns(**keys),
         "backtest_metrics": run.metrics.with_columns(**keys),
         "model_selection": run.selection.with_columns(**keys),

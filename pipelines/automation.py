@@ -47,8 +47,9 @@ def landing_fingerprint(landing: Path) -> tuple[str, int, float]:
     return digest.hexdigest(), count, newest
 
 
-def evaluate_landing(landing: Path, cursor: str | None, now: float, job_name: str = "refresh"
-                     ) -> dg.RunRequest | dg.SkipReason:
+def evaluate_landing(
+    landing: Path, cursor: str | None, now: float, job_name: str = "refresh"
+) -> dg.RunRequest | dg.SkipReason:
     """A run request for `job_name` when the landing folder changed since `cursor` and has settled; else why not."""
     fingerprint, count, newest = landing_fingerprint(landing)
     if count == 0:
@@ -67,31 +68,44 @@ def has_forecast(warehouse: Path) -> bool:
         return False
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            return bool(con.sql("select 1 from information_schema.tables where table_schema = 'forecast' "
-                                "and table_name = 'runs'").fetchall()) and bool(
-                con.sql("select 1 from forecast.runs limit 1").fetchall())
+            return bool(
+                con.sql(
+                    "select 1 from information_schema.tables where table_schema = 'forecast' and table_name = 'runs'"
+                ).fetchall()
+            ) and bool(con.sql("select 1 from forecast.runs limit 1").fetchall())
     except duckdb.IOException:  # a run holds it for writing: that run forecasts or already has one
         return True
 
 
-def build_automation(everything: dg.UnresolvedAssetJobDefinition, refresh: dg.UnresolvedAssetJobDefinition
-                     ) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
+def build_automation(
+    everything: dg.UnresolvedAssetJobDefinition, refresh: dg.UnresolvedAssetJobDefinition
+) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
     other_days = ",".join(str(d) for d in range(7) if d != FORECAST_DAY)
     weekly = dg.ScheduleDefinition(
-        name="weekly_forecast_run", job=everything, cron_schedule=f"0 {MORNING_HOUR} * * {FORECAST_DAY}",
-        execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING,
+        name="weekly_forecast_run",
+        job=everything,
+        cron_schedule=f"0 {MORNING_HOUR} * * {FORECAST_DAY}",
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Monday morning: the whole graph, the forecast refitted for every series.",
     )
     daily = dg.ScheduleDefinition(
-        name="morning_refresh", job=refresh, cron_schedule=f"0 {MORNING_HOUR} * * {other_days}",
-        execution_timezone=TIMEZONE, default_status=dg.DefaultScheduleStatus.RUNNING,
+        name="morning_refresh",
+        job=refresh,
+        cron_schedule=f"0 {MORNING_HOUR} * * {other_days}",
+        execution_timezone=TIMEZONE,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description="Other mornings: new files, marts, replenishment on the latest forecast, snapshot.",
     )
 
-    @dg.sensor(name="new_files", jobs=[refresh, everything], minimum_interval_seconds=60,
-               default_status=dg.DefaultSensorStatus.RUNNING,
-               description="Loads files as they land and rebuilds what they change (everything, forecast "
-                           "included, while no forecast exists yet).")
+    @dg.sensor(
+        name="new_files",
+        jobs=[refresh, everything],
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Loads files as they land and rebuilds what they change (everything, forecast "
+        "included, while no forecast exists yet).",
+    )
     def new_files(context: dg.SensorEvaluationContext):
         job = refresh.name if has_forecast(paths().warehouse) else everything.name
         result = evaluate_landing(paths().landing, context.cursor, time.time(), job_name=job)

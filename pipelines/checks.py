@@ -33,12 +33,14 @@ MAX_QUARANTINE_SHARE = 0.05
 VALIDATE_ROWS = 1_000_000
 VALIDATE_MAX_ROWS = 3_000_000
 
+
 @dataclass(frozen=True)
 class LoadStats:
     load_id: str | None
     rows_read: int
     rows_quarantined: int
     files_rejected: int
+
 
 def judge(stats: LoadStats, outcomes: list[ExpectationOutcome]) -> tuple[bool, dg.AssetCheckSeverity, str]:
     """(passed, severity, one-line summary) for one feed's latest load."""
@@ -55,6 +57,7 @@ def judge(stats: LoadStats, outcomes: list[ExpectationOutcome]) -> tuple[bool, d
         return False, dg.AssetCheckSeverity.WARN, f"{stats.rows_quarantined} row(s) quarantined ({share:.2%})"
     return True, dg.AssetCheckSeverity.WARN, "all loaded rows meet the contract"
 
+
 def latest_load(con, feed: Feed) -> LoadStats:
     row = con.execute(
         f"""
@@ -69,11 +72,11 @@ def latest_load(con, feed: Feed) -> LoadStats:
     ).fetchall()[0]
     return LoadStats(row[0], int(row[1]), int(row[2]), int(row[3]))
 
+
 def loaded_files(con, feed: Feed, load_id: str | None) -> list[tuple[str, int]]:
     """(file, rows loaded) of a load's files that put rows in raw, by name (for dated files: by day)."""
     return con.execute(
-        f"select file, rows_loaded from {INGEST_LOG} where feed = ? and load_id = ? and rows_loaded > 0 "
-        "order by file",
+        f"select file, rows_loaded from {INGEST_LOG} where feed = ? and load_id = ? and rows_loaded > 0 order by file",
         [feed.name, load_id],
     ).fetchall()
 
@@ -119,8 +122,10 @@ def _build(feed: Feed) -> dg.AssetChecksDefinition:
         passed, severity, summary = judge(stats, outcomes)
         rows_loaded = sum(n for _, n in loaded)
         if rows_validated < rows_loaded:
-            summary += (f" (GX validated {rows_validated:,} of {rows_loaded:,} loaded rows: {len(chosen)} of "
-                        f"{len(loaded)} files, spread over the load)")
+            summary += (
+                f" (GX validated {rows_validated:,} of {rows_loaded:,} loaded rows: {len(chosen)} of "
+                f"{len(loaded)} files, spread over the load)"
+            )
         return dg.AssetCheckResult(
             passed=passed,
             severity=severity,
@@ -135,13 +140,16 @@ def _build(feed: Feed) -> dg.AssetChecksDefinition:
                 "expectations": len(outcomes),
                 "expectations_failed": sum(not o.success for o in outcomes),
                 "results": dg.MetadataValue.json(
-                    {o.rule: {"success": o.success, "unexpected": o.unexpected_count, "sample": o.sample}
-                     for o in outcomes}
+                    {
+                        o.rule: {"success": o.success, "unexpected": o.unexpected_count, "sample": o.sample}
+                        for o in outcomes
+                    }
                 ),
             },
         )
 
     return _check
+
 
 contract_checks = [_build(feed) for feed in FEEDS.values()]
 
@@ -170,8 +178,12 @@ def _build_freshness(feed: Feed) -> dg.AssetChecksDefinition:
                 f"select max(loaded_at) from {INGEST_LOG} where feed = ? and status <> 'duplicate'", [feed.name]
             ).fetchall()[0]
         passed, summary = judge_freshness(feed, last, datetime.now(UTC).replace(tzinfo=None))
-        return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN, description=summary,
-                                   metadata={"last_new_file_at": str(last)})
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=summary,
+            metadata={"last_new_file_at": str(last)},
+        )
 
     return _check
 

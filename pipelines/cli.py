@@ -20,11 +20,21 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--scale", type=float, default=DEMO_SCALE, show_default=True,
-              help="1 = ~1,000 skus and ~1M order lines over two years; 0.01 = a handful of skus.")
+@click.option(
+    "--scale",
+    type=float,
+    default=DEMO_SCALE,
+    show_default=True,
+    help="1 = ~1,000 skus and ~1M order lines over two years; 0.01 = a handful of skus.",
+)
 @click.option("--seed", type=int, default=7, show_default=True)
-@click.option("--start", type=click.DateTime(["%Y-%m-%d"]), default="2024-01-01", show_default=True,
-              help="First day whose files are written (later starts write increments of the same world).")
+@click.option(
+    "--start",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default="2024-01-01",
+    show_default=True,
+    help="First day whose files are written (later starts write increments of the same world).",
+)
 @click.option("--days", type=int, default=730, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @click.option("--faults", is_flag=True, help="Also write bad files and rows, with faults_manifest.json.")
@@ -44,9 +54,14 @@ def generate(scale: float, seed: int, start, days: int, fmt: str, faults: bool, 
 
 @main.command()
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's step log.")
-@click.option("--job", type=click.Choice(["everything", "refresh", "forecast"]), default="everything",
-              show_default=True, help="refresh: load and rebuild without refitting the forecast; forecast: "
-              "refit and rebuild the planning marts only.")
+@click.option(
+    "--job",
+    type=click.Choice(["everything", "refresh", "forecast"]),
+    default="everything",
+    show_default=True,
+    help="refresh: load and rebuild without refitting the forecast; forecast: "
+    "refit and rebuild the planning marts only.",
+)
 def run(verbose: bool, job: str) -> None:
     """Run the pipeline once, in process, through Dagster (the whole asset graph by default)."""
     from pipelines.progress import TerminalBar, set_sink

@@ -37,9 +37,23 @@ def generate_docs() -> Path:
         env = {**os.environ, "SCM_WAREHOUSE_PATH": str(copy)}
         dbt = Path(sys.executable).with_name("dbt")
         subprocess.run(
-            [str(dbt), "docs", "generate", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-             "--target-path", str(target), "--log-path", str(Path(tmp) / "logs"), "--quiet"],
-            env=env, check=True, cwd=tmp,
+            [
+                str(dbt),
+                "docs",
+                "generate",
+                "--project-dir",
+                str(DBT_DIR),
+                "--profiles-dir",
+                str(DBT_DIR),
+                "--target-path",
+                str(target),
+                "--log-path",
+                str(Path(tmp) / "logs"),
+                "--quiet",
+            ],
+            env=env,
+            check=True,
+            cwd=tmp,
         )
         site.mkdir(parents=True, exist_ok=True)
         for name in SITE_FILES:

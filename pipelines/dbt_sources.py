@@ -42,48 +42,62 @@ def render() -> str:
     tables = []
     for feed in FEEDS.values():
         columns = [
-            {"name": c.name, "data_type": DUCKDB_TYPES[c.dtype],
-             "description": c.description + (" Key column." if c.key else "")}
+            {
+                "name": c.name,
+                "data_type": DUCKDB_TYPES[c.dtype],
+                "description": c.description + (" Key column." if c.key else ""),
+            }
             for c in feed.columns
         ]
         columns += [{"name": name, "data_type": dtype, "description": LINEAGE_DOCS[name]} for name, dtype in LINEAGE]
         version = f"latest `{feed.version_column}`, then the later file" if feed.version_column else "the later file"
-        tables.append({
-            "name": feed.name,
-            "description": f"{feed.description} Key ({', '.join(feed.key)}); current version: {version}.",
-            "columns": columns,
-        })
+        tables.append(
+            {
+                "name": feed.name,
+                "description": f"{feed.description} Key ({', '.join(feed.key)}); current version: {version}.",
+                "columns": columns,
+            }
+        )
     doc = {
         "version": 2,
-        "sources": [{
-            "name": "raw",
-            "schema": "raw",
-            "description": (
-                "The raw layer the ingestion writes (pipelines/feeds): one table per feed with every version "
-                "of every row that arrived, typed per the feed contract, plus lineage columns."
-            ),
-            "config": {"loaded_at_field": "_loaded_at", "freshness": {"warn_after": {"count": 2, "period": "day"}}},
-            "tables": tables,
-        }],
+        "sources": [
+            {
+                "name": "raw",
+                "schema": "raw",
+                "description": (
+                    "The raw layer the ingestion writes (pipelines/feeds): one table per feed with every version "
+                    "of every row that arrived, typed per the feed contract, plus lineage columns."
+                ),
+                "config": {"loaded_at_field": "_loaded_at", "freshness": {"warn_after": {"count": 2, "period": "day"}}},
+                "tables": tables,
+            }
+        ],
     }
     return _dump(doc, "pipelines/feeds/contract.py")
 
 
 def render_forecast() -> str:
     tables = [
-        {"name": table, "description": store.TABLE_DOCS[table],
-         "columns": [{"name": name, "data_type": store.sql_type(dtype), "description": store.COLUMN_DOCS[name]}
-                     for name, dtype in schema.items()]}
+        {
+            "name": table,
+            "description": store.TABLE_DOCS[table],
+            "columns": [
+                {"name": name, "data_type": store.sql_type(dtype), "description": store.COLUMN_DOCS[name]}
+                for name, dtype in schema.items()
+            ],
+        }
         for table, schema in store.TABLES.items()
     ]
     doc = {
         "version": 2,
-        "sources": [{
-            "name": store.SCHEMA,
-            "schema": store.SCHEMA,
-            "description": "What the forecasting step writes back (forecasting/store.py): every run, kept.",
-            "tables": tables,
-        }],
+        "sources": [
+            {
+                "name": store.SCHEMA,
+                "schema": store.SCHEMA,
+                "description": "What the forecasting step writes back (forecasting/store.py): every run, kept.",
+                "tables": tables,
+            }
+        ],
     }
     return _dump(doc, "forecasting/store.py")
 

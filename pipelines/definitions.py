@@ -35,10 +35,12 @@ refresh_job = dg.define_asset_job(
 schedules, sensors = build_automation(everything_job, refresh_job)
 
 # The marts readers see stopped refreshing: the published snapshot is older than a day and two hours.
-snapshot_checks = dg.build_last_update_freshness_checks(assets=[published_snapshot],
-                                                        lower_bound_delta=timedelta(hours=26))
+snapshot_checks = dg.build_last_update_freshness_checks(
+    assets=[published_snapshot], lower_bound_delta=timedelta(hours=26)
+)
 snapshot_freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=snapshot_checks, default_status=dg.DefaultSensorStatus.RUNNING)
+    freshness_checks=snapshot_checks, default_status=dg.DefaultSensorStatus.RUNNING
+)
 
 defs = dg.Definitions(
     assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models, published_snapshot],

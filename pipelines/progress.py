@@ -51,7 +51,9 @@ class TerminalBar:
         share = done / total if total else 1.0
         filled = round(self.width * share)
         elapsed = int(now - self.started)
-        line = (f"{label} [{'#' * filled}{'-' * (self.width - filled)}] {done:,}/{total:,} "
-                f"({share:.0%}) {elapsed // 60}:{elapsed % 60:02d}")
+        line = (
+            f"{label} [{'#' * filled}{'-' * (self.width - filled)}] {done:,}/{total:,} "
+            f"({share:.0%}) {elapsed // 60}:{elapsed % 60:02d}"
+        )
         self.stream.write(("\r" + line + ("\n" if finished else "")) if tty else line + "\n")
         self.stream.flush()

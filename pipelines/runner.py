@@ -89,12 +89,14 @@ def run_job(name: str, verbose: bool = False, ops: dict | None = None) -> RunSum
         mat = event.event_specific_data.materialization
         summary.materialized[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
     for evaluation in result.get_asset_check_evaluations():
-        summary.checks.append((
-            evaluation.asset_key.to_user_string(),
-            evaluation.check_name,
-            evaluation.passed,
-            evaluation.description or "",
-        ))
+        summary.checks.append(
+            (
+                evaluation.asset_key.to_user_string(),
+                evaluation.check_name,
+                evaluation.passed,
+                evaluation.description or "",
+            )
+        )
     for event in result.all_events:
         if event.is_step_failure:
             summary.failures.append(f"{event.step_key}: {event.event_specific_data.error.message.strip()}")

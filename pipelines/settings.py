@@ -60,7 +60,8 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     # Rewritten when it is ours and out of date; a dagster.yaml someone wrote by hand is left alone.
-    if not config.exists() or (config.read_text().startswith(DAGSTER_YAML.splitlines()[0])
-                               and config.read_text() != DAGSTER_YAML):
+    if not config.exists() or (
+        config.read_text().startswith(DAGSTER_YAML.splitlines()[0]) and config.read_text() != DAGSTER_YAML
+    ):
         config.write_text(DAGSTER_YAML)
     return home

@@ -19,8 +19,10 @@ Statements end with ';' and may span lines. The snapshot is read-only.
   .help     this text
   .quit     leave (or Ctrl-D)
 """
-TABLES = ("select table_schema || '.' || table_name as name, table_type from information_schema.tables "
-          "order by table_schema, table_name")
+TABLES = (
+    "select table_schema || '.' || table_name as name, table_type from information_schema.tables "
+    "order by table_schema, table_name"
+)
 
 
 def repl(read: Callable[[str], str] = input, write: Callable[[str], object] = sys.stdout.write) -> None:
@@ -38,8 +40,13 @@ def repl(read: Callable[[str], str] = input, write: Callable[[str], object] = sy
         if not buffer and stripped.startswith("."):
             if stripped in (".quit", ".exit"):
                 return
-            write(HELP if stripped == ".help" else _run(TABLES) if stripped == ".tables" else
-                  f"unknown command {stripped}; .help lists them\n")
+            write(
+                HELP
+                if stripped == ".help"
+                else _run(TABLES)
+                if stripped == ".tables"
+                else f"unknown command {stripped}; .help lists them\n"
+            )
             continue
         buffer.append(line)
         if stripped.endswith(";"):

@@ -90,9 +90,11 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = 
             "?::date as as_of_date, ?::varchar as source",
             [run_id, now, as_of, "warehouse.duckdb"],
         )
-        for (table,) in con.sql("select table_name from information_schema.tables where table_catalog = "
-                                "current_database() and table_schema = 'raw' and (table_name = 'ingest_log' "
-                                "or table_name like '%\\_quarantine' escape '\\') order by 1").fetchall():
+        for (table,) in con.sql(
+            "select table_name from information_schema.tables where table_catalog = "
+            "current_database() and table_schema = 'raw' and (table_name = 'ingest_log' "
+            "or table_name like '%\\_quarantine' escape '\\') order by 1"
+        ).fetchall():
             con.execute(f'create table snapshot.meta."{table}" as select * from raw."{table}"')
     finally:
         con.execute("detach snapshot")
@@ -111,8 +113,13 @@ def info(con: duckdb.DuckDBPyConnection) -> SnapshotInfo:
 
 
 def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(con.sql("select 1 from information_schema.tables where table_catalog = current_database() "
-                        "and table_schema = $s and table_name = $t", params={"s": schema, "t": table}).fetchall())
+    return bool(
+        con.sql(
+            "select 1 from information_schema.tables where table_catalog = current_database() "
+            "and table_schema = $s and table_name = $t",
+            params={"s": schema, "t": table},
+        ).fetchall()
+    )
 
 
 def _as_of_date(con: duckdb.DuckDBPyConnection):

@@ -22,22 +22,37 @@ def test_backfill_rebuilds_exactly_the_date_range(world_copy):
     # (in a column no data test checks, so that the run's tests pass with the outside line still damaged).
     with duckdb.connect(str(db)) as con:
         inside, outside = (
-            con.execute("select order_line_key from marts.fct_order_lines where order_date between ? and ? "
-                        "order by order_line_key limit 1", [start, end]).fetchall()[0][0],
-            con.execute("select order_line_key from marts.fct_order_lines where order_date > ? "
-                        "order by order_line_key limit 1", [end]).fetchall()[0][0],
+            con.execute(
+                "select order_line_key from marts.fct_order_lines where order_date between ? and ? "
+                "order by order_line_key limit 1",
+                [start, end],
+            ).fetchall()[0][0],
+            con.execute(
+                "select order_line_key from marts.fct_order_lines where order_date > ? order by order_line_key limit 1",
+                [end],
+            ).fetchall()[0][0],
         )
-        truth = dict(con.execute("select order_line_key, ship_to_region from marts.fct_order_lines "
-                                 "where order_line_key in (?, ?)", [inside, outside]).fetchall())
-        con.execute("update marts.fct_order_lines set ship_to_region = 'damaged' where order_line_key in (?, ?)",
-                    [inside, outside])
+        truth = dict(
+            con.execute(
+                "select order_line_key, ship_to_region from marts.fct_order_lines where order_line_key in (?, ?)",
+                [inside, outside],
+            ).fetchall()
+        )
+        con.execute(
+            "update marts.fct_order_lines set ship_to_region = 'damaged' where order_line_key in (?, ?)",
+            [inside, outside],
+        )
 
     result = CliRunner().invoke(main, ["backfill", "--from", str(start), "--to", str(end)])
     assert result.exit_code == 0, result.output
 
     with duckdb.connect(str(db), read_only=True) as con:
-        now = dict(con.execute("select order_line_key, ship_to_region from marts.fct_order_lines "
-                               "where order_line_key in (?, ?)", [inside, outside]).fetchall())
+        now = dict(
+            con.execute(
+                "select order_line_key, ship_to_region from marts.fct_order_lines where order_line_key in (?, ?)",
+                [inside, outside],
+            ).fetchall()
+        )
     assert now[inside] == truth[inside]  # rebuilt from its raw versions
     assert now[outside] == "damaged"  # outside the range: left as it was
 

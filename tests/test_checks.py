@@ -60,8 +60,10 @@ def test_contract_check_validates_a_large_load_in_pieces_of_whole_files(tmp_path
     con = duckdb.connect(str(warehouse))
     ingest_feed(con, FEEDS["orders"], tmp_path / "landing", load_id="L1", now=datetime(2025, 1, 7))
     # One bad row in each of three files: the pieces must add their counts up.
-    con.execute("update raw.orders set channel = 'fax' where rowid in (select min(rowid) from raw.orders "
-                "group by _source_file order by 1 limit 3)")
+    con.execute(
+        "update raw.orders set channel = 'fax' where rowid in (select min(rowid) from raw.orders "
+        "group by _source_file order by 1 limit 3)"
+    )
     files = checks.loaded_files(con, FEEDS["orders"], "L1")
     con.close()
     assert len(checks.file_groups(files, max_rows=1)) == len(files) >= 3

@@ -16,7 +16,11 @@ def test_definitions_validate_with_the_dagster_cli(tmp_path):
     dagster = Path(sys.executable).with_name("dagster")
     done = subprocess.run(
         [str(dagster), "definitions", "validate", "-m", "pipelines.definitions"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Validation successful" in done.stdout + done.stderr
@@ -55,8 +59,6 @@ def test_every_mart_column_is_documented():
     nodes = json.loads(dbt_project.manifest_path.read_text())["nodes"].values()
     marts = [n for n in nodes if n["resource_type"] == "model" and n["config"].get("schema") == "marts"]
     assert len(marts) >= 15
-    undocumented = [
-        f"{n['name']}.{c}" for n in marts for c, col in n["columns"].items() if not col.get("description")
-    ]
+    undocumented = [f"{n['name']}.{c}" for n in marts for c, col in n["columns"].items() if not col.get("description")]
     assert undocumented == []
     assert all(n.get("description") for n in marts)

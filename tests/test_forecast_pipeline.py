@@ -49,13 +49,16 @@ def test_forecast_is_written_back_and_prophet_took_part(scm_run, data_dir):
 
 def test_demand_forecast_mart_starts_the_day_after_the_as_of_date(scm_run, data_dir):
     (as_of,) = query(data_dir, "select as_of_date from intermediate.int_as_of_date")[0]
-    first, last, selected_per_day, bad_bounds = query(data_dir, """
+    first, last, selected_per_day, bad_bounds = query(
+        data_dir,
+        """
         select min(forecast_date), max(forecast_date),
                max(n_selected), sum((yhat_lower > yhat or yhat > yhat_upper)::int)
         from marts.demand_forecast
         join (select sku, warehouse_id, forecast_date, count(*) filter (where is_selected) as n_selected
               from marts.demand_forecast group by all) using (sku, warehouse_id, forecast_date)
-    """)[0]
+    """,
+    )[0]
     assert first == as_of + timedelta(days=1) and last == as_of + timedelta(days=28)
     assert selected_per_day == 1 and bad_bounds == 0
     (series,) = query(data_dir, "select count(distinct (sku, warehouse_id)) from marts.demand_forecast")[0]
@@ -78,15 +81,19 @@ def test_one_category_partition_adds_a_run_and_keeps_the_first(world_copy):
     assert categories, "the full run registers the categories as partitions"
     category = categories[0]
     result = defs.resolve_job_def("forecast").execute_in_process(
-        partition_key=category, instance=instance,
+        partition_key=category,
+        instance=instance,
         run_config={"ops": {"demand_forecast": {"config": {"workers": 1}}}},
     )
     assert result.success
     runs = dict(query(data_dir, "select scope, run_id from forecast.runs"))
     assert set(runs) == {"all", category}
     in_category = "sku in (select sku from marts.dim_product where category = $c)"
-    by_run = dict(query(data_dir, f"select {in_category}, list(distinct run_id) from marts.demand_forecast group by 1",
-                        c=category))
+    by_run = dict(
+        query(
+            data_dir, f"select {in_category}, list(distinct run_id) from marts.demand_forecast group by 1", c=category
+        )
+    )
     assert by_run[True] == [runs[category]]  # the category's series come from its own newer run
     assert by_run[False] == [runs["all"]]  # the rest still from the full run, which is kept
     (kept,) = query(data_dir, "select count(*) from forecast.forecasts where run_id = $r", r=runs["all"])[0]

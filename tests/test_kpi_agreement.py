@@ -31,15 +31,36 @@ pytestmark = pytest.mark.slow
 
 # Every KPI of tests/reference/kpis.py; each must be in kpi_monthly and agree month by month.
 KPIS = (
-    "line_on_time_rate", "line_in_full_rate", "line_otif_rate", "otif_rate", "perfect_order_rate",
-    "unit_fill_rate", "backorder_rate", "order_cycle_time_days", "cancellation_rate",
+    "line_on_time_rate",
+    "line_in_full_rate",
+    "line_otif_rate",
+    "otif_rate",
+    "perfect_order_rate",
+    "unit_fill_rate",
+    "backorder_rate",
+    "order_cycle_time_days",
+    "cancellation_rate",
     "shipping_cost_per_unit",
-    "return_rate_units", "return_value_rate", "return_processing_days", "return_to_vendor_share",
-    "supplier_on_time_rate", "supplier_in_full_rate", "supplier_lead_time_days",
-    "supplier_lead_time_stddev_days", "supplier_defect_ppm", "dpo_days",
-    "stockout_rate", "inventory_value", "inventory_turns", "days_inventory_outstanding",
-    "dso_days", "cash_to_cash_days", "gross_margin_rate",
-    "active_customers", "repeat_customer_rate", "revenue",
+    "return_rate_units",
+    "return_value_rate",
+    "return_processing_days",
+    "return_to_vendor_share",
+    "supplier_on_time_rate",
+    "supplier_in_full_rate",
+    "supplier_lead_time_days",
+    "supplier_lead_time_stddev_days",
+    "supplier_defect_ppm",
+    "dpo_days",
+    "stockout_rate",
+    "inventory_value",
+    "inventory_turns",
+    "days_inventory_outstanding",
+    "dso_days",
+    "cash_to_cash_days",
+    "gross_margin_rate",
+    "active_customers",
+    "repeat_customer_rate",
+    "revenue",
 )
 
 
@@ -85,8 +106,15 @@ def _dbt_build(db: Path, tmp: Path) -> None:
     from dbt.cli.main import dbtRunner
 
     args = [
-        "build", "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-        "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
+        "build",
+        "--project-dir",
+        str(PROJECT),
+        "--profiles-dir",
+        str(PROJECT),
+        "--target-path",
+        str(tmp / "target"),
+        "--log-path",
+        str(tmp / "logs"),
     ]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SCM_WAREHOUSE_PATH", str(db))
@@ -163,5 +191,3 @@ def test_kpi_agrees(frames, kpi):
             if not _same(ours, theirs):
                 problems.append(f"{row['month']} {col}: reference {ours!r}, kpi_monthly {theirs!r}")
     assert not problems, f"{kpi} disagrees in {len(problems)} place(s):\n" + "\n".join(problems[:20])
-
-

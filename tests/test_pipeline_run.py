@@ -56,9 +56,8 @@ def test_every_fault_in_the_manifest_is_caught_with_its_rule(first_run, data_dir
         ):
             rules[feed][(file, row)] = set(rules_broken)
     rejects = {
-        file: reason for file, reason in query(
-            data_dir, "select file, reject_reason from raw.ingest_log where status = 'rejected'"
-        )
+        file: reason
+        for file, reason in query(data_dir, "select file, reject_reason from raw.ingest_log where status = 'rejected'")
     }
     assert manifest, "the generator wrote no faults"
     for fault in manifest:

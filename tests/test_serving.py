@@ -65,7 +65,8 @@ def test_a_failed_run_leaves_the_last_good_snapshot(world_copy):
     # The forecast job (forecast, planning marts, publish) with settings the forecast refuses: seasonal
     # naive is required as the reference of forecast value added.
     failed = defs.resolve_job_def("forecast").execute_in_process(
-        instance=dg.DagsterInstance.get(), raise_on_error=False,
+        instance=dg.DagsterInstance.get(),
+        raise_on_error=False,
         run_config={"ops": {"demand_forecast": {"config": {"models": ["prophet"]}}}},
     )
     assert not failed.success

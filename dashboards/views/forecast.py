@@ -19,12 +19,22 @@ selected = overall.row(0, named=True) if overall.height else {}
 a, b, c, d = st.columns(4)
 a.metric("Forecast WAPE", kpis.fmt(selected.get("wape"), "rate"), border=True, help=kpis.KPIS["forecast_wape"].help)
 b.metric("Forecast bias", kpis.fmt(selected.get("bias"), "rate"), border=True, help=kpis.KPIS["forecast_bias"].help)
-c.metric("Forecast value added", kpis.fmt(selected.get("fva"), "rate"), border=True,
-         help=kpis.KPIS["forecast_value_added"].help)
-d.metric("Series scored", f"{selected.get('series', 0):,}", border=True,
-         help="Series (sku and warehouse) with demand in the backtest; each from the latest run that covered it.")
-st.caption("Backtest (rolling origin) of each series' selected model, all series of the selection weighted by "
-           "their demand. The month range does not apply: accuracy is of the latest forecasting run.")
+c.metric(
+    "Forecast value added",
+    kpis.fmt(selected.get("fva"), "rate"),
+    border=True,
+    help=kpis.KPIS["forecast_value_added"].help,
+)
+d.metric(
+    "Series scored",
+    f"{selected.get('series', 0):,}",
+    border=True,
+    help="Series (sku and warehouse) with demand in the backtest; each from the latest run that covered it.",
+)
+st.caption(
+    "Backtest (rolling origin) of each series' selected model, all series of the selection weighted by "
+    "their demand. The month range does not apply: accuracy is of the latest forecasting run."
+)
 
 st.subheader("History and forecast")
 series = queries.forecast_series(sel.path, sel.category, sel.warehouse)
@@ -32,8 +42,10 @@ if series.is_empty():
     st.info("No forecast series for this selection.")
 else:
     keys = list(zip(series["sku"], series["warehouse_id"], strict=True))
-    labels = {k: f"{r['sku']} · {r['product_name']} · {r['warehouse_name']}"
-              for k, r in zip(keys, series.iter_rows(named=True), strict=True)}
+    labels = {
+        k: f"{r['sku']} · {r['product_name']} · {r['warehouse_name']}"
+        for k, r in zip(keys, series.iter_rows(named=True), strict=True)
+    }
     if st.session_state.get(SERIES_KEY) not in labels:
         st.session_state.pop(SERIES_KEY, None)  # filtered out: start again from the busiest series
     sku, warehouse = st.selectbox("Series (busiest first)", keys, format_func=labels.get, key=SERIES_KEY)
@@ -54,17 +66,24 @@ models = accuracy.filter(category="all categories")
 left, right = st.columns(2)
 with left:
     st.markdown("**WAPE** (lower is better)")
-    st.altair_chart(charts.bars(models, "model", "wape", "rate", extra_tooltip={"bias": "rate", "series": "count"}),
-                    width="stretch")
+    st.altair_chart(
+        charts.bars(models, "model", "wape", "rate", extra_tooltip={"bias": "rate", "series": "count"}), width="stretch"
+    )
 with right:
     st.markdown("**Forecast value added** over seasonal naive (higher is better)")
-    st.altair_chart(charts.bars(models.filter(pl.col("model") != "seasonal_naive"), "model", "fva", "rate"),
-                    width="stretch")
-st.caption("`selected`: each series' own pick. A model scores only the series it was fitted for (Prophet only "
-           "where demand is regular enough), so compare it on its own series.")
+    st.altair_chart(
+        charts.bars(models.filter(pl.col("model") != "seasonal_naive"), "model", "fva", "rate"), width="stretch"
+    )
+st.caption(
+    "`selected`: each series' own pick. A model scores only the series it was fitted for (Prophet only "
+    "where demand is regular enough), so compare it on its own series."
+)
 
 st.subheader("WAPE by category and model")
 by_category = accuracy.filter(pl.col("category") != "all categories")
 table = by_category.pivot(on="model", index="category", values="wape", sort_columns=True)
-st.dataframe(table, hide_index=True,
-             column_config={c: st.column_config.NumberColumn(format="percent") for c in table.columns[1:]})
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={c: st.column_config.NumberColumn(format="percent") for c in table.columns[1:]},
+)

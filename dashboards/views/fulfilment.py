@@ -8,32 +8,54 @@ from dashboards import charts, filters, kpis, queries
 
 sel = filters.selection()
 st.title("Fulfilment")
-st.caption("Due lines (not cancelled, promised by the as-of date) by the month of their promised date. "
-           "Rates are summed counts over the selection divided once, not averages of rates.")
+st.caption(
+    "Due lines (not cancelled, promised by the as-of date) by the month of their promised date. "
+    "Rates are summed counts over the selection divided once, not averages of rates."
+)
 
 monthly = queries.fulfilment_monthly(sel.path, *sel.months, sel.category, sel.warehouse, sel.channel)
 if monthly.is_empty():
     st.info("No due lines for this selection.")
     st.stop()
 
-TILES = ("line_otif_rate", "line_on_time_rate", "line_in_full_rate", "unit_fill_rate", "backorder_rate",
-         "order_to_delivery_days")
+TILES = (
+    "line_otif_rate",
+    "line_on_time_rate",
+    "line_in_full_rate",
+    "unit_fill_rate",
+    "backorder_rate",
+    "order_to_delivery_days",
+)
 for column, name in zip(st.columns(len(TILES)), TILES, strict=True):
     with column:
         kpis.tile(name, list(zip(monthly["month"], monthly[name], strict=True)))
-st.caption(f"Latest month {filters.month_label(monthly['month'][-1])}: {monthly['due_lines'][-1]:,} due lines. "
-           "Order-level OTIF (every line of the order on time and in full) is on the Overview, network-wide.")
+st.caption(
+    f"Latest month {filters.month_label(monthly['month'][-1])}: {monthly['due_lines'][-1]:,} due lines. "
+    "Order-level OTIF (every line of the order on time and in full) is on the Overview, network-wide."
+)
 
 left, right = st.columns(2)
 with left:
     st.subheader("OTIF, on time, in full")
-    st.altair_chart(charts.trend(monthly, "month", {"line_otif_rate": "OTIF", "line_on_time_rate": "on time",
-                                                    "line_in_full_rate": "in full", "unit_fill_rate": "fill rate"},
-                                 "rate"), width="stretch")
+    st.altair_chart(
+        charts.trend(
+            monthly,
+            "month",
+            {
+                "line_otif_rate": "OTIF",
+                "line_on_time_rate": "on time",
+                "line_in_full_rate": "in full",
+                "unit_fill_rate": "fill rate",
+            },
+            "rate",
+        ),
+        width="stretch",
+    )
 with right:
     st.subheader("Order to delivery, days")
-    st.altair_chart(charts.trend(monthly, "month", {"order_to_delivery_days": "days"}, "days", zero=True),
-                    width="stretch")
+    st.altair_chart(
+        charts.trend(monthly, "month", {"order_to_delivery_days": "days"}, "days", zero=True), width="stretch"
+    )
 
 st.subheader(f"By dimension, {filters.month_label(sel.first_month)} – {filters.month_label(sel.last_month)}")
 breakdown = queries.fulfilment_breakdown(sel.path, *sel.months, sel.category, sel.warehouse, sel.channel)
@@ -42,17 +64,39 @@ for row in ((("warehouse", "Warehouse"), ("carrier", "Carrier")), (("channel", "
         part = breakdown.filter(dimension=dimension)
         with column:
             st.markdown(f"**{label}**: line OTIF")
-            st.altair_chart(charts.bars(part, "member", "line_otif_rate", "rate",
-                                        extra_tooltip={"due_lines": "count", "line_on_time_rate": "rate",
-                                                       "line_in_full_rate": "rate", "unit_fill_rate": "rate"}),
-                            width="stretch")
+            st.altair_chart(
+                charts.bars(
+                    part,
+                    "member",
+                    "line_otif_rate",
+                    "rate",
+                    extra_tooltip={
+                        "due_lines": "count",
+                        "line_on_time_rate": "rate",
+                        "line_in_full_rate": "rate",
+                        "unit_fill_rate": "rate",
+                    },
+                ),
+                width="stretch",
+            )
 
 with st.expander("The numbers behind the charts"):
     st.dataframe(
-        breakdown.select("dimension", "member", "due_lines", "line_otif_rate", "line_on_time_rate",
-                         "line_in_full_rate", "unit_fill_rate", "backorder_rate", "order_to_delivery_days"),
+        breakdown.select(
+            "dimension",
+            "member",
+            "due_lines",
+            "line_otif_rate",
+            "line_on_time_rate",
+            "line_in_full_rate",
+            "unit_fill_rate",
+            "backorder_rate",
+            "order_to_delivery_days",
+        ),
         hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="percent") for c in (
-            "line_otif_rate", "line_on_time_rate", "line_in_full_rate", "unit_fill_rate", "backorder_rate")}
+        column_config={
+            c: st.column_config.NumberColumn(format="percent")
+            for c in ("line_otif_rate", "line_on_time_rate", "line_in_full_rate", "unit_fill_rate", "backorder_rate")
+        }
         | {"order_to_delivery_days": st.column_config.NumberColumn(format="%.2f")},
     )

@@ -20,52 +20,73 @@ with b:
     kpis.tile("stockout_rate", list(zip(monthly["month"], monthly["stockout_rate"], strict=True)))
 stock_value = position["stock_value"].sum()
 out_now = position.filter(pl.col("on_hand_qty") == 0)
-c.metric("Stock value now", kpis.fmt(stock_value, "money"), border=True,
-         help="On hand x current unit cost on the as-of date (kpi_inventory_position).")
-d.metric("Out of stock now", f"{out_now.height:,}", border=True,
-         help="Sku-warehouses with nothing on hand on the as-of date.")
+c.metric(
+    "Stock value now",
+    kpis.fmt(stock_value, "money"),
+    border=True,
+    help="On hand x current unit cost on the as-of date (kpi_inventory_position).",
+)
+d.metric(
+    "Out of stock now",
+    f"{out_now.height:,}",
+    border=True,
+    help="Sku-warehouses with nothing on hand on the as-of date.",
+)
 e.metric("Sku-warehouses", f"{position.height:,}", border=True)
-st.caption("Inventory value and stockout rate as kpi_monthly defines them, from the daily snapshots under the "
-           f"category and warehouse filters; the rest on the as-of date{f' ({as_of:%d %b %Y})' if as_of else ''}.")
+st.caption(
+    "Inventory value and stockout rate as kpi_monthly defines them, from the daily snapshots under the "
+    f"category and warehouse filters; the rest on the as-of date{f' ({as_of:%d %b %Y})' if as_of else ''}."
+)
 
 left, right = st.columns(2)
 with left:
     st.subheader("Stock value, end of day")
     daily = queries.stock_daily(sel.path, *sel.months, sel.category, sel.warehouse)
-    st.altair_chart(charts.daily_area(daily, "snapshot_date", "stock_value", "money", "stock value"),
-                    width="stretch")
+    st.altair_chart(charts.daily_area(daily, "snapshot_date", "stock_value", "money", "stock value"), width="stretch")
 with right:
     st.subheader("Stockout rate")
-    st.altair_chart(charts.trend(monthly, "month", {"stockout_rate": "stockout rate"}, "rate", zero=True),
-                    width="stretch")
+    st.altair_chart(
+        charts.trend(monthly, "month", {"stockout_rate": "stockout rate"}, "rate", zero=True), width="stretch"
+    )
 
 left, right = st.columns(2)
 with left:
     st.subheader("Days of supply")
-    st.altair_chart(charts.histogram(position, "days_of_supply", "days of supply (180 = 180 or more)", clip=180),
-                    width="stretch")
+    st.altair_chart(
+        charts.histogram(position, "days_of_supply", "days of supply (180 = 180 or more)", clip=180), width="stretch"
+    )
     st.caption("Available stock / average daily demand of the last 28 days; positions without demand are left out.")
 with right:
     st.subheader("Stock value by cover")
     cover = queries.stock_by_cover(sel.path, sel.category, sel.warehouse)
-    st.altair_chart(charts.bars(cover, "cover", "stock_value", "money", extra_tooltip={"positions": "count"},
-                                sort_by_value=False), width="stretch")
+    st.altair_chart(
+        charts.bars(cover, "cover", "stock_value", "money", extra_tooltip={"positions": "count"}, sort_by_value=False),
+        width="stretch",
+    )
 
 st.subheader("Aged and excess stock")
 excess = queries.excess_stock(sel.path, sel.category, sel.warehouse)
 if excess.is_empty():
     st.success("No excess stock for this selection.")
 else:
-    st.caption(f"{excess.height:,} positions worth {kpis.fmt(excess['stock_value'].sum(), 'money')}: more days of "
-               "supply than the threshold, or stock with no demand in 28 days (marts.replenishment_exceptions).")
-    st.dataframe(excess, hide_index=True, column_config={
-        "days_of_supply": st.column_config.NumberColumn(format="%.0f"),
-        "stock_value": st.column_config.NumberColumn(format="localized"),
-    })
+    st.caption(
+        f"{excess.height:,} positions worth {kpis.fmt(excess['stock_value'].sum(), 'money')}: more days of "
+        "supply than the threshold, or stock with no demand in 28 days (marts.replenishment_exceptions)."
+    )
+    st.dataframe(
+        excess,
+        hide_index=True,
+        column_config={
+            "days_of_supply": st.column_config.NumberColumn(format="%.0f"),
+            "stock_value": st.column_config.NumberColumn(format="localized"),
+        },
+    )
 
 st.subheader("Out of stock now")
 if out_now.is_empty():
     st.success("Nothing is out of stock.")
 else:
-    st.dataframe(out_now.select("sku", "product_name", "category", "warehouse_name", "units_ordered_28d",
-                                "stockout_days_28d"), hide_index=True)
+    st.dataframe(
+        out_now.select("sku", "product_name", "category", "warehouse_name", "units_ordered_28d", "stockout_days_28d"),
+        hide_index=True,
+    )

@@ -12,10 +12,14 @@ meta = queries.snapshot_meta(sel.path)
 st.markdown(kpis.freshness(meta))
 
 # kpi_monthly is network-wide: one row per KPI and month, no category, warehouse or channel.
-filters.not_applied(sel, {
-    name: "the headline KPIs are network-wide (marts.kpi_monthly); the Fulfilment, Inventory, Returns, Forecast "
-          "and Replenishment pages apply it." for name in ("category", "warehouse", "channel")
-})
+filters.not_applied(
+    sel,
+    {
+        name: "the headline KPIs are network-wide (marts.kpi_monthly); the Fulfilment, Inventory, Returns, Forecast "
+        "and Replenishment pages apply it."
+        for name in ("category", "warehouse", "channel")
+    },
+)
 
 monthly = queries.kpi_monthly(sel.path, queries.HEADLINE_KPIS, *sel.months)
 points = {name: [] for name in queries.HEADLINE_KPIS}
@@ -32,7 +36,7 @@ else:
 
 tiles = [*queries.HEADLINE_KPIS, "forecast_wape"]
 for start in range(0, len(tiles), 3):
-    for column, name in zip(st.columns(3), tiles[start:start + 3], strict=False):
+    for column, name in zip(st.columns(3), tiles[start : start + 3], strict=False):
         with column:
             if name == "forecast_wape":
                 kpis.tile(name, wape_points, note=f"{wape['series']} series, latest run per series")
@@ -52,13 +56,26 @@ exceptions = queries.replenishment_exceptions(sel.path, None, None)
 by_type = dict(exceptions.group_by("exception_type").len().rows())
 late_pos = queries.open_purchase_orders(sel.path, None, None).filter(pl.col("days_late") > 0)
 a, b, c, d = st.columns(4)
-a.metric("Stockouts within lead time", by_type.get("stockout_within_lead_time", 0), border=True,
-         help="Sku-warehouses whose projected stockout comes before a new order could arrive.")
-b.metric("Excess stock positions", by_type.get("excess_stock", 0), border=True,
-         help="Sku-warehouses with more days of supply than the excess threshold, or stock and no demand.")
-c.metric("Forecast error jumps", by_type.get("forecast_error_jump", 0), border=True,
-         help="Series whose latest backtest error is far above their usual.")
+a.metric(
+    "Stockouts within lead time",
+    by_type.get("stockout_within_lead_time", 0),
+    border=True,
+    help="Sku-warehouses whose projected stockout comes before a new order could arrive.",
+)
+b.metric(
+    "Excess stock positions",
+    by_type.get("excess_stock", 0),
+    border=True,
+    help="Sku-warehouses with more days of supply than the excess threshold, or stock and no demand.",
+)
+c.metric(
+    "Forecast error jumps",
+    by_type.get("forecast_error_jump", 0),
+    border=True,
+    help="Series whose latest backtest error is far above their usual.",
+)
 d.metric("Late open PO lines", late_pos.height, border=True, help="Open PO lines past their promised date.")
-st.page_link("views/replenishment.py", label="Replenishment: orders to place and exceptions",
-             icon=":material/arrow_forward:")
+st.page_link(
+    "views/replenishment.py", label="Replenishment: orders to place and exceptions", icon=":material/arrow_forward:"
+)
 st.page_link("views/suppliers.py", label="Suppliers: scorecard and open POs", icon=":material/arrow_forward:")

@@ -21,18 +21,36 @@ exceptions = queries.replenishment_exceptions(sel.path, sel.category, sel.wareho
 within_lead_time = exceptions.filter(exception_type="stockout_within_lead_time").height
 
 a, b, c, d = st.columns(4)
-a.metric("Recommended order value", kpis.fmt(totals["recommended_order_value"], "money"), border=True,
-         help="Sum of recommended_order_qty x current unit cost.")
-b.metric("Recommended units", kpis.fmt(totals["recommended_order_qty"], "count"), border=True,
-         help=f"Over {totals['to_order']:,} of {totals['positions']:,} sku-warehouses.")
-c.metric("Projected stockouts", f"{totals['projected_stockouts']:,}", border=True,
-         help="Sku-warehouses whose stock runs out within the forecast horizon, open POs counted on arrival.")
-d.metric("Within lead time", f"{within_lead_time:,}", border=True,
-         help="Projected stockouts before an order placed today could arrive.")
+a.metric(
+    "Recommended order value",
+    kpis.fmt(totals["recommended_order_value"], "money"),
+    border=True,
+    help="Sum of recommended_order_qty x current unit cost.",
+)
+b.metric(
+    "Recommended units",
+    kpis.fmt(totals["recommended_order_qty"], "count"),
+    border=True,
+    help=f"Over {totals['to_order']:,} of {totals['positions']:,} sku-warehouses.",
+)
+c.metric(
+    "Projected stockouts",
+    f"{totals['projected_stockouts']:,}",
+    border=True,
+    help="Sku-warehouses whose stock runs out within the forecast horizon, open POs counted on arrival.",
+)
+d.metric(
+    "Within lead time",
+    f"{within_lead_time:,}",
+    border=True,
+    help="Projected stockouts before an order placed today could arrive.",
+)
 if totals["as_of_date"] is not None:
-    st.caption(f"As of {totals['as_of_date']:%d %b %Y}: service level {totals['service_level']:.0%}, review "
-               f"period {totals['review_period_days']} days (docs/kpi-definitions.md, Plan). The month range does "
-               "not apply.")
+    st.caption(
+        f"As of {totals['as_of_date']:%d %b %Y}: service level {totals['service_level']:.0%}, review "
+        f"period {totals['review_period_days']} days (docs/kpi-definitions.md, Plan). The month range does "
+        "not apply."
+    )
 
 st.subheader("Recommended orders and projected stockouts")
 VIEWS = {
@@ -43,10 +61,13 @@ VIEWS = {
 view = st.radio("Show", list(VIEWS), horizontal=True, key="replenishment_view", label_visibility="collapsed")
 rows = queries.replenishment(sel.path, sel.category, sel.warehouse)
 shown = rows.filter(VIEWS[view])
-st.caption(f"{shown.height:,} of {rows.height:,} sku-warehouses, the earliest projected stockout first; click a "
-           "column header to sort.")
+st.caption(
+    f"{shown.height:,} of {rows.height:,} sku-warehouses, the earliest projected stockout first; click a "
+    "column header to sort."
+)
 st.dataframe(
-    shown, hide_index=True,
+    shown,
+    hide_index=True,
     column_config={
         "avg_daily_forecast": st.column_config.NumberColumn("daily forecast", format="%.2f"),
         "lead_time_days": st.column_config.NumberColumn("lead time", format="%.1f"),
@@ -59,8 +80,12 @@ st.dataframe(
     },
 )
 st.download_button(
-    "Download as CSV", shown.write_csv(), file_name=f"replenishment-{totals['as_of_date']}.csv", mime="text/csv",
-    icon=":material/download:", on_click="ignore",
+    "Download as CSV",
+    shown.write_csv(),
+    file_name=f"replenishment-{totals['as_of_date']}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    on_click="ignore",
 )
 
 st.subheader("Exceptions")

@@ -8,10 +8,13 @@ from dashboards import charts, filters, kpis, queries
 
 sel = filters.selection()
 st.title("Returns")
-filters.not_applied(sel, {
-    "warehouse": "the return marts have no warehouse (a return is booked against the order line's product).",
-    "channel": "the return marts have no channel.",
-})
+filters.not_applied(
+    sel,
+    {
+        "warehouse": "the return marts have no warehouse (a return is booked against the order line's product).",
+        "channel": "the return marts have no channel.",
+    },
+)
 
 rates = queries.return_rates_monthly(sel.path, *sel.months, sel.category)
 breakdown = queries.returns_breakdown(sel.path, *sel.months, sel.category)
@@ -23,20 +26,32 @@ with a:
     kpis.tile("return_rate_units", list(zip(rates["month"], rates["return_rate_units"], strict=True)))
 with b:
     kpis.tile("return_value_rate", list(zip(rates["month"], rates["return_value_rate"], strict=True)))
-c.metric("Returns requested", f"{reasons['returns'].sum():,}", border=True,
-         help="Returns requested in the selected months (by request date).")
+c.metric(
+    "Returns requested",
+    f"{reasons['returns'].sum():,}",
+    border=True,
+    help="Returns requested in the selected months (by request date).",
+)
 quality = reasons.filter(pl.col("is_quality_reason"))["units_returned"].sum()
 total_units = reasons["units_returned"].sum()
-d.metric("Quality returns", kpis.fmt(quality / total_units if total_units else None, "rate"), border=True,
-         help="Share of returned units whose reason (damaged, defective, wrong item) makes an order imperfect.")
-st.caption("Return rates by the month the returned line was ordered (kpi_return_rates_monthly); reasons and "
-           "dispositions by the month the return was requested (kpi_returns_monthly).")
+d.metric(
+    "Quality returns",
+    kpis.fmt(quality / total_units if total_units else None, "rate"),
+    border=True,
+    help="Share of returned units whose reason (damaged, defective, wrong item) makes an order imperfect.",
+)
+st.caption(
+    "Return rates by the month the returned line was ordered (kpi_return_rates_monthly); reasons and "
+    "dispositions by the month the return was requested (kpi_returns_monthly)."
+)
 
 left, right = st.columns(2)
 with left:
     st.subheader("Return rate")
-    st.altair_chart(charts.trend(rates, "month", {"return_rate_units": "units", "return_value_rate": "value"},
-                                 "rate", zero=True), width="stretch")
+    st.altair_chart(
+        charts.trend(rates, "month", {"return_rate_units": "units", "return_value_rate": "value"}, "rate", zero=True),
+        width="stretch",
+    )
 with right:
     st.subheader("Reasons (Pareto, units)")
     if reasons.is_empty():
@@ -48,15 +63,23 @@ left, right = st.columns(2)
 with left:
     st.subheader("Disposition mix")
     share = dispositions.with_columns((pl.col("units_returned") / pl.col("units_returned").sum()).alias("share"))
-    st.altair_chart(charts.bars(share, "member", "share", "rate", extra_tooltip={"units_returned": "count"}),
-                    width="stretch")
+    st.altair_chart(
+        charts.bars(share, "member", "share", "rate", extra_tooltip={"units_returned": "count"}), width="stretch"
+    )
     st.caption("`pending`: not received back yet.")
 with right:
     st.subheader("Return rate by category")
     by_category = queries.return_rates_by_category(sel.path, *sel.months, sel.category)
-    st.altair_chart(charts.bars(by_category, "category", "return_rate_units", "rate",
-                                extra_tooltip={"units_returned": "count", "units_shipped": "count"}),
-                    width="stretch")
+    st.altair_chart(
+        charts.bars(
+            by_category,
+            "category",
+            "return_rate_units",
+            "rate",
+            extra_tooltip={"units_returned": "count", "units_shipped": "count"},
+        ),
+        width="stretch",
+    )
 
 st.subheader("By supplier")
 left, right = st.columns(2)
@@ -66,12 +89,17 @@ with left:
     if by_supplier.is_empty():
         st.info("No returns in the selection.")
     else:
-        st.altair_chart(charts.stacked_share(by_supplier, "supplier_name", "reason_code", "units_returned"),
-                        width="stretch")
+        st.altair_chart(
+            charts.stacked_share(by_supplier, "supplier_name", "reason_code", "units_returned"), width="stretch"
+        )
 with right:
     st.markdown("**Customer defect rate**, last 90 days")
     card = queries.supplier_scorecard(sel.path)
-    st.altair_chart(charts.bars(card.drop_nulls("customer_defect_rate"), "supplier_name", "customer_defect_rate",
-                                "rate"), width="stretch")
-    st.caption("Units returned as defective / units shipped of the skus the supplier is primary for "
-               "(marts.kpi_supplier_scorecard; the month range and the category filter do not apply).")
+    st.altair_chart(
+        charts.bars(card.drop_nulls("customer_defect_rate"), "supplier_name", "customer_defect_rate", "rate"),
+        width="stretch",
+    )
+    st.caption(
+        "Units returned as defective / units shipped of the skus the supplier is primary for "
+        "(marts.kpi_supplier_scorecard; the month range and the category filter do not apply)."
+    )

@@ -16,27 +16,39 @@ for column, name in zip(columns, queries.SOURCE_KPIS, strict=False):
     with column:
         part = monthly.filter(kpi=name)
         kpis.tile(name, list(zip(part["month"], part["value"], strict=True)))
-columns[-1].metric("Late open PO lines", f"{late.height:,}", border=True,
-                   help="Open PO lines past their promised date on the as-of date (category and warehouse apply).")
-filters.not_applied(sel, {
-    "category": "the monthly Source KPIs above are network-wide (marts.kpi_monthly).",
-    "warehouse": "the monthly Source KPIs above are network-wide (marts.kpi_monthly).",
-    "channel": "purchasing has no sales channel.",
-})
+columns[-1].metric(
+    "Late open PO lines",
+    f"{late.height:,}",
+    border=True,
+    help="Open PO lines past their promised date on the as-of date (category and warehouse apply).",
+)
+filters.not_applied(
+    sel,
+    {
+        "category": "the monthly Source KPIs above are network-wide (marts.kpi_monthly).",
+        "warehouse": "the monthly Source KPIs above are network-wide (marts.kpi_monthly).",
+        "channel": "purchasing has no sales channel.",
+    },
+)
 
 st.subheader("Scorecard")
 card = queries.supplier_scorecard(sel.path)
 if card.height:
-    st.caption(f"Last 90 days: {card['window_start'][0]:%d %b %Y} – {card['window_end'][0]:%d %b %Y} "
-               "(marts.kpi_supplier_scorecard; the month range and the filters do not apply). Customer defect rate: "
-               "units returned as defective / units shipped of the skus the supplier is primary for.")
+    st.caption(
+        f"Last 90 days: {card['window_start'][0]:%d %b %Y} – {card['window_end'][0]:%d %b %Y} "
+        "(marts.kpi_supplier_scorecard; the month range and the filters do not apply). Customer defect rate: "
+        "units returned as defective / units shipped of the skus the supplier is primary for."
+    )
     st.dataframe(
-        card.drop("window_start", "window_end"), hide_index=True,
+        card.drop("window_start", "window_end"),
+        hide_index=True,
         column_config={
-            "supplier_on_time_rate": st.column_config.ProgressColumn("on time", format="percent", min_value=0,
-                                                                     max_value=1),
-            "supplier_in_full_rate": st.column_config.ProgressColumn("in full", format="percent", min_value=0,
-                                                                     max_value=1),
+            "supplier_on_time_rate": st.column_config.ProgressColumn(
+                "on time", format="percent", min_value=0, max_value=1
+            ),
+            "supplier_in_full_rate": st.column_config.ProgressColumn(
+                "in full", format="percent", min_value=0, max_value=1
+            ),
             "supplier_lead_time_days": st.column_config.NumberColumn("lead time, days", format="%.1f"),
             "supplier_lead_time_stddev_days": st.column_config.NumberColumn("lead time sd", format="%.1f"),
             "contracted_lead_time_days": st.column_config.NumberColumn("contracted, days"),
@@ -52,8 +64,10 @@ if lead_times.is_empty():
     st.info("No PO lines received in the selection.")
 else:
     st.altair_chart(charts.box(lead_times, "supplier_name", reference="contracted_lead_time_days"), width="stretch")
-    st.caption(f"PO lines received {filters.month_label(sel.first_month)} – {filters.month_label(sel.last_month)}: "
-               "whiskers 10th-90th percentile, box the middle half, white the median, red the contracted lead time.")
+    st.caption(
+        f"PO lines received {filters.month_label(sel.first_month)} – {filters.month_label(sel.last_month)}: "
+        "whiskers 10th-90th percentile, box the middle half, white the median, red the contracted lead time."
+    )
 
 st.subheader("Open purchase orders")
 if late.is_empty():
@@ -61,7 +75,10 @@ if late.is_empty():
 else:
     st.error(f"{late.height:,} open PO lines are late, {late['open_qty'].sum():,} units.")
 st.dataframe(
-    open_pos, hide_index=True,
-    column_config={"days_late": st.column_config.NumberColumn("days late", help="negative: due in that many days"),
-                   "ordered_value": st.column_config.NumberColumn(format="localized")},
+    open_pos,
+    hide_index=True,
+    column_config={
+        "days_late": st.column_config.NumberColumn("days late", help="negative: due in that many days"),
+        "ordered_value": st.column_config.NumberColumn(format="localized"),
+    },
 )

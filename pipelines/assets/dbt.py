@@ -40,7 +40,6 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     return any(p.is_file() and p.stat().st_mtime > built for p in sources)
 
 
-
 def dbt_resource() -> DbtCliResource:
     # The dbt beside this interpreter, so that the venv need not be on PATH.
     return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
@@ -84,8 +83,12 @@ class WarehouseBuildConfig(dg.Config):
         return ["--vars", json.dumps({"backfill_from": self.backfill_from, "backfill_to": self.backfill_to})]
 
 
-def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-           extra_args: list[str] | None = None):
+def _build(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    warehouse: WarehouseResource,
+    extra_args: list[str] | None = None,
+):
     # dbt runs in a child process that reads the warehouse path and DuckDB's memory limit from its profile's
     # env_var().
     os.environ["SCM_WAREHOUSE_PATH"] = str(warehouse.file)
@@ -97,19 +100,29 @@ def _build(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Wa
     yield from dbt.cli([*DBT_BUILD_ARGS, *(extra_args or [])], context=context).stream()
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=_TRANSLATOR,
-            exclude=f"tag:{PLANNING_TAG}", name="warehouse_models")
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource,
-                     config: WarehouseBuildConfig):
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=_TRANSLATOR,
+    exclude=f"tag:{PLANNING_TAG}",
+    name="warehouse_models",
+)
+def warehouse_models(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: WarehouseBuildConfig
+):
     yield from _build(context, dbt, warehouse, config.dbt_vars())
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, dagster_dbt_translator=_TRANSLATOR,
-            select=f"tag:{PLANNING_TAG}", name="planning_models")
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    project=dbt_project,
+    dagster_dbt_translator=_TRANSLATOR,
+    select=f"tag:{PLANNING_TAG}",
+    name="planning_models",
+)
 def planning_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource):
     # A run without the forecast step (the `refresh` job) before any forecast ever ran: the planning marts
     # build on empty forecast tables rather than fail on missing ones.
     with warehouse.get_connection() as con:
         store.ensure_tables(con)
     yield from _build(context, dbt, warehouse)
-

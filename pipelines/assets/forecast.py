@@ -34,7 +34,9 @@ class ForecastSettings(dg.Config):
     def to_config(self) -> ForecastConfig:
         defaults = ForecastConfig()
         return ForecastConfig(
-            horizon=self.horizon, cutoffs=self.cutoffs, models=tuple(self.models),
+            horizon=self.horizon,
+            cutoffs=self.cutoffs,
+            models=tuple(self.models),
             workers=self.workers or defaults.workers,
             dask_scheduler=self.dask_scheduler or os.environ.get("SCM_DASK_SCHEDULER") or None,
         )
@@ -42,8 +44,13 @@ class ForecastSettings(dg.Config):
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(key, description=store.TABLE_DOCS[key.path[-1]], kinds={"prophet", "duckdb"},
-                     deps=[dg.AssetKey(list(table)) for table in INPUT_TABLES], group_name="forecast")
+        dg.AssetSpec(
+            key,
+            description=store.TABLE_DOCS[key.path[-1]],
+            kinds={"prophet", "duckdb"},
+            deps=[dg.AssetKey(list(table)) for table in INPUT_TABLES],
+            group_name="forecast",
+        )
         for key in FORECAST_KEYS
     ],
     partitions_def=category_partitions,
@@ -59,13 +66,20 @@ def demand_forecast(context: dg.AssetExecutionContext, config: ForecastSettings,
         if scope is None:
             _register_categories(context, categories(con))
     cfg = config.to_config()
-    context.log.info(f"forecasting from {as_of} ({'all categories' if scope is None else ', '.join(scope)}), "
-                     f"horizon {cfg.horizon} days, {cfg.cutoffs} backtest cut-offs")
+    context.log.info(
+        f"forecasting from {as_of} ({'all categories' if scope is None else ', '.join(scope)}), "
+        f"horizon {cfg.horizon} days, {cfg.cutoffs} backtest cut-offs"
+    )
     run = run_forecast(history, cfg, as_of=as_of, progress=reporter("forecast", context.log.info))
     with warehouse.get_connection() as con:
-        written = store.write_run(con, run, run_id=context.run_id, cutoff_date=as_of,
-                                  scope="all" if scope is None else ",".join(scope),
-                                  created_at=datetime.now(UTC).replace(tzinfo=None))
+        written = store.write_run(
+            con,
+            run,
+            run_id=context.run_id,
+            cutoff_date=as_of,
+            scope="all" if scope is None else ",".join(scope),
+            created_at=datetime.now(UTC).replace(tzinfo=None),
+        )
     summary = {
         "cutoff_date": as_of.isoformat(),
         "series": run.params["n_series"],

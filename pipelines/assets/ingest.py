@@ -15,8 +15,10 @@ from pipelines.resources import LandingResource, WarehouseResource
 # Reading the landing folder can hit a file still being copied in; a short backoff usually clears it.
 IO_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
+
 def raw_key(feed_name: str) -> dg.AssetKey:
     return dg.AssetKey(["raw", feed_name])
+
 
 def _build(feed: Feed) -> dg.AssetsDefinition:
     @dg.asset(
@@ -48,5 +50,6 @@ def _build(feed: Feed) -> dg.AssetsDefinition:
         )
 
     return _ingest
+
 
 ingest_assets = [_build(feed) for feed in FEEDS.values()]

@@ -15,8 +15,10 @@ SNAPSHOT_KEY = dg.AssetKey(["serve", "snapshot"])
 
 def _published_upstream() -> list[dg.AssetKey]:
     dbt_keys = [*warehouse_models.keys, *planning_models.keys]
-    return sorted({k for k in dbt_keys if k.path[0] in snapshot.PUBLISHED_SCHEMAS} | set(FORECAST_KEYS),
-                  key=lambda k: k.to_user_string())
+    return sorted(
+        {k for k in dbt_keys if k.path[0] in snapshot.PUBLISHED_SCHEMAS} | set(FORECAST_KEYS),
+        key=lambda k: k.to_user_string(),
+    )
 
 
 @dg.asset(
@@ -30,8 +32,10 @@ def _published_upstream() -> list[dg.AssetKey]:
 def published_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
         published = snapshot.publish(con, run_id=context.run_id)
-    return dg.MaterializeResult(metadata={
-        "path": str(published.path),
-        "as_of_date": str(published.as_of_date),
-        "size_mib": round(published.path.stat().st_size / 2**20, 1),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": str(published.path),
+            "as_of_date": str(published.as_of_date),
+            "size_mib": round(published.path.stat().st_size / 2**20, 1),
+        }
+    )

@@ -134,34 +134,51 @@ def _positive(column: str, *, at_least: float = 0, strict: bool = True, max: flo
     op = ">" if strict else ">="
     text = f"{column} must be {op} {at_least:g}" + (f" and <= {max:,.0f}" if max is not None else "")
     return Rule(
-        name=f"{column}_range", kind="between", column=column, description=text,
-        min=at_least, max=max, strict_min=strict,
+        name=f"{column}_range",
+        kind="between",
+        column=column,
+        description=text,
+        min=at_least,
+        max=max,
+        strict_min=strict,
     )
 
 
 def _in_set(column: str, values: tuple[str, ...]) -> Rule:
     return Rule(
-        name=f"{column}_accepted", kind="in_set", column=column, values=values,
+        name=f"{column}_accepted",
+        kind="in_set",
+        column=column,
+        values=values,
         description=f"{column} must be one of {', '.join(values)}",
     )
 
 
 def _ge(column: str, other: str, *, as_date: bool = False) -> Rule:
     return Rule(
-        name=f"{column}_ge_{other}", kind="pair_ge", column=column, other=other, as_date=as_date,
+        name=f"{column}_ge_{other}",
+        kind="pair_ge",
+        column=column,
+        other=other,
+        as_date=as_date,
         description=f"{column} must be >= {other}" + (" (as a date)" if as_date else ""),
     )
 
 
 def _not_future(column: str) -> Rule:
     return Rule(
-        name=f"{column}_not_future", kind="not_future", column=column,
+        name=f"{column}_not_future",
+        kind="not_future",
+        column=column,
         description=f"{column} must not be more than {FUTURE_TOLERANCE_DAYS} day in the future",
     )
 
 
 _ISO2_COUNTRY = Rule(
-    name="country_iso2", kind="pattern", column="country", regex="^[A-Z]{2}$",
+    name="country_iso2",
+    kind="pattern",
+    column="country",
+    regex="^[A-Z]{2}$",
     description="country must be an ISO-3166 alpha-2 code (two capital letters)",
 )
 
@@ -250,8 +267,14 @@ ORDERS = Feed(
         _in_set("status", ORDER_STATUSES),
         _positive("quantity_shipped", strict=False),
         _ge("quantity_ordered", "quantity_shipped"),
-        Rule(name="quantity_shipped_null_while_open", kind="null_when", column="quantity_shipped",
-             when_column="status", when_value="open", description="quantity_shipped must be null while open"),
+        Rule(
+            name="quantity_shipped_null_while_open",
+            kind="null_when",
+            column="quantity_shipped",
+            when_column="status",
+            when_value="open",
+            description="quantity_shipped must be null while open",
+        ),
         _positive("shipping_cost", strict=False),
         _ge("promised_date", "order_ts", as_date=True),
         _ge("shipped_ts", "order_ts"),

@@ -71,8 +71,11 @@ def render() -> str:
 def _feed_section(feed: Feed) -> str:
     lines = [f"### {feed.name}\n", feed.description, ""]
     version = f"`{feed.version_column}`, then the later file" if feed.version_column else "the later file"
-    cadence = (f" A new file is expected at least every {feed.expected_every_hours} hours (freshness check)."
-               if feed.expected_every_hours else " Sent when it changes (no freshness expectation).")
+    cadence = (
+        f" A new file is expected at least every {feed.expected_every_hours} hours (freshness check)."
+        if feed.expected_every_hours
+        else " Sent when it changes (no freshness expectation)."
+    )
     lines.append(f"Key: ({', '.join(feed.key)}); current version: {version}.{cadence}\n")
     lines.append("| column | type | description |\n|---|---|---|")
     for c in feed.columns:

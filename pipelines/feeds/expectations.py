@@ -107,12 +107,16 @@ def merge(parts: list[list[ExpectationOutcome]]) -> list[ExpectationOutcome]:
     for outcomes in parts:
         for o in outcomes:
             seen = merged.get(o.rule)
-            merged[o.rule] = o if seen is None else ExpectationOutcome(
-                rule=o.rule,
-                expectation=o.expectation,
-                success=seen.success and o.success,
-                unexpected_count=seen.unexpected_count + o.unexpected_count,
-                sample=(seen.sample + o.sample)[:5],
+            merged[o.rule] = (
+                o
+                if seen is None
+                else ExpectationOutcome(
+                    rule=o.rule,
+                    expectation=o.expectation,
+                    success=seen.success and o.success,
+                    unexpected_count=seen.unexpected_count + o.unexpected_count,
+                    sample=(seen.sample + o.sample)[:5],
+                )
             )
     return list(merged.values())
 

@@ -156,8 +156,12 @@ def _validate(reads: list[FileRead], feed: Feed, now: datetime) -> tuple[pl.Data
 
 
 def _empty_text_frame(feed: Feed) -> pl.DataFrame:
-    schema = {**dict.fromkeys(feed.column_names, pl.String), "_source_file": pl.String,
-              "_row_number": pl.Int64, "_extra": pl.String}
+    schema = {
+        **dict.fromkeys(feed.column_names, pl.String),
+        "_source_file": pl.String,
+        "_row_number": pl.Int64,
+        "_extra": pl.String,
+    }
     return pl.DataFrame(schema=schema)
 
 
@@ -213,8 +217,22 @@ def _log(con, feed: Feed, logged: list[tuple[_Candidate, str, FileOutcome]], loa
     if not logged:
         return
     rows = [
-        (load_id, feed.name, c.rel, digest, c.size, c.modified_ns, o.status, o.rows_read, o.rows_loaded,
-         o.rows_quarantined, o.reject_reason, o.message, o.extra_columns, now)
+        (
+            load_id,
+            feed.name,
+            c.rel,
+            digest,
+            c.size,
+            c.modified_ns,
+            o.status,
+            o.rows_read,
+            o.rows_loaded,
+            o.rows_quarantined,
+            o.reject_reason,
+            o.message,
+            o.extra_columns,
+            now,
+        )
         for c, digest, o in logged
     ]
     placeholders = ", ".join("?" for _ in INGEST_LOG_COLUMNS)
@@ -230,4 +248,3 @@ class _transaction:
 
     def __exit__(self, exc_type, *_):
         self.con.execute("rollback" if exc_type else "commit")
-

@@ -215,7 +215,7 @@ def _read_csv_row_by_row(text: str, header: list[str]) -> tuple[pl.DataFrame, li
         except csv.Error as exc:
             row, error = None, str(exc)
         number += 1
-        used = src.lines[start:src.pos]
+        used = src.lines[start : src.pos]
         if row == []:
             continue  # a blank line holds nothing; it keeps its number so later rows match the file
         # A row over several lines is a quoted line break, or an unclosed quote that swallowed the rows after
@@ -248,8 +248,7 @@ def _read_csv_row_by_row(text: str, header: list[str]) -> tuple[pl.DataFrame, li
 
 # What Python's csv module says, in the words of the rest of the messages.
 _CSV_ERRORS = {
-    "new-line character seen in unquoted field - do you need to open the file in universal-newline mode?":
-        "has a carriage return outside quotes",
+    "new-line character seen in unquoted field - do you need to open the file in universal-newline mode?": "has a carriage return outside quotes",
     "',' expected after '\"'": "has text after a closing quote",
 }
 
@@ -280,12 +279,9 @@ def _check_columns(columns: list[str], feed: Feed) -> None:
 
 def _to_feed_columns(frame: pl.DataFrame, feed: Feed, extra: list[str], source: str) -> pl.DataFrame:
     columns = [
-        pl.col(c.name) if c.name in frame.columns else pl.lit(None, pl.String).alias(c.name)
-        for c in feed.columns
+        pl.col(c.name) if c.name in frame.columns else pl.lit(None, pl.String).alias(c.name) for c in feed.columns
     ]
-    extra_json = (
-        pl.struct(extra).struct.json_encode() if extra else pl.lit(None, pl.String)
-    ).alias("_extra")
+    extra_json = (pl.struct(extra).struct.json_encode() if extra else pl.lit(None, pl.String)).alias("_extra")
     return frame.select(
         *columns,
         pl.lit(source).alias("_source_file"),

@@ -119,11 +119,13 @@ def _checks(feed: Feed, now: datetime) -> list[tuple[str, pl.Expr, pl.Expr]]:
         present = pl.col(cleaned(c.name)).is_not_null()
         if not c.nullable:
             checks.append((f"not_null:{c.name}", ~present, pl.lit(f"not_null:{c.name}: {c.name} is required")))
-        checks.append((
-            f"type:{c.name}",
-            present & pl.col(typed(c.name)).is_null(),
-            pl.format(f"type:{c.name}: {c.name} must be {c.dtype} (got {{}})", pl.col(c.name)),
-        ))
+        checks.append(
+            (
+                f"type:{c.name}",
+                present & pl.col(typed(c.name)).is_null(),
+                pl.format(f"type:{c.name}: {c.name} must be {c.dtype} (got {{}})", pl.col(c.name)),
+            )
+        )
     for rule in feed.all_rules():
         checks.append((rule.name, _violation(rule, feed, now), _describe(rule)))
     return checks
@@ -143,11 +145,13 @@ def evaluate(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.DataFrame:
             key.append(cleaned(c))
         else:
             key += [typed(c), pl.when(pl.col(typed(c)).is_null()).then(pl.col(cleaned(c)))]
-    prepared = frame.with_columns(clean(c.name).alias(cleaned(c.name)) for c in feed.columns).with_columns(
-        cast_expr(pl.col(cleaned(c.name)), c.dtype).alias(typed(c.name)) for c in feed.columns
-    ).with_columns(
-        # Versioned feeds may resend a key in one file only with a different version.
-        (pl.int_range(pl.len()).over(["_source_file", *key]) > 0).alias(DUPLICATE),
+    prepared = (
+        frame.with_columns(clean(c.name).alias(cleaned(c.name)) for c in feed.columns)
+        .with_columns(cast_expr(pl.col(cleaned(c.name)), c.dtype).alias(typed(c.name)) for c in feed.columns)
+        .with_columns(
+            # Versioned feeds may resend a key in one file only with a different version.
+            (pl.int_range(pl.len()).over(["_source_file", *key]) > 0).alias(DUPLICATE),
+        )
     )
     bad = pl.any_horizontal([violation for _, violation, _ in _checks(feed, now)])
     return prepared.with_columns(bad.alias(IS_BAD))
@@ -165,17 +169,19 @@ def broken_rules(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.Series:
 def split(evaluated: pl.DataFrame, feed: Feed, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(good rows with contract types, bad rows with their text values, rules broken and reasons)."""
     meta = ["_source_file", "_row_number", "_extra"]
-    good = evaluated.filter(~pl.col(IS_BAD)).select(
-        *[pl.col(typed(c.name)).alias(c.name) for c in feed.columns], *meta
-    )
+    good = evaluated.filter(~pl.col(IS_BAD)).select(*[pl.col(typed(c.name)).alias(c.name) for c in feed.columns], *meta)
     checks = _checks(feed, now)
     names = _broken_names(checks)
     reasons = pl.concat_list([pl.when(v).then(text) for _, v, text in checks]).list.drop_nulls()
-    bad = evaluated.filter(pl.col(IS_BAD)).with_columns(names.alias(BROKEN)).select(
-        *feed.column_names,
-        *meta,
-        pl.col(BROKEN).list.first().alias("_rule"),
-        pl.col(BROKEN).alias("_rules"),
-        reasons.list.join("; ").alias("_reason"),
+    bad = (
+        evaluated.filter(pl.col(IS_BAD))
+        .with_columns(names.alias(BROKEN))
+        .select(
+            *feed.column_names,
+            *meta,
+            pl.col(BROKEN).list.first().alias("_rule"),
+            pl.col(BROKEN).alias("_rules"),
+            reasons.list.join("; ").alias("_reason"),
+        )
     )
     return good, bad

@@ -12,8 +12,15 @@ from dashboards.kpis import fmt
 
 pytestmark = pytest.mark.slow
 
-PAGES = {"overview": "Overview", "fulfilment": "Fulfilment", "inventory": "Inventory", "suppliers": "Suppliers",
-         "returns": "Returns", "forecast": "Forecast", "replenishment": "Replenishment"}
+PAGES = {
+    "overview": "Overview",
+    "fulfilment": "Fulfilment",
+    "inventory": "Inventory",
+    "suppliers": "Suppliers",
+    "returns": "Returns",
+    "forecast": "Forecast",
+    "replenishment": "Replenishment",
+}
 
 
 def test_every_page_renders_in_chromium(warehouse, marts, tmp_path):
@@ -22,8 +29,10 @@ def test_every_page_renders_in_chromium(warehouse, marts, tmp_path):
     screenshots = tmp_path / "screenshots"
     rendered = {}
     # Both context managers stop their process in a finally block, whatever happens in here.
-    with streamlit_server(browser_env(warehouse), tmp_path / "streamlit.log") as url, \
-            Chromium(tmp_path / "chromium-profile", height=2000) as browser:
+    with (
+        streamlit_server(browser_env(warehouse), tmp_path / "streamlit.log") as url,
+        Chromium(tmp_path / "chromium-profile", height=2000) as browser,
+    ):
         for slug in PAGES:
             browser.navigate(f"{url}/{slug}")
             rendered[slug] = browser.wait_rendered(timeout=120)

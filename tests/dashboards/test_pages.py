@@ -18,10 +18,16 @@ from dashboards.kpis import KPIS, fmt, fmt_delta
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 pytestmark = pytest.mark.slow
 
-HEADLINE = {"OTIF": "otif_rate", "Fill rate": "unit_fill_rate", "Perfect order rate": "perfect_order_rate",
-            "Inventory value": "inventory_value", "Inventory turns": "inventory_turns",
-            "Stockout rate": "stockout_rate", "Supplier on-time": "supplier_on_time_rate",
-            "Return rate": "return_rate_units"}
+HEADLINE = {
+    "OTIF": "otif_rate",
+    "Fill rate": "unit_fill_rate",
+    "Perfect order rate": "perfect_order_rate",
+    "Inventory value": "inventory_value",
+    "Inventory turns": "inventory_turns",
+    "Stockout rate": "stockout_rate",
+    "Supplier on-time": "supplier_on_time_rate",
+    "Return rate": "return_rate_units",
+}
 
 
 def run_app(page: str | None = None, months: tuple[date, date] | None = None, **selectboxes) -> AppTest:
@@ -50,8 +56,11 @@ def default_last_month(marts) -> date:
 
 
 def kpi_points(marts, kpi: str, last: date) -> list[tuple[date, float]]:
-    return marts.rows("select month, value from marts.kpi_monthly where kpi = $kpi and month <= $last "
-                      "order by month desc limit 2", kpi=kpi, last=last)
+    return marts.rows(
+        "select month, value from marts.kpi_monthly where kpi = $kpi and month <= $last order by month desc limit 2",
+        kpi=kpi,
+        last=last,
+    )
 
 
 def test_overview_headline_kpis_are_kpi_monthly(data_env, marts):
@@ -64,8 +73,10 @@ def test_overview_headline_kpis_are_kpi_monthly(data_env, marts):
         assert shown[label].value == fmt(value, KPIS[kpi].unit), (label, month)
         assert shown[label].delta == str(fmt_delta(value, previous, KPIS[kpi].unit)), label
     # The selected models' WAPE over all series: sum |error| / sum actual, i.e. WAPEs weighted by actuals.
-    wape = marts.one("select sum(wape * actual_total) / sum(actual_total) from marts.forecast_accuracy "
-                     "where is_selected and wape is not null")
+    wape = marts.one(
+        "select sum(wape * actual_total) / sum(actual_total) from marts.forecast_accuracy "
+        "where is_selected and wape is not null"
+    )
     assert shown["Forecast WAPE"].value == fmt(wape, "rate")
     # Sidebar freshness: the run that published the snapshot.
     run_id = marts.one("select run_id from meta.snapshot")
@@ -80,8 +91,10 @@ def test_overview_month_range_up_to_the_as_of_month_shows_the_latest_month(data_
 
 
 def busiest_warehouse(marts) -> str:
-    return marts.one("select warehouse_id from marts.kpi_fulfilment_monthly where warehouse_id <> 'unknown' "
-                     "group by warehouse_id order by sum(due_lines) desc limit 1")
+    return marts.one(
+        "select warehouse_id from marts.kpi_fulfilment_monthly where warehouse_id <> 'unknown' "
+        "group by warehouse_id order by sum(due_lines) desc limit 1"
+    )
 
 
 def test_fulfilment_sums_the_mart_under_a_warehouse_filter(data_env, marts):
@@ -93,13 +106,17 @@ def test_fulfilment_sums_the_mart_under_a_warehouse_filter(data_env, marts):
 
     warehouse = busiest_warehouse(marts)
     shown = metrics(run_app("fulfilment", **{filters.WAREHOUSE_KEY: warehouse}))
-    month, otif, on_time, fill = marts.one("""
+    month, otif, on_time, fill = marts.one(
+        """
         select month, sum(otif_lines) / sum(due_lines), sum(on_time_lines) / sum(due_lines),
                sum(units_shipped) / sum(units_ordered)
         from marts.kpi_fulfilment_monthly
         where warehouse_id = $w and month <= $last
         group by month order by month desc limit 1
-    """, w=warehouse, last=last)
+    """,
+        w=warehouse,
+        last=last,
+    )
     assert shown["Line OTIF"].value == fmt(otif, "rate")
     assert shown["On time"].value == fmt(on_time, "rate")
     assert shown["Fill rate"].value == fmt(fill, "rate")
@@ -112,11 +129,15 @@ def test_inventory_matches_kpi_monthly_and_the_position_mart(data_env, marts):
         (_, value), _ = kpi_points(marts, kpi, last)
         assert shown[label].value == fmt(value, KPIS[kpi].unit)
 
-    category = marts.one("select category from marts.kpi_inventory_position group by 1 order by sum(stock_value) "
-                         "desc limit 1")
+    category = marts.one(
+        "select category from marts.kpi_inventory_position group by 1 order by sum(stock_value) desc limit 1"
+    )
     shown = metrics(run_app("inventory", **{filters.CATEGORY_KEY: category}))
-    value, out = marts.one("select sum(stock_value), count(*) filter (where on_hand_qty = 0) "
-                           "from marts.kpi_inventory_position where category = $c", c=category)
+    value, out = marts.one(
+        "select sum(stock_value), count(*) filter (where on_hand_qty = 0) "
+        "from marts.kpi_inventory_position where category = $c",
+        c=category,
+    )
     assert shown["Stock value now"].value == fmt(value, "money")
     assert shown["Out of stock now"].value == f"{out:,}"
 
@@ -126,14 +147,17 @@ def test_suppliers_scorecard_and_late_purchase_orders(data_env, marts):
     shown = metrics(at)
     (_, on_time), _ = kpi_points(marts, "supplier_on_time_rate", default_last_month(marts))
     assert shown["Supplier on-time"].value == fmt(on_time, "rate")
-    late = marts.one("select count(*) from marts.fct_purchase_order_lines cross join meta.snapshot s "
-                     "where status = 'open' and order_date <= s.as_of_date and promised_date < s.as_of_date")
+    late = marts.one(
+        "select count(*) from marts.fct_purchase_order_lines cross join meta.snapshot s "
+        "where status = 'open' and order_date <= s.as_of_date and promised_date < s.as_of_date"
+    )
     assert shown["Late open PO lines"].value == f"{late:,}"
     card = at.dataframe[0].value
     expected = dict(marts.rows("select supplier_id, supplier_on_time_rate from marts.kpi_supplier_scorecard"))
     # A supplier without received lines in the window has no rate: null in the mart, NaN in the shown frame.
-    shown_rates = {s: None if r != r else r for s, r in zip(card["supplier_id"], card["supplier_on_time_rate"],
-                                                             strict=True)}
+    shown_rates = {
+        s: None if r != r else r for s, r in zip(card["supplier_id"], card["supplier_on_time_rate"], strict=True)
+    }
     assert shown_rates == pytest.approx(expected)
 
 
@@ -142,18 +166,24 @@ def test_returns_under_a_category_filter_kept_across_pages(data_env, marts):
     (_, network), _ = kpi_points(marts, "return_rate_units", last)
     assert metrics(run_app("returns"))["Return rate"].value == fmt(network, "rate")
 
-    category = marts.one("select category from marts.kpi_return_rates_monthly where category <> 'unknown' "
-                         "group by 1 order by sum(units_returned) desc limit 1")
+    category = marts.one(
+        "select category from marts.kpi_return_rates_monthly where category <> 'unknown' "
+        "group by 1 order by sum(units_returned) desc limit 1"
+    )
     # Chosen on the Fulfilment page, the filter still holds on Returns.
     at = run_app("fulfilment", **{filters.CATEGORY_KEY: category})
     at.switch_page("views/returns.py").run()
     assert not at.exception
     assert at.selectbox(key=filters.CATEGORY_KEY).value == category
-    rate = marts.one("""
+    rate = marts.one(
+        """
         select sum(units_returned) / sum(units_shipped) from marts.kpi_return_rates_monthly
         where category = $c and month = (select max(month) from marts.kpi_return_rates_monthly
                                           where category = $c and month <= $last)
-    """, c=category, last=last)
+    """,
+        c=category,
+        last=last,
+    )
     assert metrics(at)["Return rate"].value == fmt(rate, "rate")
     # The return marts have no warehouse: the page says so instead of ignoring it.
     warehouse = busiest_warehouse(marts)
@@ -165,23 +195,31 @@ def test_returns_under_a_category_filter_kept_across_pages(data_env, marts):
 def test_forecast_accuracy_is_the_marts_weighted_by_actuals(data_env, marts):
     warehouse = busiest_warehouse(marts)
     at = run_app("forecast", **{filters.WAREHOUSE_KEY: warehouse})
-    wape, series = marts.one("""
+    wape, series = marts.one(
+        """
         select sum(wape * actual_total) / sum(actual_total), count(*) from marts.forecast_accuracy
         where is_selected and wape is not null and warehouse_id = $w
-    """, w=warehouse)
+    """,
+        w=warehouse,
+    )
     shown = metrics(at)
     assert shown["Forecast WAPE"].value == fmt(wape, "rate")
     assert shown["Series scored"].value == f"{series:,}"
     # The series picker offers this warehouse's series only, busiest first.
-    busiest = marts.one("select sku from marts.forecast_accuracy where is_selected and warehouse_id = $w "
-                        "order by actual_total desc nulls last, sku limit 1", w=warehouse)
+    busiest = marts.one(
+        "select sku from marts.forecast_accuracy where is_selected and warehouse_id = $w "
+        "order by actual_total desc nulls last, sku limit 1",
+        w=warehouse,
+    )
     assert at.selectbox(key="forecast_series").value == (busiest, warehouse)
 
 
 def test_replenishment_totals_are_the_marts(data_env, marts):
     at = run_app("replenishment")
-    value, units, to_order = marts.one("select sum(recommended_order_value), sum(recommended_order_qty), "
-                                       "count(*) filter (where recommended_order_qty > 0) from marts.replenishment")
+    value, units, to_order = marts.one(
+        "select sum(recommended_order_value), sum(recommended_order_qty), "
+        "count(*) filter (where recommended_order_qty > 0) from marts.replenishment"
+    )
     shown = metrics(at)
     assert shown["Recommended order value"].value == fmt(value, "money")
     assert shown["Recommended units"].value == fmt(units, "count")
@@ -190,8 +228,9 @@ def test_replenishment_totals_are_the_marts(data_env, marts):
 
     warehouse = busiest_warehouse(marts)
     shown = metrics(run_app("replenishment", **{filters.WAREHOUSE_KEY: warehouse}))
-    value = marts.one("select sum(recommended_order_value) from marts.replenishment where warehouse_id = $w",
-                      w=warehouse)
+    value = marts.one(
+        "select sum(recommended_order_value) from marts.replenishment where warehouse_id = $w", w=warehouse
+    )
     assert shown["Recommended order value"].value == fmt(value, "money")
 
 

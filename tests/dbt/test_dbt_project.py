@@ -32,15 +32,36 @@ ORPHAN_SKU = "SKU-LATE-MASTER"
 pytestmark = pytest.mark.slow
 
 KPIS = {
-    "line_on_time_rate", "line_in_full_rate", "line_otif_rate", "otif_rate", "perfect_order_rate",
-    "unit_fill_rate", "backorder_rate", "order_cycle_time_days", "cancellation_rate",
+    "line_on_time_rate",
+    "line_in_full_rate",
+    "line_otif_rate",
+    "otif_rate",
+    "perfect_order_rate",
+    "unit_fill_rate",
+    "backorder_rate",
+    "order_cycle_time_days",
+    "cancellation_rate",
     "shipping_cost_per_unit",
-    "return_rate_units", "return_value_rate", "return_processing_days", "return_to_vendor_share",
-    "supplier_on_time_rate", "supplier_in_full_rate", "supplier_lead_time_days",
-    "supplier_lead_time_stddev_days", "supplier_defect_ppm",
-    "stockout_rate", "inventory_value", "inventory_turns", "days_inventory_outstanding",
-    "dpo_days", "dso_days", "cash_to_cash_days", "gross_margin_rate",
-    "active_customers", "repeat_customer_rate", "revenue",
+    "return_rate_units",
+    "return_value_rate",
+    "return_processing_days",
+    "return_to_vendor_share",
+    "supplier_on_time_rate",
+    "supplier_in_full_rate",
+    "supplier_lead_time_days",
+    "supplier_lead_time_stddev_days",
+    "supplier_defect_ppm",
+    "stockout_rate",
+    "inventory_value",
+    "inventory_turns",
+    "days_inventory_outstanding",
+    "dpo_days",
+    "dso_days",
+    "cash_to_cash_days",
+    "gross_margin_rate",
+    "active_customers",
+    "repeat_customer_rate",
+    "revenue",
 }
 
 # Whole tables compared between the incremental and the full-refresh build, with their sort keys.
@@ -73,8 +94,15 @@ def dbt(db: Path, tmp: Path, *args: str) -> list:
     from dbt.cli.main import dbtRunner
 
     argv = [
-        *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-        "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
+        *args,
+        "--project-dir",
+        str(PROJECT),
+        "--profiles-dir",
+        str(PROJECT),
+        "--target-path",
+        str(tmp / "target"),
+        "--log-path",
+        str(tmp / "logs"),
     ]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SCM_WAREHOUSE_PATH", str(db))
@@ -101,8 +129,7 @@ def read(db: Path, sql: str) -> pl.DataFrame:
 
 def snapshot(db: Path) -> dict[str, pl.DataFrame]:
     return {
-        table: read(db, f"select * from marts.{table} order by {', '.join(keys)}")
-        for table, keys in COMPARED.items()
+        table: read(db, f"select * from marts.{table} order by {', '.join(keys)}") for table, keys in COMPARED.items()
     }
 
 
@@ -182,7 +209,9 @@ def test_orphan_keys_map_to_the_unknown_member(built):
 def _pick_old_lines(db: Path) -> pl.DataFrame:
     """Two current lines of the first full month: one on time and in full (it will turn late) in an
     OTIF order, and one delivered line of another order (it will be cancelled)."""
-    return read(db, """
+    return read(
+        db,
+        """
         with candidates as (
             select stg.*, row_number() over (order by stg.order_id, stg.line_number) as pick
             from staging.stg_orders as stg
@@ -197,7 +226,8 @@ def _pick_old_lines(db: Path) -> pl.DataFrame:
            or pick = (select min(pick) from candidates
                       where order_id <> (select order_id from candidates where pick = 1))
         order by pick
-    """)
+    """,
+    )
 
 
 def _write_update(landing: Path, lines: pl.DataFrame) -> Path:
@@ -209,8 +239,13 @@ def _write_update(landing: Path, lines: pl.DataFrame) -> Path:
         updated_at=late["updated_at"] + timedelta(days=30),
     )
     cancelled.update(
-        status="cancelled", quantity_shipped=0, shipped_ts=None, delivered_ts=None, carrier=None,
-        shipping_cost=None, updated_at=cancelled["updated_at"] + timedelta(days=30),
+        status="cancelled",
+        quantity_shipped=0,
+        shipped_ts=None,
+        delivered_ts=None,
+        carrier=None,
+        shipping_cost=None,
+        updated_at=cancelled["updated_at"] + timedelta(days=30),
     )
     columns = FEEDS["orders"].column_names
     frame = pl.DataFrame([late, cancelled]).select(columns)

@@ -70,11 +70,24 @@ def _order(order_id: str, ts: str, sku: str, warehouse: str, qty: int) -> str:
     return f"{order_id},1,{ts},CUST-{order_id},web,EU,{sku},{warehouse},{qty},9.00,2024-04-15,open,,,,,,{ts}"
 
 
-def _po(po: str, supplier: str, sku: str, warehouse: str, ordered: str, promised: str, qty: int, status: str,
-        received: str = "", qty_received: str = "", updated: str = "") -> str:
+def _po(
+    po: str,
+    supplier: str,
+    sku: str,
+    warehouse: str,
+    ordered: str,
+    promised: str,
+    qty: int,
+    status: str,
+    received: str = "",
+    qty_received: str = "",
+    updated: str = "",
+) -> str:
     rejected = "0" if qty_received else ""
-    return (f"{po},1,{supplier},{sku},{warehouse},{ordered},{promised},{qty},1.00,{status},{received},"
-            f"{qty_received},{rejected},{updated or (received or ordered) + 'T08:00:00Z'}")
+    return (
+        f"{po},1,{supplier},{sku},{warehouse},{ordered},{promised},{qty},1.00,{status},{received},"
+        f"{qty_received},{rejected},{updated or (received or ordered) + 'T08:00:00Z'}"
+    )
 
 
 FILES = {
@@ -182,9 +195,20 @@ METRICS = {
 }
 
 COMPARED = (
-    "z", "avg_daily_forecast", "demand_sd", "lead_time_days", "lead_time_sd", "safety_stock", "reorder_point",
-    "on_hand_qty", "reserved_qty", "open_po_qty", "inventory_position", "forecast_review_period_demand",
-    "recommended_order_qty", "recommended_order_value",
+    "z",
+    "avg_daily_forecast",
+    "demand_sd",
+    "lead_time_days",
+    "lead_time_sd",
+    "safety_stock",
+    "reorder_point",
+    "on_hand_qty",
+    "reserved_qty",
+    "open_po_qty",
+    "inventory_position",
+    "forecast_review_period_demand",
+    "recommended_order_qty",
+    "recommended_order_value",
 )
 
 
@@ -212,23 +236,48 @@ def _forecast_run(run_id: str):
     from forecasting.run import FORECAST_SCHEMA, METRIC_SCHEMA, SELECTION_SCHEMA, ForecastRun
 
     forecasts = [
-        {"sku": sku, "warehouse_id": wh, "forecast_date": CUTOFF[run] + timedelta(days=k), "model": model,
-         "yhat": f(k), "yhat_lower": 0.0, "yhat_upper": 2 * f(k),
-         "is_selected": SELECTION[(run, sku, wh)][0] == model}
-        for (run, sku, wh, model), f in YHAT.items() if run == run_id
+        {
+            "sku": sku,
+            "warehouse_id": wh,
+            "forecast_date": CUTOFF[run] + timedelta(days=k),
+            "model": model,
+            "yhat": f(k),
+            "yhat_lower": 0.0,
+            "yhat_upper": 2 * f(k),
+            "is_selected": SELECTION[(run, sku, wh)][0] == model,
+        }
+        for (run, sku, wh, model), f in YHAT.items()
+        if run == run_id
         for k in range(1, HORIZON + 1)
     ]
     metrics = [
-        {"sku": sku, "warehouse_id": wh, "model": model, "wape": wape, "bias": 0.0 if wape is not None else None,
-         "mase": 0.5 if wape is not None else None, "n_cutoffs": 3 if wape is not None else 0,
-         "actual_total": 100.0 if wape is not None else 0.0, "fva": 0.0 if wape is not None else None,
-         "error_sd": error_sd, "recent_wape": recent}
-        for (run, sku, wh, model), (wape, error_sd, recent) in METRICS.items() if run == run_id
+        {
+            "sku": sku,
+            "warehouse_id": wh,
+            "model": model,
+            "wape": wape,
+            "bias": 0.0 if wape is not None else None,
+            "mase": 0.5 if wape is not None else None,
+            "n_cutoffs": 3 if wape is not None else 0,
+            "actual_total": 100.0 if wape is not None else 0.0,
+            "fva": 0.0 if wape is not None else None,
+            "error_sd": error_sd,
+            "recent_wape": recent,
+        }
+        for (run, sku, wh, model), (wape, error_sd, recent) in METRICS.items()
+        if run == run_id
     ]
     selection = [
-        {"sku": sku, "warehouse_id": wh, "model": model, "wape": METRICS[(run, sku, wh, model)][0],
-         "seasonal_naive_wape": 0.4, "demand_sd": demand_sd}
-        for (run, sku, wh), (model, demand_sd) in SELECTION.items() if run == run_id
+        {
+            "sku": sku,
+            "warehouse_id": wh,
+            "model": model,
+            "wape": METRICS[(run, sku, wh, model)][0],
+            "seasonal_naive_wape": 0.4,
+            "demand_sd": demand_sd,
+        }
+        for (run, sku, wh), (model, demand_sd) in SELECTION.items()
+        if run == run_id
     ]
     return ForecastRun(
         forecasts=pl.DataFrame(forecasts, schema=FORECAST_SCHEMA),
@@ -250,8 +299,15 @@ def dbt(db: Path, tmp: Path, *args: str):
     from dbt.cli.main import dbtRunner
 
     argv = [
-        *args, "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-        "--target-path", str(tmp / "target"), "--log-path", str(tmp / "logs"),
+        *args,
+        "--project-dir",
+        str(PROJECT),
+        "--profiles-dir",
+        str(PROJECT),
+        "--target-path",
+        str(tmp / "target"),
+        "--log-path",
+        str(tmp / "logs"),
     ]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SCM_WAREHOUSE_PATH", str(db))
@@ -294,6 +350,7 @@ def _row(built: dict, table: str, sku: str, warehouse: str) -> dict:
 
 # --- the hand computation --------------------------------------------------------------------------------
 
+
 def forecast_by_day(run: str, sku: str, warehouse: str) -> dict[int, float]:
     """Selected model's yhat by forecast day n (as_of + n), days after the as-of date only."""
     model = SELECTION[(run, sku, warehouse)][0]
@@ -306,8 +363,12 @@ def hand(sku: str, warehouse: str) -> dict:
     """Every replenishment number of one series, from the definitions and the world above."""
     z = statistics.NormalDist().inv_cdf(SERVICE_LEVEL)
     on_hand, reserved = {
-        ("A", "W1"): (6, 2), ("A", "W2"): (40, 0), ("B", "W1"): (11, 1), ("B", "W2"): (10, 0),
-        ("C", "W1"): (60, 10), ("D", "W2"): (7, 0),
+        ("A", "W1"): (6, 2),
+        ("A", "W2"): (40, 0),
+        ("B", "W1"): (11, 1),
+        ("B", "W2"): (10, 0),
+        ("C", "W1"): (60, 10),
+        ("D", "W2"): (7, 0),
     }[(sku, warehouse)]
     unit_cost = {"A": 10.0, "B": 5.0, "C": 2.0, "D": 1.0}[sku]
 
@@ -342,23 +403,42 @@ def hand(sku: str, warehouse: str) -> dict:
 
     review_demand = sum(forecast.get(n, 0.0) for n in range(1, REVIEW_DAYS + 1))
     out = {
-        "z": z, "demand_sd": demand_sd, "demand_sd_source": sd_source, "lead_time_days": lead,
-        "lead_time_sd": lead_sd, "lead_time_source": lead_source, "on_hand_qty": on_hand,
-        "reserved_qty": reserved, "open_po_qty": open_po, "inventory_position": position,
-        "forecast_review_period_demand": review_demand, "has_forecast": bool(forecast),
-        "forecast_run_id": run, "unit_cost": unit_cost,
+        "z": z,
+        "demand_sd": demand_sd,
+        "demand_sd_source": sd_source,
+        "lead_time_days": lead,
+        "lead_time_sd": lead_sd,
+        "lead_time_source": lead_source,
+        "on_hand_qty": on_hand,
+        "reserved_qty": reserved,
+        "open_po_qty": open_po,
+        "inventory_position": position,
+        "forecast_review_period_demand": review_demand,
+        "has_forecast": bool(forecast),
+        "forecast_run_id": run,
+        "unit_cost": unit_cost,
     }
     if lead is None:
-        out.update(avg_daily_forecast=None, safety_stock=None, reorder_point=None, recommended_order_qty=None,
-                   recommended_order_value=None)
+        out.update(
+            avg_daily_forecast=None,
+            safety_stock=None,
+            reorder_point=None,
+            recommended_order_qty=None,
+            recommended_order_value=None,
+        )
     else:
         days = [n for n in range(1, max(1, math.ceil(lead)) + 1) if n in forecast]
         d = statistics.mean(forecast[n] for n in days) if days else 0.0
         safety = z * math.sqrt(lead * demand_sd**2 + d**2 * lead_sd**2)
         rop = d * lead + safety
         qty = max(0.0, rop + review_demand - position)
-        out.update(avg_daily_forecast=d, safety_stock=safety, reorder_point=rop, recommended_order_qty=qty,
-                   recommended_order_value=qty * unit_cost)
+        out.update(
+            avg_daily_forecast=d,
+            safety_stock=safety,
+            reorder_point=rop,
+            recommended_order_qty=qty,
+            recommended_order_value=qty * unit_cost,
+        )
 
     # Projected stock: on hand - forecast so far + open POs promised by then; the first day below 0.
     stockout, cumulative = None, 0.0
@@ -383,20 +463,50 @@ def _close(actual: float | None, expected: float | None, z_part: float = 0.0) ->
 
 # --- the tests -------------------------------------------------------------------------------------------
 
+
 def test_build_ran_the_planning_models_and_their_tests(built):
     ran = {r.node.name for r in built["results"] if str(r.node.resource_type) == "model"}
-    assert {"int_forecast_latest_runs", "demand_forecast", "forecast_accuracy", "replenishment",
-            "replenishment_exceptions"} <= ran
+    assert {
+        "int_forecast_latest_runs",
+        "demand_forecast",
+        "forecast_accuracy",
+        "replenishment",
+        "replenishment_exceptions",
+    } <= ran
     unit_tests = {r.node.name for r in built["results"] if str(r.node.resource_type) == "unit_test"}
     assert {"replenishment_projected_stockout_date", "replenishment_exceptions_thresholds"} <= unit_tests
 
 
 def test_normal_quantile_macro_matches_python(built):
-    ps = [1e-9, 1e-4, 0.01, 0.02, 0.02425, 0.03, 0.1, 0.25, 0.5, 0.6, 0.8, 0.9, 0.95, 0.975, 0.97575, 0.98,
-          0.99, 0.999, 1 - 1e-9]
+    ps = [
+        1e-9,
+        1e-4,
+        0.01,
+        0.02,
+        0.02425,
+        0.03,
+        0.1,
+        0.25,
+        0.5,
+        0.6,
+        0.8,
+        0.9,
+        0.95,
+        0.975,
+        0.97575,
+        0.98,
+        0.99,
+        0.999,
+        1 - 1e-9,
+    ]
     values = ", ".join(f"(cast({p!r} as double))" for p in ps + [0.0, 1.0])
-    results = dbt(built["db"], built["tmp"], "compile", "--inline",
-                  f"select p, {{{{ normal_quantile('p') }}}} as z from (values {values}) as grid (p)")
+    results = dbt(
+        built["db"],
+        built["tmp"],
+        "compile",
+        "--inline",
+        f"select p, {{{{ normal_quantile('p') }}}} as z from (values {values}) as grid (p)",
+    )
     sql = results[0].node.compiled_code
     with duckdb.connect() as con:
         got = dict(con.sql(sql).fetchall())
@@ -412,18 +522,26 @@ def test_each_series_comes_from_the_latest_run_that_covered_it(built):
     runs = dict(read(db, "select sku || ' ' || warehouse_id, run_id from marts.demand_forecast group by all").rows())
     assert runs == {"A W1": RUN_2, "A W2": RUN_1, "B W1": RUN_1, "C W1": RUN_1}
     # every model's rows of those runs: two models x 28 days per series
-    counts = read(db, "select sku, warehouse_id, count(*) as n, count(case when is_selected then 1 end) as s "
-                      "from marts.demand_forecast group by all").rows()
-    assert sorted(counts) == sorted((sku, wh, 2 * HORIZON, HORIZON) for sku, wh in
-                                    [("A", "W1"), ("A", "W2"), ("B", "W1"), ("C", "W1")])
+    counts = read(
+        db,
+        "select sku, warehouse_id, count(*) as n, count(case when is_selected then 1 end) as s "
+        "from marts.demand_forecast group by all",
+    ).rows()
+    assert sorted(counts) == sorted(
+        (sku, wh, 2 * HORIZON, HORIZON) for sku, wh in [("A", "W1"), ("A", "W2"), ("B", "W1"), ("C", "W1")]
+    )
     # run-1's forecast of A W1 is still in the forecast schema, only not shown
-    kept = read(db, "select count(*) from forecast.forecasts where run_id = 'run-1' and sku = 'A' "
-                    "and warehouse_id = 'W1'").item()
+    kept = read(
+        db, "select count(*) from forecast.forecasts where run_id = 'run-1' and sku = 'A' and warehouse_id = 'W1'"
+    ).item()
     assert kept == 2 * HORIZON
     a_w1 = _row(built, "intermediate.int_forecast_latest_runs", "A", "W1")
     assert (a_w1["run_id"], a_w1["cutoff_date"], a_w1["selected_model"]) == (RUN_2, AS_OF, "moving_average")
-    keys = read(db, "select distinct category, product_key = '-1' or warehouse_key = '-1' as unknown "
-                    "from marts.demand_forecast order by 1").rows()
+    keys = read(
+        db,
+        "select distinct category, product_key = '-1' or warehouse_key = '-1' as unknown "
+        "from marts.demand_forecast order by 1",
+    ).rows()
     assert keys == [("Garden", False), ("Tools", False)]
 
 
@@ -451,16 +569,26 @@ def test_replenishment_has_one_row_per_inventory_position(built):
 def test_replenishment_numbers_agree_with_the_hand_computation(built, series):
     row, expected = _row(built, "replenishment", *series), hand(*series)
     safety = expected["safety_stock"] or 0.0
-    z_parts = {"z": expected["z"], "safety_stock": safety, "reorder_point": safety,
-               "recommended_order_qty": safety if expected["recommended_order_qty"] else 0.0,
-               "recommended_order_value": safety * expected["unit_cost"] if expected["recommended_order_qty"] else 0.0}
+    z_parts = {
+        "z": expected["z"],
+        "safety_stock": safety,
+        "reorder_point": safety,
+        "recommended_order_qty": safety if expected["recommended_order_qty"] else 0.0,
+        "recommended_order_value": safety * expected["unit_cost"] if expected["recommended_order_qty"] else 0.0,
+    }
     problems = [
         f"{col}: replenishment {row[col]!r}, by hand {expected[col]!r}"
         for col in COMPARED
         if not _close(row[col], expected[col], z_parts.get(col, 0.0))
     ]
-    for col in ("demand_sd_source", "lead_time_source", "has_forecast", "forecast_run_id", "projected_stockout_date",
-                "days_until_stockout"):
+    for col in (
+        "demand_sd_source",
+        "lead_time_source",
+        "has_forecast",
+        "forecast_run_id",
+        "projected_stockout_date",
+        "days_until_stockout",
+    ):
         if row[col] != expected[col]:
             problems.append(f"{col}: replenishment {row[col]!r}, by hand {expected[col]!r}")
     assert not problems, f"{series}:\n" + "\n".join(problems)

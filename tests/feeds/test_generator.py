@@ -38,8 +38,10 @@ def read_text(path: Path) -> pl.DataFrame:
 
 def read_feed(root: Path, feed: str) -> pl.DataFrame:
     """All clean daily files of a feed as text, with the file name and the file's date."""
-    frames = [read_text(p).with_columns(_file=pl.lit(p.name), _file_day=pl.lit(DAILY.match(p.name)["day"]))
-              for p in daily_files(root, feed)]
+    frames = [
+        read_text(p).with_columns(_file=pl.lit(p.name), _file_day=pl.lit(DAILY.match(p.name)["day"]))
+        for p in daily_files(root, feed)
+    ]
     return pl.concat(frames)
 
 
@@ -178,8 +180,10 @@ def test_summary_counts_rows(world: tuple[Path, GenerateSummary], feeds: dict[st
     root, summary = world
     manifest = json.loads(summary.manifest_path.read_text())
     for name in FEEDS:
-        fault_rows = sum(read_text(root / f).height for f in {e["file"] for e in manifest
-                                                            if e["feed"] == name and e["row"] is not None})
+        fault_rows = sum(
+            read_text(root / f).height
+            for f in {e["file"] for e in manifest if e["feed"] == name and e["row"] is not None}
+        )
         assert summary.rows_written[name] == feeds[name].height + fault_rows
 
 
@@ -190,8 +194,10 @@ def test_parquet_files_carry_contract_types(tmp_path: Path) -> None:
         for p in daily_files(tmp_path, name):
             schema = pl.read_parquet_schema(p)
             assert list(schema) == list(feed.column_names)
-            assert all(isinstance(schema[c.name], expected[c.dtype]) or schema[c.name] == expected[c.dtype]
-                       for c in feed.columns), (p, schema)
+            assert all(
+                isinstance(schema[c.name], expected[c.dtype]) or schema[c.name] == expected[c.dtype]
+                for c in feed.columns
+            ), (p, schema)
 
 
 # --- determinism and increments ------------------------------------------------------------------------
@@ -235,19 +241,27 @@ def test_future_days_are_refused(tmp_path: Path) -> None:
 
 def test_inventory_balances_day_to_day(feeds: dict[str, pl.DataFrame]) -> None:
     inv, orders, pos = feeds["inventory"], feeds["orders"], feeds["purchase_orders"]
-    shipped = (orders.filter(pl.col("status") == "shipped")
-               .group_by(snapshot_date=pl.col("shipped_ts").dt.date(), warehouse_id="warehouse_id", sku="sku")
-               .agg(shipped=pl.col("quantity_shipped").sum()))
-    received = (pos.filter(pl.col("status") == "received")
-                .group_by(snapshot_date="received_date", warehouse_id="warehouse_id", sku="sku")
-                .agg(put_away=(pl.col("quantity_received") - pl.col("quantity_rejected")).sum()))
+    shipped = (
+        orders.filter(pl.col("status") == "shipped")
+        .group_by(snapshot_date=pl.col("shipped_ts").dt.date(), warehouse_id="warehouse_id", sku="sku")
+        .agg(shipped=pl.col("quantity_shipped").sum())
+    )
+    received = (
+        pos.filter(pl.col("status") == "received")
+        .group_by(snapshot_date="received_date", warehouse_id="warehouse_id", sku="sku")
+        .agg(put_away=(pl.col("quantity_received") - pl.col("quantity_rejected")).sum())
+    )
     keys = ["snapshot_date", "warehouse_id", "sku"]
-    flows = (inv.sort(keys[1:] + keys[:1])
-             .with_columns(prev=pl.col("on_hand_qty").shift(1).over(keys[1:]),
-                           prev_day=pl.col("snapshot_date").shift(1).over(keys[1:]))
-             .filter(pl.col("prev_day") == pl.col("snapshot_date") - pl.duration(days=1))
-             .join(shipped, on=keys, how="left").join(received, on=keys, how="left")
-             .with_columns(pl.col("shipped", "put_away").fill_null(0)))
+    flows = (
+        inv.sort(keys[1:] + keys[:1])
+        .with_columns(
+            prev=pl.col("on_hand_qty").shift(1).over(keys[1:]), prev_day=pl.col("snapshot_date").shift(1).over(keys[1:])
+        )
+        .filter(pl.col("prev_day") == pl.col("snapshot_date") - pl.duration(days=1))
+        .join(shipped, on=keys, how="left")
+        .join(received, on=keys, how="left")
+        .with_columns(pl.col("shipped", "put_away").fill_null(0))
+    )
     assert flows.height > 0.9 * inv.height
     bad = flows.filter(pl.col("on_hand_qty") != pl.col("prev") - pl.col("shipped") + pl.col("put_away"))
     assert bad.is_empty(), bad.head()
@@ -260,8 +274,8 @@ def test_inventory_balances_day_to_day(feeds: dict[str, pl.DataFrame]) -> None:
 def test_order_lines_are_resent_as_their_status_changes(feeds: dict[str, pl.DataFrame]) -> None:
     o = feeds["orders"].sort(["_file", "updated_at"])
     hist = o.group_by("order_id", "line_number", maintain_order=True).agg(
-        statuses=pl.col("status").str.join(">"), upd=pl.col("updated_at"),
-        first_qty=pl.col("quantity_shipped").first())
+        statuses=pl.col("status").str.join(">"), upd=pl.col("updated_at"), first_qty=pl.col("quantity_shipped").first()
+    )
     allowed = {"open", "open>shipped", "open>shipped>delivered", "open>cancelled"}
     assert set(hist["statuses"].unique()) <= allowed
     assert hist["first_qty"].is_null().all()
@@ -293,8 +307,11 @@ def test_purchase_orders_and_returns_have_lifecycles(feeds: dict[str, pl.DataFra
     assert received["disposition"].is_not_null().all()
     assert (received["disposition"] == "return_to_vendor").any()
     # A return refers to a delivered line, comes after its delivery and returns no more than shipped.
-    lines = (feeds["orders"].filter(pl.col("status") == "delivered")
-             .select("order_id", "line_number", "quantity_shipped", "unit_price", "delivered_ts"))
+    lines = (
+        feeds["orders"]
+        .filter(pl.col("status") == "delivered")
+        .select("order_id", "line_number", "quantity_shipped", "unit_price", "delivered_ts")
+    )
     j = first.join(lines, on=["order_id", "line_number"], how="left")
     assert j["delivered_ts"].is_not_null().all()
     assert (j["requested_ts"] > j["delivered_ts"]).all()
@@ -304,9 +321,13 @@ def test_purchase_orders_and_returns_have_lifecycles(feeds: dict[str, pl.DataFra
 
 
 def test_weekly_seasonality_is_visible(network: dict[str, pl.DataFrame]) -> None:
-    daily = (network["orders"].filter(pl.col("status") == "open")
-             .group_by(day=pl.col("order_ts").dt.date()).agg(units=pl.col("quantity_ordered").sum())
-             .with_columns(dow=pl.col("day").dt.weekday()))
+    daily = (
+        network["orders"]
+        .filter(pl.col("status") == "open")
+        .group_by(day=pl.col("order_ts").dt.date())
+        .agg(units=pl.col("quantity_ordered").sum())
+        .with_columns(dow=pl.col("day").dt.weekday())
+    )
     groups = [g["units"].to_numpy().astype(float) for _, g in daily.group_by("dow")]
     assert len(groups) == 7
     # One-way ANOVA F statistic across weekdays.
@@ -341,21 +362,23 @@ def test_realistic_network(network: dict[str, pl.DataFrame]) -> None:
     assert top > 0.5  # a few skus sell most
     # Promotions: consumer lines priced below the list price of the day.
     prices = f["products"].group_by("sku").agg(pl.col("list_price").first())
-    priced = lines.join(prices, on="sku").with_columns(
-        promo=pl.col("unit_price") < pl.col("list_price") - 0.005)
+    priced = lines.join(prices, on="sku").with_columns(promo=pl.col("unit_price") < pl.col("list_price") - 0.005)
     assert priced.filter(pl.col("channel") != "wholesale")["promo"].mean() > 0.03
     # Suppliers differ in punctuality and lead time.
     po = f["purchase_orders"].filter(pl.col("status") == "received")
     by_supplier = po.group_by("supplier_id").agg(
         on_time=(pl.col("received_date") <= pl.col("promised_date")).mean(),
-        lead=(pl.col("received_date") - pl.col("order_date")).dt.total_days().mean())
+        lead=(pl.col("received_date") - pl.col("order_date")).dt.total_days().mean(),
+    )
     assert by_supplier["on_time"].max() - by_supplier["on_time"].min() > 0.05
     assert by_supplier["lead"].max() - by_supplier["lead"].min() > 2
     # Late deliveries are returned as late more often than punctual ones.
     ret = f["returns"].group_by("order_id", "line_number").agg(pl.col("reason_code").first())
     d = lines.filter(pl.col("status") == "delivered").join(ret, on=["order_id", "line_number"], how="left")
-    d = d.with_columns(late=pl.col("delivered_ts").dt.date() > pl.col("promised_date"),
-                       late_return=pl.col("reason_code") == "late_delivery")
+    d = d.with_columns(
+        late=pl.col("delivered_ts").dt.date() > pl.col("promised_date"),
+        late_return=pl.col("reason_code") == "late_delivery",
+    )
     rate = d.group_by("late").agg(pl.col("late_return").fill_null(False).mean()).sort("late")["late_return"]
     assert rate[1] > rate[0] + 0.02
     # Carriers differ.

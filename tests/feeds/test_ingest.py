@@ -22,10 +22,23 @@ HEADER = ",".join(ORDERS.column_names)
 
 def order_line(**overrides: str) -> str:
     row = {
-        "order_id": "O1", "line_number": "1", "order_ts": "2024-01-01T10:00:00Z", "customer_id": "C1",
-        "channel": "web", "ship_to_region": "EU", "sku": "SKU1", "warehouse_id": "W1",
-        "quantity_ordered": "2", "unit_price": "9.99", "promised_date": "2024-01-04", "status": "open",
-        "quantity_shipped": "", "shipped_ts": "", "delivered_ts": "", "carrier": "", "shipping_cost": "",
+        "order_id": "O1",
+        "line_number": "1",
+        "order_ts": "2024-01-01T10:00:00Z",
+        "customer_id": "C1",
+        "channel": "web",
+        "ship_to_region": "EU",
+        "sku": "SKU1",
+        "warehouse_id": "W1",
+        "quantity_ordered": "2",
+        "unit_price": "9.99",
+        "promised_date": "2024-01-04",
+        "status": "open",
+        "quantity_shipped": "",
+        "shipped_ts": "",
+        "delivered_ts": "",
+        "carrier": "",
+        "shipping_cost": "",
         "updated_at": "2024-01-01T10:00:00Z",
     }
     row.update(overrides)
@@ -53,9 +66,7 @@ def load(con, landing: Path, load_id: str = "L1"):
 def test_good_rows_load_typed_with_lineage(con, tmp_path):
     write(tmp_path, "orders_2024-01-01.csv", "\n".join([HEADER, order_line(), order_line(line_number="2")]))
     result = load(con, tmp_path)
-    assert [(f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) for f in result.files] == [
-        ("loaded", 2, 2, 0)
-    ]
+    assert [(f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) for f in result.files] == [("loaded", 2, 2, 0)]
     row = con.sql("select * from raw.orders where line_number = 2").fetchall()[0]
     cols = [d[0] for d in con.sql("select * from raw.orders limit 0").description]
     got = dict(zip(cols, row, strict=True))
@@ -68,11 +79,17 @@ def test_good_rows_load_typed_with_lineage(con, tmp_path):
 
 
 def test_offsets_are_stored_as_utc(con, tmp_path):
-    write(tmp_path, "a.csv", "\n".join([
-        HEADER,
-        order_line(order_ts="2024-01-01T23:30:00-02:00", promised_date="2024-01-02"),
-        order_line(line_number="2", order_ts="2024-01-01 10:00:00"),
-    ]))
+    write(
+        tmp_path,
+        "a.csv",
+        "\n".join(
+            [
+                HEADER,
+                order_line(order_ts="2024-01-01T23:30:00-02:00", promised_date="2024-01-02"),
+                order_line(line_number="2", order_ts="2024-01-01 10:00:00"),
+            ]
+        ),
+    )
     load(con, tmp_path)
     got = con.sql("select line_number, order_ts, order_ts::date from raw.orders order by 1").fetchall()
     # 23:30 at -02:00 is 01:30 UTC the next day: its UTC date is what the contract counts.
@@ -81,15 +98,21 @@ def test_offsets_are_stored_as_utc(con, tmp_path):
 
 
 def test_bad_rows_are_quarantined_with_file_row_and_rule(con, tmp_path):
-    write(tmp_path, "orders_2024-01-01.csv", "\n".join([
-        HEADER,
-        order_line(),
-        order_line(line_number="2", quantity_ordered="-3"),
-        order_line(line_number="3", channel="fax"),
-        order_line(line_number="4", unit_price="abc"),
-        order_line(line_number="5", customer_id=""),
-        order_line(),  # the same key and version again
-    ]))
+    write(
+        tmp_path,
+        "orders_2024-01-01.csv",
+        "\n".join(
+            [
+                HEADER,
+                order_line(),
+                order_line(line_number="2", quantity_ordered="-3"),
+                order_line(line_number="3", channel="fax"),
+                order_line(line_number="4", unit_price="abc"),
+                order_line(line_number="5", customer_id=""),
+                order_line(),  # the same key and version again
+            ]
+        ),
+    )
     result = load(con, tmp_path)
     assert result.total("rows_read") == 6
     assert result.total("rows_loaded") == 1
@@ -164,10 +187,23 @@ def test_same_bytes_load_once_whatever_the_name(con, tmp_path):
 
 def test_updated_order_line_keeps_both_versions(con, tmp_path):
     write(tmp_path, "orders_2024-01-01.csv", "\n".join([HEADER, order_line()]))
-    write(tmp_path, "orders_2024-01-03.csv", "\n".join([HEADER, order_line(
-        status="shipped", quantity_shipped="2", shipped_ts="2024-01-02T08:00:00Z", carrier="DHL",
-        shipping_cost="4.50", updated_at="2024-01-02T08:00:00Z",
-    )]))
+    write(
+        tmp_path,
+        "orders_2024-01-03.csv",
+        "\n".join(
+            [
+                HEADER,
+                order_line(
+                    status="shipped",
+                    quantity_shipped="2",
+                    shipped_ts="2024-01-02T08:00:00Z",
+                    carrier="DHL",
+                    shipping_cost="4.50",
+                    updated_at="2024-01-02T08:00:00Z",
+                ),
+            ]
+        ),
+    )
     load(con, tmp_path)
     got = con.sql("select status, _source_file from raw.orders order by updated_at").fetchall()
     assert got == [("open", "orders/orders_2024-01-01.csv"), ("shipped", "orders/orders_2024-01-03.csv")]

@@ -37,15 +37,28 @@ def intermittent(rate: float, rng: np.random.Generator, end: date) -> np.ndarray
     return (rng.random(n) < rate) * (1 + rng.poisson(2.0, n)).astype(float)
 
 
-def frame(sku: str, warehouse: str, country: str, y: np.ndarray, censored: np.ndarray | None = None,
-          price: np.ndarray | None = None) -> pl.DataFrame:
+def frame(
+    sku: str,
+    warehouse: str,
+    country: str,
+    y: np.ndarray,
+    censored: np.ndarray | None = None,
+    price: np.ndarray | None = None,
+) -> pl.DataFrame:
     days = _days(FIRST + timedelta(days=len(y) - 1))
     censored = np.zeros(len(y), bool) if censored is None else censored
-    return pl.DataFrame({
-        "sku": sku, "warehouse_id": warehouse, "date": days,
-        "y": np.where(censored, np.nan, y), "is_censored": censored,
-        "price": np.full(len(y), 10.0) if price is None else price, "country": country,
-    }, nan_to_null=True).cast(HISTORY_SCHEMA)
+    return pl.DataFrame(
+        {
+            "sku": sku,
+            "warehouse_id": warehouse,
+            "date": days,
+            "y": np.where(censored, np.nan, y),
+            "is_censored": censored,
+            "price": np.full(len(y), 10.0) if price is None else price,
+            "country": country,
+        },
+        nan_to_null=True,
+    ).cast(HISTORY_SCHEMA)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +77,7 @@ def panel() -> pl.DataFrame:
     y = smooth(15, 0.0, rng, end)
     stockout = np.zeros(len(y), bool)
     n_hist = (AS_OF - FIRST).days + 1
-    stockout[n_hist - 21:n_hist] = True
+    stockout[n_hist - 21 : n_hist] = True
     parts.append(frame("SKU-F", "WH-GB", "GB", y, censored=stockout))
     return pl.concat(parts)
 

@@ -44,13 +44,14 @@ def test_tsb_tracks_size_and_probability_and_decays_without_demand():
     # A censored stretch holds the state instead of teaching it zeros.
     gap = np.concatenate([y[0, :200], np.full(200, NAN)])[None, :]
     assert tsb_levels(gap, np.array([399]), np.array([0]), 0.1, 0.05)[0, 0] == pytest.approx(
-        tsb_levels(y, np.array([199]), np.array([0]), 0.1, 0.05)[0, 0])
+        tsb_levels(y, np.array([199]), np.array([0]), 0.1, 0.05)[0, 0]
+    )
 
 
 def test_baselines_are_vectorised_over_series():
     rng = np.random.default_rng(0)
     y = rng.poisson(4.0, (50, 120)).astype(float)
-    one_by_one = np.vstack([seasonal_naive(y[i:i + 1], 28) for i in range(50)])
+    one_by_one = np.vstack([seasonal_naive(y[i : i + 1], 28) for i in range(50)])
     assert np.array_equal(seasonal_naive(y, 28), one_by_one)
     levels = tsb_levels(y, np.array([59, 119]), np.zeros(50, int), 0.1, 0.05)
     assert levels.shape == (50, 2)

@@ -64,4 +64,5 @@ def test_demand_history_does_not_depend_on_row_order(feeds):
     lines, inventory, warehouses = feeds
     shuffled = lines.sample(fraction=1.0, shuffle=True, seed=1)
     assert demand_history(shuffled, inventory, warehouses, D(2025, 1, 7)).equals(
-        demand_history(lines, inventory, warehouses, D(2025, 1, 7)))
+        demand_history(lines, inventory, warehouses, D(2025, 1, 7))
+    )

@@ -56,25 +56,75 @@ def test_seasonal_scale_skips_censored_pairs():
 def test_run_metrics_equal_a_hand_computation():
     """Seasonal naive and a 7-day moving average on a 5-week series, two cut-offs of 7 days."""
     start, as_of = date(2025, 3, 3), date(2025, 4, 6)  # 35 days, Monday .. Sunday
-    y = np.array([5, 7, 6, 8, 9, 3, 2,
-                  6, 8, 5, 9, 10, 4, 1,
-                  4, 6, 7, 7, 8, 2, 3,
-                  7, 9, 6, NAN, 11, 5, 2,   # Thursday censored
-                  5, 8, 8, 9, 12, 3, 0], dtype=float)
-    history = pl.DataFrame({
-        "sku": "S", "warehouse_id": "W", "date": [start + timedelta(days=i) for i in range(35)], "y": y,
-        "is_censored": np.isnan(y), "price": None, "country": "DE",
-    }, nan_to_null=True).cast(HISTORY_SCHEMA)
-    cfg = ForecastConfig(horizon=7, cutoffs=2, min_train_days=14, models=("seasonal_naive", "moving_average"),
-                         moving_average_window=7, workers=1, min_interval_residuals=5)
+    y = np.array(
+        [
+            5,
+            7,
+            6,
+            8,
+            9,
+            3,
+            2,
+            6,
+            8,
+            5,
+            9,
+            10,
+            4,
+            1,
+            4,
+            6,
+            7,
+            7,
+            8,
+            2,
+            3,
+            7,
+            9,
+            6,
+            NAN,
+            11,
+            5,
+            2,  # Thursday censored
+            5,
+            8,
+            8,
+            9,
+            12,
+            3,
+            0,
+        ],
+        dtype=float,
+    )
+    history = pl.DataFrame(
+        {
+            "sku": "S",
+            "warehouse_id": "W",
+            "date": [start + timedelta(days=i) for i in range(35)],
+            "y": y,
+            "is_censored": np.isnan(y),
+            "price": None,
+            "country": "DE",
+        },
+        nan_to_null=True,
+    ).cast(HISTORY_SCHEMA)
+    cfg = ForecastConfig(
+        horizon=7,
+        cutoffs=2,
+        min_train_days=14,
+        models=("seasonal_naive", "moving_average"),
+        moving_average_window=7,
+        workers=1,
+        min_interval_residuals=5,
+    )
     run = run_forecast(history, cfg, as_of=as_of)
 
     # Cut-offs on day indexes 20 and 27 (as_of - 14, as_of - 7); each forecasts the next 7 days.
     origins = [20, 27]
-    actual = [y[o + 1:o + 8] for o in origins]
+    actual = [y[o + 1 : o + 8] for o in origins]
     forecasts = {
-        "seasonal_naive": [y[o - 6:o + 1].copy() for o in origins],  # same weekday last week
-        "moving_average": [np.full(7, np.nanmean(y[o - 6:o + 1])) for o in origins],
+        "seasonal_naive": [y[o - 6 : o + 1].copy() for o in origins],  # same weekday last week
+        "moving_average": [np.full(7, np.nanmean(y[o - 6 : o + 1])) for o in origins],
     }
     scales = []
     for o in origins:

@@ -30,8 +30,9 @@ def test_process_pool_equals_in_process(history, pool_run):
 def test_dask_cluster_equals_process_pool(history, pool_run):
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         cfg = ForecastConfig(workers=2, batch_size=2, dask_scheduler=cluster.scheduler_address)
         progress = []
         run = run_forecast(history, cfg, as_of=AS_OF, progress=lambda d, t: progress.append((d, t)))

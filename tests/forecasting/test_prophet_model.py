@@ -35,16 +35,21 @@ def reference(series: pl.DataFrame, cfg: ForecastConfig, table) -> np.ndarray:
 
     holidays = pd.DataFrame(table, columns=["holiday", "ds", "lower_window", "upper_window"])
     holidays["ds"] = pd.to_datetime(holidays["ds"])
-    m = Prophet(yearly_seasonality=cfg.prophet_yearly_order, weekly_seasonality=cfg.prophet_weekly_order,
-                daily_seasonality=False, holidays=holidays, changepoint_prior_scale=cfg.prophet_changepoint_prior_scale,
-                uncertainty_samples=0)
+    m = Prophet(
+        yearly_seasonality=cfg.prophet_yearly_order,
+        weekly_seasonality=cfg.prophet_weekly_order,
+        daily_seasonality=False,
+        holidays=holidays,
+        changepoint_prior_scale=cfg.prophet_changepoint_prior_scale,
+        uncertainty_samples=0,
+    )
     m.add_regressor("price")
     df = series.select(pl.col("date").alias("ds"), "y", "price").to_pandas()
     df["ds"] = pd.to_datetime(df["ds"])
     with quiet_logs():
         m.fit(df)
     future = pd.DataFrame({"ds": pd.date_range(df["ds"].iloc[-1] + pd.Timedelta(days=1), periods=H)})
-    future["price"] = df["price"].iloc[-cfg.prophet_future_price_days:].median()
+    future["price"] = df["price"].iloc[-cfg.prophet_future_price_days :].median()
     return np.maximum(m.predict(future)["yhat"].to_numpy(), 0)
 
 
@@ -54,13 +59,18 @@ def test_same_forecast_as_prophet(series):
     axis = np.arange(np.datetime64(start, "D"), np.datetime64(AS_OF + timedelta(days=H + 1), "D"))
     days = axis.astype("int64").astype(float)
     table = holiday_table("DE", range(start.year, AS_OF.year + 1), retail_events=True)
-    feats = Features(days=days, yearly=fourier(days, 365.25, 10), weekly=fourier(days, 7, 3),
-                     holidays={"DE": holiday_matrix(axis, table)})
+    feats = Features(
+        days=days,
+        yearly=fourier(days, 365.25, 10),
+        weekly=fourier(days, 7, 3),
+        holidays={"DE": holiday_matrix(axis, table)},
+    )
     stan = StanProgram()
     try:
         y, price = series["y"].to_numpy(), series["price"].to_numpy()
-        ours, _ = fit_predict(stan, y.astype(float), price, "DE", 0, len(y) - 1, H, feats,
-                              ProphetSettings.from_config(cfg))
+        ours, _ = fit_predict(
+            stan, y.astype(float), price, "DE", 0, len(y) - 1, H, feats, ProphetSettings.from_config(cfg)
+        )
     finally:
         stan.close()
     np.testing.assert_allclose(ours, reference(series, cfg, table), rtol=1e-6, atol=1e-9)

@@ -33,7 +33,8 @@ def test_frames_have_the_interface_columns(run):
 
 def test_forecast_dates_start_the_day_after_as_of(run):
     per_series_model = run.forecasts.group_by(*KEYS, "model").agg(
-        pl.col("forecast_date").min().alias("first"), pl.col("forecast_date").max().alias("last"), pl.len())
+        pl.col("forecast_date").min().alias("first"), pl.col("forecast_date").max().alias("last"), pl.len()
+    )
     assert per_series_model["first"].unique().to_list() == [AS_OF + timedelta(days=1)]
     assert per_series_model["last"].unique().to_list() == [AS_OF + timedelta(days=HORIZON)]
     assert per_series_model["len"].unique().to_list() == [HORIZON]
@@ -49,8 +50,9 @@ def test_every_model_forecasts_and_one_is_selected_per_series(run):
     chosen = selected.select(*KEYS, pl.col("model").list.first()).sort(KEYS)
     assert chosen.equals(run.selection.select(*KEYS, "model"))
     # Bounds are ordered and never negative.
-    assert run.forecasts.filter(~pl.col("yhat_lower").is_between(0, pl.col("yhat"))
-                                | (pl.col("yhat_upper") < pl.col("yhat"))).is_empty()
+    assert run.forecasts.filter(
+        ~pl.col("yhat_lower").is_between(0, pl.col("yhat")) | (pl.col("yhat_upper") < pl.col("yhat"))
+    ).is_empty()
 
 
 def test_selected_models_beat_seasonal_naive_on_held_out_data(run, future):
@@ -65,8 +67,9 @@ def test_selected_models_beat_seasonal_naive_on_held_out_data(run, future):
 
 
 def test_intervals_cover_about_their_nominal_share_of_held_out_days(run, future):
-    scored = future.filter(pl.col("y").is_not_null()).join(run.forecasts.filter("is_selected"),
-                                                           on=[*KEYS, "forecast_date"])
+    scored = future.filter(pl.col("y").is_not_null()).join(
+        run.forecasts.filter("is_selected"), on=[*KEYS, "forecast_date"]
+    )
     coverage = scored.select(pl.col("y").is_between("yhat_lower", "yhat_upper").mean()).item()
     assert 0.6 <= coverage <= 0.95
 
@@ -89,8 +92,10 @@ def test_censored_stockout_days_do_not_pull_the_forecast_down(history):
     cfg = ForecastConfig(workers=1)
     censored = run_forecast(stockout, cfg, as_of=AS_OF).forecasts
     zeros = run_forecast(as_zero, cfg, as_of=AS_OF).forecasts
-    mean = {name: f.group_by("model").agg(pl.col("yhat").mean()).sort("model")
-            for name, f in (("censored", censored), ("zeros", zeros))}
+    mean = {
+        name: f.group_by("model").agg(pl.col("yhat").mean()).sort("model")
+        for name, f in (("censored", censored), ("zeros", zeros))
+    }
     both = mean["censored"].join(mean["zeros"], on="model", suffix="_zero")
     assert both.height == len(MODELS)
     assert both.select((pl.col("yhat") > pl.col("yhat_zero") + 1).all()).item(), both
@@ -100,8 +105,12 @@ def test_censored_stockout_days_do_not_pull_the_forecast_down(history):
 
 def test_progress_is_reported_in_series(history):
     calls = []
-    run_forecast(history.filter(pl.col("sku").is_in(["SKU-D", "SKU-E"])),
-                 ForecastConfig(workers=1, batch_size=1), as_of=AS_OF, progress=lambda d, t: calls.append((d, t)))
+    run_forecast(
+        history.filter(pl.col("sku").is_in(["SKU-D", "SKU-E"])),
+        ForecastConfig(workers=1, batch_size=1),
+        as_of=AS_OF,
+        progress=lambda d, t: calls.append((d, t)),
+    )
     assert calls == [(0, 2), (1, 2), (2, 2)]
 
 

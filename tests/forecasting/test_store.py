@@ -15,19 +15,56 @@ CUTOFF = date(2025, 6, 29)
 
 
 def _run(yhat: float, skus: tuple[str, ...] = ("A", "B")) -> ForecastRun:
-    forecasts = pl.DataFrame([
-        {"sku": s, "warehouse_id": "W1", "forecast_date": date(2025, 7, d),
-         "model": "moving_average", "yhat": yhat, "yhat_lower": 0.0, "yhat_upper": 2 * yhat, "is_selected": True}
-        for s in skus for d in (1, 2)
-    ], schema=FORECAST_SCHEMA)
-    metrics = pl.DataFrame([
-        {"sku": s, "warehouse_id": "W1", "model": "moving_average", "wape": 0.5, "bias": 0.1, "mase": 0.9,
-         "n_cutoffs": 3, "actual_total": 40.0, "fva": 0.2, "error_sd": 1.5, "recent_wape": 0.6} for s in skus
-    ], schema=METRIC_SCHEMA)
-    selection = pl.DataFrame([
-        {"sku": s, "warehouse_id": "W1", "model": "moving_average", "wape": 0.5, "seasonal_naive_wape": 0.7,
-         "demand_sd": 2.0} for s in skus
-    ], schema=SELECTION_SCHEMA)
+    forecasts = pl.DataFrame(
+        [
+            {
+                "sku": s,
+                "warehouse_id": "W1",
+                "forecast_date": date(2025, 7, d),
+                "model": "moving_average",
+                "yhat": yhat,
+                "yhat_lower": 0.0,
+                "yhat_upper": 2 * yhat,
+                "is_selected": True,
+            }
+            for s in skus
+            for d in (1, 2)
+        ],
+        schema=FORECAST_SCHEMA,
+    )
+    metrics = pl.DataFrame(
+        [
+            {
+                "sku": s,
+                "warehouse_id": "W1",
+                "model": "moving_average",
+                "wape": 0.5,
+                "bias": 0.1,
+                "mase": 0.9,
+                "n_cutoffs": 3,
+                "actual_total": 40.0,
+                "fva": 0.2,
+                "error_sd": 1.5,
+                "recent_wape": 0.6,
+            }
+            for s in skus
+        ],
+        schema=METRIC_SCHEMA,
+    )
+    selection = pl.DataFrame(
+        [
+            {
+                "sku": s,
+                "warehouse_id": "W1",
+                "model": "moving_average",
+                "wape": 0.5,
+                "seasonal_naive_wape": 0.7,
+                "demand_sd": 2.0,
+            }
+            for s in skus
+        ],
+        schema=SELECTION_SCHEMA,
+    )
     return ForecastRun(forecasts=forecasts, metrics=metrics, selection=selection, params={"seconds": 1.0})
 
 
@@ -61,6 +98,8 @@ def test_a_failed_write_leaves_the_earlier_runs(con):
 def test_tables_match_their_declared_columns(con):
     store.ensure_tables(con)
     for table, schema in store.TABLES.items():
-        cols = con.sql(f"select column_name from information_schema.columns where table_schema = 'forecast' "
-                       f"and table_name = '{table}' order by ordinal_position").fetchall()
+        cols = con.sql(
+            f"select column_name from information_schema.columns where table_schema = 'forecast' "
+            f"and table_name = '{table}' order by ordinal_position"
+        ).fetchall()
         assert [c[0] for c in cols] == list(schema)

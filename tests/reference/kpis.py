@@ -50,19 +50,36 @@ _TYPES: dict[str, dict[str, str]] = {
     "suppliers": {"payment_terms_days": "int", "contracted_lead_time_days": "int", "updated_at": "ts"},
     "warehouses": {"updated_at": "ts"},
     "orders": {
-        "line_number": "int", "order_ts": "ts", "quantity_ordered": "int", "unit_price": "dec",
-        "promised_date": "date", "quantity_shipped": "int", "shipped_ts": "ts", "delivered_ts": "ts",
-        "shipping_cost": "dec", "updated_at": "ts",
+        "line_number": "int",
+        "order_ts": "ts",
+        "quantity_ordered": "int",
+        "unit_price": "dec",
+        "promised_date": "date",
+        "quantity_shipped": "int",
+        "shipped_ts": "ts",
+        "delivered_ts": "ts",
+        "shipping_cost": "dec",
+        "updated_at": "ts",
     },
     "inventory": {"snapshot_date": "date", "on_hand_qty": "int", "reserved_qty": "int"},
     "purchase_orders": {
-        "line_number": "int", "order_date": "date", "promised_date": "date", "quantity_ordered": "int",
-        "unit_cost": "dec", "received_date": "date", "quantity_received": "int", "quantity_rejected": "int",
+        "line_number": "int",
+        "order_date": "date",
+        "promised_date": "date",
+        "quantity_ordered": "int",
+        "unit_cost": "dec",
+        "received_date": "date",
+        "quantity_received": "int",
+        "quantity_rejected": "int",
         "updated_at": "ts",
     },
     "returns": {
-        "line_number": "int", "requested_ts": "ts", "received_ts": "ts", "quantity_returned": "int",
-        "refund_amount": "dec", "updated_at": "ts",
+        "line_number": "int",
+        "requested_ts": "ts",
+        "received_ts": "ts",
+        "quantity_returned": "int",
+        "refund_amount": "dec",
+        "updated_at": "ts",
     },
 }
 _KEYS: dict[str, tuple[str, ...]] = {
@@ -76,7 +93,9 @@ _KEYS: dict[str, tuple[str, ...]] = {
 }
 # Text columns the KPIs read (only needed to give a feed without files its columns).
 _TEXT: dict[str, tuple[str, ...]] = {
-    "products": ("sku",), "suppliers": ("supplier_id",), "warehouses": ("warehouse_id",),
+    "products": ("sku",),
+    "suppliers": ("supplier_id",),
+    "warehouses": ("warehouse_id",),
     "orders": ("order_id", "customer_id", "sku", "warehouse_id", "status"),
     "inventory": ("warehouse_id", "sku"),
     "purchase_orders": ("po_id", "supplier_id", "sku", "status"),
@@ -160,10 +179,7 @@ def read_versions(landing: Path, feed: str) -> pl.DataFrame:
 def current(versions: pl.DataFrame, key: tuple[str, ...], version: str | None) -> pl.DataFrame:
     """The current version of each key: latest version column (null oldest), then later file, then row."""
     order = ([version] if version else []) + ["_file", "_row"]
-    return (
-        versions.sort([*key, *order], nulls_last=False)
-        .unique(subset=list(key), keep="last", maintain_order=True)
-    )
+    return versions.sort([*key, *order], nulls_last=False).unique(subset=list(key), keep="last", maintain_order=True)
 
 
 @dataclass(frozen=True)
@@ -193,8 +209,11 @@ def load_current(landing: Path) -> Feeds:
 # --- helpers -------------------------------------------------------------------------------------
 
 OUT_SCHEMA = {
-    "month": pl.Date, "kpi": pl.String,
-    "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64,
+    "month": pl.Date,
+    "kpi": pl.String,
+    "value": pl.Float64,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
 }
 
 
@@ -202,8 +221,7 @@ def _month(expr: pl.Expr) -> pl.Expr:
     return expr.dt.truncate("1mo").cast(pl.Date)
 
 
-def _ratio(df: pl.DataFrame, kpi: str, month: pl.Expr, num: pl.Expr, den: pl.Expr,
-           scale: float = 1.0) -> pl.DataFrame:
+def _ratio(df: pl.DataFrame, kpi: str, month: pl.Expr, num: pl.Expr, den: pl.Expr, scale: float = 1.0) -> pl.DataFrame:
     """sum(num) / sum(den) per month; months whose denominator is zero (or null) have no row."""
     out = (
         df.select(month.alias("month"), num.cast(pl.Float64).alias("n"), den.cast(pl.Float64).alias("d"))
@@ -283,8 +301,7 @@ def deliver_kpis(feeds: Feeds, as_of: date) -> list[pl.DataFrame]:
     lines = feeds.orders.with_columns(
         cancelled=pl.col("status") == "cancelled",
         on_time=(
-            pl.col("delivered_ts").is_not_null()
-            & (pl.col("delivered_ts").dt.date() <= pl.col("promised_date"))
+            pl.col("delivered_ts").is_not_null() & (pl.col("delivered_ts").dt.date() <= pl.col("promised_date"))
         ).fill_null(False),
         in_full=(pl.col("quantity_shipped").fill_null(0) >= pl.col("quantity_ordered")).fill_null(False),
     ).with_columns(otif=pl.col("on_time") & pl.col("in_full"))
@@ -305,7 +322,9 @@ def deliver_kpis(feeds: Feeds, as_of: date) -> list[pl.DataFrame]:
     # Orders: promised date = max promised_date of the non-cancelled lines; due when that is <= as-of.
     imperfect = (
         feeds.returns.filter(pl.col("reason_code").is_in(RETURN_REASONS_IMPERFECT))
-        .select("order_id").unique().with_columns(has_bad_return=pl.lit(True))
+        .select("order_id")
+        .unique()
+        .with_columns(has_bad_return=pl.lit(True))
     )
     orders = (
         lines.filter(~pl.col("cancelled"))
@@ -335,14 +354,27 @@ def deliver_kpis(feeds: Feeds, as_of: date) -> list[pl.DataFrame]:
         )
         .filter(pl.col("all_delivered"))
     )
-    out.append(_mean(cycle, "order_cycle_time_days", _month(pl.col("order_ts")),
-                     _days(pl.col("last_delivered"), pl.col("order_ts"))))
+    out.append(
+        _mean(
+            cycle,
+            "order_cycle_time_days",
+            _month(pl.col("order_ts")),
+            _days(pl.col("last_delivered"), pl.col("order_ts")),
+        )
+    )
 
     om = _month(pl.col("order_ts"))
     out.append(_flag_rate(lines, "cancellation_rate", om, pl.col("cancelled")))
     shipped = lines.filter(pl.col("shipped_ts").is_not_null())
-    out.append(_ratio(shipped, "shipping_cost_per_unit", _month(pl.col("shipped_ts")),
-                      pl.col("shipping_cost").fill_null(0), pl.col("quantity_shipped").fill_null(0)))
+    out.append(
+        _ratio(
+            shipped,
+            "shipping_cost_per_unit",
+            _month(pl.col("shipped_ts")),
+            pl.col("shipping_cost").fill_null(0),
+            pl.col("quantity_shipped").fill_null(0),
+        )
+    )
     return out
 
 
@@ -350,7 +382,8 @@ def return_kpis(feeds: Feeds) -> list[pl.DataFrame]:
     lines = feeds.orders
     returned = feeds.returns.join(
         lines.select("order_id", "line_number", pl.col("order_ts").alias("line_order_ts")),
-        on=["order_id", "line_number"], how="inner",
+        on=["order_id", "line_number"],
+        how="inner",
     )
     live = lines.filter(pl.col("status") != "cancelled")
     by_month_ret = returned.group_by(_month(pl.col("line_order_ts")).alias("month")).agg(
@@ -392,14 +425,29 @@ def source_kpis(feeds: Feeds) -> list[pl.DataFrame]:
         _flag_rate(po, "supplier_in_full_rate", m, pl.col("quantity_received") >= pl.col("quantity_ordered")),
         _mean(po, "supplier_lead_time_days", m, lead),
         _stddev(po, "supplier_lead_time_stddev_days", m, lead),
-        _ratio(po, "supplier_defect_ppm", m, pl.col("quantity_rejected").fill_null(0),
-               pl.col("quantity_received").fill_null(0), scale=1_000_000.0),
+        _ratio(
+            po,
+            "supplier_defect_ppm",
+            m,
+            pl.col("quantity_rejected").fill_null(0),
+            pl.col("quantity_received").fill_null(0),
+            scale=1_000_000.0,
+        ),
     ]
-    weighted = po.join(_product_cost(feeds), on="sku", how="left").join(
-        feeds.suppliers.select("supplier_id", "payment_terms_days"), on="supplier_id", how="left"
-    ).with_columns(w=pl.col("quantity_received").fill_null(0) * pl.col("product_unit_cost"))
-    out.append(_ratio(weighted.filter(pl.col("w").is_not_null() & pl.col("payment_terms_days").is_not_null()),
-                      "dpo_days", m, pl.col("payment_terms_days") * pl.col("w"), pl.col("w")))
+    weighted = (
+        po.join(_product_cost(feeds), on="sku", how="left")
+        .join(feeds.suppliers.select("supplier_id", "payment_terms_days"), on="supplier_id", how="left")
+        .with_columns(w=pl.col("quantity_received").fill_null(0) * pl.col("product_unit_cost"))
+    )
+    out.append(
+        _ratio(
+            weighted.filter(pl.col("w").is_not_null() & pl.col("payment_terms_days").is_not_null()),
+            "dpo_days",
+            m,
+            pl.col("payment_terms_days") * pl.col("w"),
+            pl.col("w"),
+        )
+    )
     return out
 
 
@@ -427,8 +475,13 @@ def inventory_kpis(feeds: Feeds) -> list[pl.DataFrame]:
             days_in_month=pl.col("month").dt.month_end().dt.day().cast(pl.Float64),
         )
     )
-    turns = _ratio(turns_in, "inventory_turns", pl.col("month"),
-                   pl.col("cogs") * 365.0 / pl.col("days_in_month"), pl.col("inventory_value"))
+    turns = _ratio(
+        turns_in,
+        "inventory_turns",
+        pl.col("month"),
+        pl.col("cogs") * 365.0 / pl.col("days_in_month"),
+        pl.col("inventory_value"),
+    )
     out.append(turns)
     dio = _ratio(turns, "days_inventory_outstanding", pl.col("month"), pl.lit(365.0), pl.col("value"))
     out.append(dio)
@@ -451,8 +504,13 @@ def finance_kpis(feeds: Feeds, dio: pl.DataFrame, dpo: pl.DataFrame, dso_days: f
     qs = pl.col("quantity_shipped")
     return [
         *out,
-        _ratio(shipped, "gross_margin_rate", _month(pl.col("shipped_ts")),
-               (pl.col("unit_price") - pl.col("product_unit_cost")) * qs, pl.col("unit_price") * qs),
+        _ratio(
+            shipped,
+            "gross_margin_rate",
+            _month(pl.col("shipped_ts")),
+            (pl.col("unit_price") - pl.col("product_unit_cost")) * qs,
+            pl.col("unit_price") * qs,
+        ),
     ]
 
 

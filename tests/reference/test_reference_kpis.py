@@ -42,12 +42,30 @@ ORDER_COLS = (
 )
 
 
-def order(oid, ln, ts, cust, sku, qo, price, promised, status,
-          qs="", shipped="", delivered="", cost="", upd=""):
-    return ",".join(str(v) for v in (
-        oid, ln, ts, cust, "web", "EU", sku, "W1", qo, price, promised, status, qs, shipped, delivered,
-        "DHL" if shipped else "", cost, upd or ts,
-    ))
+def order(oid, ln, ts, cust, sku, qo, price, promised, status, qs="", shipped="", delivered="", cost="", upd=""):
+    return ",".join(
+        str(v)
+        for v in (
+            oid,
+            ln,
+            ts,
+            cust,
+            "web",
+            "EU",
+            sku,
+            "W1",
+            qo,
+            price,
+            promised,
+            status,
+            qs,
+            shipped,
+            delivered,
+            "DHL" if shipped else "",
+            cost,
+            upd or ts,
+        )
+    )
 
 
 FILES = {
@@ -67,37 +85,173 @@ FILES = {
     ],
     "orders/orders_2024-01-10.csv": [
         ORDER_COLS,
-        order("O1", 1, "2024-01-05T10:00:00Z", "C1", "A", 2, "30.00", "2024-01-08", "delivered", 2,
-              "2024-01-06T09:00:00Z", "2024-01-07T12:00:00Z", "5.00", "2024-01-07T12:00:00Z"),
-        order("O1", 2, "2024-01-05T10:00:00Z", "C1", "B", 4, "10.00", "2024-01-08", "delivered", 3,
-              "2024-01-06T09:00:00Z", "2024-01-08T18:00:00Z", "3.00", "2024-01-08T18:00:00Z"),
-        order("O1", 3, "2024-01-05T10:00:00Z", "C1", "B", 1, "10.00", "2024-01-08", "cancelled",
-              upd="2024-01-05T11:00:00Z"),
+        order(
+            "O1",
+            1,
+            "2024-01-05T10:00:00Z",
+            "C1",
+            "A",
+            2,
+            "30.00",
+            "2024-01-08",
+            "delivered",
+            2,
+            "2024-01-06T09:00:00Z",
+            "2024-01-07T12:00:00Z",
+            "5.00",
+            "2024-01-07T12:00:00Z",
+        ),
+        order(
+            "O1",
+            2,
+            "2024-01-05T10:00:00Z",
+            "C1",
+            "B",
+            4,
+            "10.00",
+            "2024-01-08",
+            "delivered",
+            3,
+            "2024-01-06T09:00:00Z",
+            "2024-01-08T18:00:00Z",
+            "3.00",
+            "2024-01-08T18:00:00Z",
+        ),
+        order(
+            "O1",
+            3,
+            "2024-01-05T10:00:00Z",
+            "C1",
+            "B",
+            1,
+            "10.00",
+            "2024-01-08",
+            "cancelled",
+            upd="2024-01-05T11:00:00Z",
+        ),
         # O2/1 first arrives open
         order("O2", 1, "2024-01-10T08:00:00Z", "C2", "A", 1, "30.00", "2024-01-12", "open"),
-        order("O2", 2, "2024-01-10T08:00:00Z", "C2", "B", 2, "10.00", "2024-01-12", "delivered", 2,
-              "2024-01-11T10:00:00Z", "2024-01-12T10:00:00Z", "2.00", "2024-01-12T10:00:00Z"),
-        order("O2", 3, "2024-01-10T08:00:00Z", "C2", "B", 2, "10.00", "2024-01-12", "shipped", 1,
-              "2024-01-13T08:00:00Z", "", "1.50", "2024-01-13T08:00:00Z"),
-        order("O5", 1, "2024-01-20T10:00:00Z", "C2", "A", 1, "30.00", "2024-01-23", "delivered", 1,
-              "2024-01-21T10:00:00Z", "2024-01-22T10:00:00Z", "1.00", "2024-01-22T10:00:00Z"),
+        order(
+            "O2",
+            2,
+            "2024-01-10T08:00:00Z",
+            "C2",
+            "B",
+            2,
+            "10.00",
+            "2024-01-12",
+            "delivered",
+            2,
+            "2024-01-11T10:00:00Z",
+            "2024-01-12T10:00:00Z",
+            "2.00",
+            "2024-01-12T10:00:00Z",
+        ),
+        order(
+            "O2",
+            3,
+            "2024-01-10T08:00:00Z",
+            "C2",
+            "B",
+            2,
+            "10.00",
+            "2024-01-12",
+            "shipped",
+            1,
+            "2024-01-13T08:00:00Z",
+            "",
+            "1.50",
+            "2024-01-13T08:00:00Z",
+        ),
+        order(
+            "O5",
+            1,
+            "2024-01-20T10:00:00Z",
+            "C2",
+            "A",
+            1,
+            "30.00",
+            "2024-01-23",
+            "delivered",
+            1,
+            "2024-01-21T10:00:00Z",
+            "2024-01-22T10:00:00Z",
+            "1.00",
+            "2024-01-22T10:00:00Z",
+        ),
         # O3/1: the earlier file's version at the same updated_at as the later file's
-        order("O3", 1, "2024-01-31T22:00:00-05:00", "C1", "A", 5, "25.00", "2024-02-03", "shipped", 5,
-              "2024-02-01T12:00:00Z", "", "4.00", "2024-02-02T12:00:00Z"),
+        order(
+            "O3",
+            1,
+            "2024-01-31T22:00:00-05:00",
+            "C1",
+            "A",
+            5,
+            "25.00",
+            "2024-02-03",
+            "shipped",
+            5,
+            "2024-02-01T12:00:00Z",
+            "",
+            "4.00",
+            "2024-02-02T12:00:00Z",
+        ),
     ],
     "orders/orders_2024-01-20.csv": [
         ORDER_COLS,
-        order("O2", 1, "2024-01-10T08:00:00Z", "C2", "A", 1, "30.00", "2024-01-12", "delivered", 1,
-              "2024-01-11T10:00:00Z", "2024-01-13T06:00:00Z", "2.00", "2024-01-13T06:00:00Z"),
-        order("O3", 1, "2024-01-31T22:00:00-05:00", "C1", "A", 5, "25.00", "2024-02-03", "delivered", 5,
-              "2024-02-01T12:00:00Z", "2024-02-02T12:00:00Z", "4.00", "2024-02-02T12:00:00Z"),
+        order(
+            "O2",
+            1,
+            "2024-01-10T08:00:00Z",
+            "C2",
+            "A",
+            1,
+            "30.00",
+            "2024-01-12",
+            "delivered",
+            1,
+            "2024-01-11T10:00:00Z",
+            "2024-01-13T06:00:00Z",
+            "2.00",
+            "2024-01-13T06:00:00Z",
+        ),
+        order(
+            "O3",
+            1,
+            "2024-01-31T22:00:00-05:00",
+            "C1",
+            "A",
+            5,
+            "25.00",
+            "2024-02-03",
+            "delivered",
+            5,
+            "2024-02-01T12:00:00Z",
+            "2024-02-02T12:00:00Z",
+            "4.00",
+            "2024-02-02T12:00:00Z",
+        ),
         order("O4", 1, "2024-02-05 10:00:00", "C3", "B", 3, "10.00", "2024-02-20", "open"),
     ],
     "orders/orders_2024-01-30.csv": [
         ORDER_COLS,
         # stale: a later file, but an older updated_at than the delivered version
-        order("O2", 1, "2024-01-10T08:00:00Z", "C2", "A", 1, "30.00", "2024-01-12", "shipped", 1,
-              "2024-01-11T10:00:00Z", "", "2.00", "2024-01-11T10:00:00Z"),
+        order(
+            "O2",
+            1,
+            "2024-01-10T08:00:00Z",
+            "C2",
+            "A",
+            1,
+            "30.00",
+            "2024-01-12",
+            "shipped",
+            1,
+            "2024-01-11T10:00:00Z",
+            "",
+            "2.00",
+            "2024-01-11T10:00:00Z",
+        ),
     ],
     "returns/returns_1.csv": [
         "return_id,order_id,line_number,sku,requested_ts,received_ts,quantity_returned,reason_code,disposition,"
@@ -230,10 +384,7 @@ def got(landing) -> dict[tuple[str, date], tuple[float | None, float | None, flo
     frame = kpi_monthly(landing)
     assert frame.columns == ["month", "kpi", "value", "numerator", "denominator"]
     assert frame.select(pl.struct("kpi", "month").is_unique().all()).item()
-    return {
-        (r["kpi"], r["month"]): (r["value"], r["numerator"], r["denominator"])
-        for r in frame.iter_rows(named=True)
-    }
+    return {(r["kpi"], r["month"]): (r["value"], r["numerator"], r["denominator"]) for r in frame.iter_rows(named=True)}
 
 
 def _close(a: float | None, b: float | None) -> bool:
@@ -244,7 +395,8 @@ def _close(a: float | None, b: float | None) -> bool:
 
 def test_every_expected_value(got):
     wrong = {
-        k: (got.get(k), v) for k, v in EXPECTED.items()
+        k: (got.get(k), v)
+        for k, v in EXPECTED.items()
         if k not in got or not all(_close(g, e) for g, e in zip(got[k], v, strict=True))
     }
     assert not wrong, "\n".join(f"{k}: got {g}, expected {e}" for k, (g, e) in wrong.items())
@@ -268,27 +420,53 @@ def test_as_of_date_can_be_given(landing):
 
 
 def test_offsets_convert_to_utc():
-    s = pl.DataFrame({"t": [
-        "2024-01-31T22:00:00-05:00", "2024-02-01T01:00:00+03:00", "2024-01-01 10:00:00",
-        "2024-01-01T10:00:00.25Z", "2024-01-01T10:00:00+0530", "2024-01-01T10:00:00+05", None,
-    ]}).select(parse_ts(pl.col("t"))).to_series().to_list()
+    s = (
+        pl.DataFrame(
+            {
+                "t": [
+                    "2024-01-31T22:00:00-05:00",
+                    "2024-02-01T01:00:00+03:00",
+                    "2024-01-01 10:00:00",
+                    "2024-01-01T10:00:00.25Z",
+                    "2024-01-01T10:00:00+0530",
+                    "2024-01-01T10:00:00+05",
+                    None,
+                ]
+            }
+        )
+        .select(parse_ts(pl.col("t")))
+        .to_series()
+        .to_list()
+    )
     assert s == [
-        datetime(2024, 2, 1, 3, 0), datetime(2024, 1, 31, 22, 0), datetime(2024, 1, 1, 10, 0),
-        datetime(2024, 1, 1, 10, 0, 0, 250_000), datetime(2024, 1, 1, 4, 30), datetime(2024, 1, 1, 5, 0),
+        datetime(2024, 2, 1, 3, 0),
+        datetime(2024, 1, 31, 22, 0),
+        datetime(2024, 1, 1, 10, 0),
+        datetime(2024, 1, 1, 10, 0, 0, 250_000),
+        datetime(2024, 1, 1, 4, 30),
+        datetime(2024, 1, 1, 5, 0),
         None,
     ]
 
 
 def test_current_version_rules():
-    versions = pl.DataFrame({
-        "k": ["a", "a", "a", "b", "b", "c", "c"],
-        "updated_at": [datetime(2024, 1, 2), datetime(2024, 1, 3), datetime(2024, 1, 1),
-                       datetime(2024, 1, 1), datetime(2024, 1, 1), None, datetime(2024, 1, 1)],
-        "_file": [0, 0, 2, 1, 0, 1, 0],
-        "_row": [0, 1, 0, 5, 9, 0, 3],
-        "v": ["a-old", "a-latest", "a-stale-later-file", "b-later-file", "b-earlier-file",
-              "c-null", "c-dated"],
-    })
+    versions = pl.DataFrame(
+        {
+            "k": ["a", "a", "a", "b", "b", "c", "c"],
+            "updated_at": [
+                datetime(2024, 1, 2),
+                datetime(2024, 1, 3),
+                datetime(2024, 1, 1),
+                datetime(2024, 1, 1),
+                datetime(2024, 1, 1),
+                None,
+                datetime(2024, 1, 1),
+            ],
+            "_file": [0, 0, 2, 1, 0, 1, 0],
+            "_row": [0, 1, 0, 5, 9, 0, 3],
+            "v": ["a-old", "a-latest", "a-stale-later-file", "b-later-file", "b-earlier-file", "c-null", "c-dated"],
+        }
+    )
     got = dict(current(versions, ("k",), "updated_at").select("k", "v").iter_rows())
     assert got == {"a": "a-latest", "b": "b-later-file", "c": "c-dated"}
 

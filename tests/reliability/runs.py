@@ -70,12 +70,20 @@ class ScmRun:
     """`scm run` started as a process group of its own, with its output read as it comes (threads)."""
 
     def __init__(self, env: dict[str, str]):
-        self.proc = subprocess.Popen([str(SCM), "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(SCM), "run"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self.out: list[str] = []
         self.err: list[str] = []
-        self.readers = [threading.Thread(target=self._read, args=(s, b), daemon=True)
-                        for s, b in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))]
+        self.readers = [
+            threading.Thread(target=self._read, args=(s, b), daemon=True)
+            for s, b in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))
+        ]
         for reader in self.readers:
             reader.start()
 
@@ -116,8 +124,9 @@ class ScmRun:
         deadline = time.monotonic() + timeout
         while not condition():
             if self.proc.poll() is not None:
-                raise AssertionError(f"scm run ended (exit {self.proc.returncode}) before {what}:\n"
-                                     f"{self.output()[-3000:]}")
+                raise AssertionError(
+                    f"scm run ended (exit {self.proc.returncode}) before {what}:\n{self.output()[-3000:]}"
+                )
             if time.monotonic() > deadline:
                 self.kill()
                 raise AssertionError(f"no {what} after {timeout}s:\n{self.output()[-3000:]}")

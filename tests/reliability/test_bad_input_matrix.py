@@ -38,23 +38,47 @@ Sent = dict[str, str] | str
 
 def order(**overrides: str) -> dict[str, str]:
     row = {
-        "order_id": "O1", "line_number": "1", "order_ts": "2024-01-01T10:00:00Z", "customer_id": "C1",
-        "channel": "web", "ship_to_region": "EU", "sku": "SKU1", "warehouse_id": "W1",
-        "quantity_ordered": "2", "unit_price": "9.99", "promised_date": "2024-01-04", "status": "open",
-        "quantity_shipped": "", "shipped_ts": "", "delivered_ts": "", "carrier": "", "shipping_cost": "",
+        "order_id": "O1",
+        "line_number": "1",
+        "order_ts": "2024-01-01T10:00:00Z",
+        "customer_id": "C1",
+        "channel": "web",
+        "ship_to_region": "EU",
+        "sku": "SKU1",
+        "warehouse_id": "W1",
+        "quantity_ordered": "2",
+        "unit_price": "9.99",
+        "promised_date": "2024-01-04",
+        "status": "open",
+        "quantity_shipped": "",
+        "shipped_ts": "",
+        "delivered_ts": "",
+        "carrier": "",
+        "shipping_cost": "",
         "updated_at": "2024-01-01T10:00:00Z",
     }
     return row | overrides
 
 
 def warehouse(**overrides: str) -> dict[str, str]:
-    return {"warehouse_id": "W1", "warehouse_name": "Hamburg", "region": "EU", "country": "DE",
-            "operator": "own", "updated_at": "2024-01-01T00:00:00Z"} | overrides
+    return {
+        "warehouse_id": "W1",
+        "warehouse_name": "Hamburg",
+        "region": "EU",
+        "country": "DE",
+        "operator": "own",
+        "updated_at": "2024-01-01T00:00:00Z",
+    } | overrides
 
 
 def stock(**overrides: str) -> dict[str, str]:
-    return {"snapshot_date": "2024-01-02", "warehouse_id": "W1", "sku": "SKU1", "on_hand_qty": "10",
-            "reserved_qty": "2"} | overrides
+    return {
+        "snapshot_date": "2024-01-02",
+        "warehouse_id": "W1",
+        "sku": "SKU1",
+        "on_hand_qty": "10",
+        "reserved_qty": "2",
+    } | overrides
 
 
 def line(feed: str, row: dict[str, str]) -> str:
@@ -98,8 +122,10 @@ def typed_orders(rows: list[dict[str, str]]) -> pl.DataFrame:
         pl.col("unit_price").cast(pl.Float64),
         pl.col("promised_date").str.to_date(),
         pl.col("order_ts", "updated_at").str.to_datetime(time_zone="UTC"),
-        *[pl.col(c).replace("", None) for c in ("quantity_shipped", "shipped_ts", "delivered_ts", "carrier",
-                                                 "shipping_cost")],
+        *[
+            pl.col(c).replace("", None)
+            for c in ("quantity_shipped", "shipped_ts", "delivered_ts", "carrier", "shipping_cost")
+        ],
     )
 
 
@@ -127,153 +153,348 @@ def _future(now: datetime, days: float) -> str:
 
 CASES = [
     # --- one example per rule kind of the contract ---------------------------------------------------
-    Case("rule:pattern", "warehouses", "warehouses_2024-01-02.csv", kind="pattern",
-         build=lambda now: csv_file("warehouses", [warehouse(), warehouse(warehouse_id="W2", country="de")]),
-         quarantined={2: ("country_iso2", "country_iso2: country must be an ISO-3166 alpha-2 code "
-                                          "(two capital letters) (got de)")}),
-    Case("rule:between", "orders", "orders_between.csv", kind="between",
-         # The bounds themselves: 0 is out (> 0), 100,000 is in; one unit over the maximum is out.
-         build=lambda now: csv_file("orders", [order(), order(line_number="2", quantity_ordered="0"),
-                                               order(line_number="3", quantity_ordered="100000"),
-                                               order(line_number="4", quantity_ordered="100001")]),
-         quarantined={
-             2: ("quantity_ordered_range", "quantity_ordered_range: quantity_ordered must be > 0 and <= 100,000 "
-                                           "(got 0)"),
-             4: ("quantity_ordered_range", "quantity_ordered_range: quantity_ordered must be > 0 and <= 100,000 "
-                                           "(got 100001)"),
-         }),
-    Case("rule:in_set", "orders", "orders_in_set.csv", kind="in_set",
-         # Values are compared as sent (after trimming blanks): another case is another value.
-         build=lambda now: csv_file("orders", [order(), order(line_number="2", channel="Web"),
-                                               order(line_number="3", channel=" web ")]),
-         quarantined={2: ("channel_accepted", "channel_accepted: channel must be one of web, marketplace, "
-                                              "wholesale (got Web)")}),
-    Case("rule:pair_ge", "orders", "orders_pair_ge.csv", kind="pair_ge",
-         # 23:30 at -02:00 is the next day in UTC, and the contract compares UTC dates.
-         build=lambda now: csv_file("orders", [order(), order(line_number="2", order_ts="2024-01-01T23:30:00-02:00",
-                                                              promised_date="2024-01-01")]),
-         quarantined={2: ("promised_date_ge_order_ts", "promised_date_ge_order_ts: promised_date must be >= "
-                                                       "order_ts (as a date) (got 2024-01-01 vs "
-                                                       "2024-01-01T23:30:00-02:00)")}),
-    Case("rule:null_when", "orders", "orders_null_when.csv", kind="null_when",
-         build=lambda now: csv_file("orders", [order(), order(line_number="2", quantity_shipped="2")]),
-         quarantined={2: ("quantity_shipped_null_while_open", "quantity_shipped_null_while_open: "
-                                                              "quantity_shipped must be null while open (got 2)")}),
-    Case("rule:not_future", "orders", "orders_not_future.csv", kind="not_future",
-         # Just inside the tolerance loads; two days ahead does not.
-         build=lambda now: csv_file("orders", [
-             order(),
-             order(line_number="2", order_ts=_future(now, 0.9), promised_date=_future(now, 5)[:10]),
-             order(line_number="3", order_ts=_future(now, 2), promised_date=_future(now, 5)[:10]),
-         ]),
-         quarantined={3: ("order_ts_not_future", "order_ts_not_future: order_ts must not be more than 1 day "
-                                                 "in the future (got {future_2d})")}),
-    Case("rule:unique_key", "orders", "orders_unique_key.csv", kind="unique_key",
-         build=lambda now: csv_file("orders", [order(), order(line_number="2"), order()]),
-         quarantined={3: ("unique_key", "unique_key: (order_id, line_number, updated_at) must be unique within "
-                                        "a file (repeats an earlier row)")}),
+    Case(
+        "rule:pattern",
+        "warehouses",
+        "warehouses_2024-01-02.csv",
+        kind="pattern",
+        build=lambda now: csv_file("warehouses", [warehouse(), warehouse(warehouse_id="W2", country="de")]),
+        quarantined={
+            2: ("country_iso2", "country_iso2: country must be an ISO-3166 alpha-2 code (two capital letters) (got de)")
+        },
+    ),
+    Case(
+        "rule:between",
+        "orders",
+        "orders_between.csv",
+        kind="between",
+        # The bounds themselves: 0 is out (> 0), 100,000 is in; one unit over the maximum is out.
+        build=lambda now: csv_file(
+            "orders",
+            [
+                order(),
+                order(line_number="2", quantity_ordered="0"),
+                order(line_number="3", quantity_ordered="100000"),
+                order(line_number="4", quantity_ordered="100001"),
+            ],
+        ),
+        quarantined={
+            2: (
+                "quantity_ordered_range",
+                "quantity_ordered_range: quantity_ordered must be > 0 and <= 100,000 (got 0)",
+            ),
+            4: (
+                "quantity_ordered_range",
+                "quantity_ordered_range: quantity_ordered must be > 0 and <= 100,000 (got 100001)",
+            ),
+        },
+    ),
+    Case(
+        "rule:in_set",
+        "orders",
+        "orders_in_set.csv",
+        kind="in_set",
+        # Values are compared as sent (after trimming blanks): another case is another value.
+        build=lambda now: csv_file(
+            "orders", [order(), order(line_number="2", channel="Web"), order(line_number="3", channel=" web ")]
+        ),
+        quarantined={
+            2: ("channel_accepted", "channel_accepted: channel must be one of web, marketplace, wholesale (got Web)")
+        },
+    ),
+    Case(
+        "rule:pair_ge",
+        "orders",
+        "orders_pair_ge.csv",
+        kind="pair_ge",
+        # 23:30 at -02:00 is the next day in UTC, and the contract compares UTC dates.
+        build=lambda now: csv_file(
+            "orders",
+            [order(), order(line_number="2", order_ts="2024-01-01T23:30:00-02:00", promised_date="2024-01-01")],
+        ),
+        quarantined={
+            2: (
+                "promised_date_ge_order_ts",
+                "promised_date_ge_order_ts: promised_date must be >= "
+                "order_ts (as a date) (got 2024-01-01 vs "
+                "2024-01-01T23:30:00-02:00)",
+            )
+        },
+    ),
+    Case(
+        "rule:null_when",
+        "orders",
+        "orders_null_when.csv",
+        kind="null_when",
+        build=lambda now: csv_file("orders", [order(), order(line_number="2", quantity_shipped="2")]),
+        quarantined={
+            2: (
+                "quantity_shipped_null_while_open",
+                "quantity_shipped_null_while_open: quantity_shipped must be null while open (got 2)",
+            )
+        },
+    ),
+    Case(
+        "rule:not_future",
+        "orders",
+        "orders_not_future.csv",
+        kind="not_future",
+        # Just inside the tolerance loads; two days ahead does not.
+        build=lambda now: csv_file(
+            "orders",
+            [
+                order(),
+                order(line_number="2", order_ts=_future(now, 0.9), promised_date=_future(now, 5)[:10]),
+                order(line_number="3", order_ts=_future(now, 2), promised_date=_future(now, 5)[:10]),
+            ],
+        ),
+        quarantined={
+            3: (
+                "order_ts_not_future",
+                "order_ts_not_future: order_ts must not be more than 1 day in the future (got {future_2d})",
+            )
+        },
+    ),
+    Case(
+        "rule:unique_key",
+        "orders",
+        "orders_unique_key.csv",
+        kind="unique_key",
+        build=lambda now: csv_file("orders", [order(), order(line_number="2"), order()]),
+        quarantined={
+            3: (
+                "unique_key",
+                "unique_key: (order_id, line_number, updated_at) must be unique within a file (repeats an earlier row)",
+            )
+        },
+    ),
     # --- malformed CSV ------------------------------------------------------------------------------
-    Case("csv:unterminated_quote", "orders", "orders_quote.csv",
-         # The quote opened in row 2 is never closed: the rows after it must not vanish into its value.
-         build=lambda now: csv_file("orders", [
-             order(), line("orders", order(line_number="2", customer_id='"C2')), order(line_number="3"),
-             order(line_number="4"),
-         ]),
-         quarantined={2: ("malformed_row", "malformed_row: has a quote that is not closed on its line "
-                                           "(check quoting)")}),
-    Case("csv:field_counts_and_blank_lines", "orders", "orders_fields.csv",
-         # A blank line is no row (but keeps its number); a short and a long line do not split into the header.
-         build=lambda now: csv_file("orders", [
-             order(), None, line("orders", order(line_number="3")).rsplit(",", 3)[0], order(line_number="4"),
-             line("orders", order(line_number="5")) + ",extra", None,
-         ]),
-         quarantined={
-             3: ("malformed_row", "malformed_row: has 15 fields, the header has 18 (check quoting and separators)"),
-             5: ("malformed_row", "malformed_row: has 19 fields, the header has 18 (check quoting and separators)"),
-         }),
-    Case("csv:stray_carriage_return", "orders", "orders_cr.csv",
-         build=lambda now: csv_file("orders", [order(), line("orders", order(line_number="2", customer_id="C\rX")),
-                                               order(line_number="3")]),
-         quarantined={2: ("malformed_row", "malformed_row: has a carriage return outside quotes "
-                                           "(check quoting and separators)")}),
-    Case("csv:byte_order_mark", "orders", "orders_bom.csv",
-         # Excel's "CSV UTF-8" starts with a BOM; with a bad row the file is read row by row, BOM and all.
-         build=lambda now: csv_file("orders", [order(), line("orders", order(line_number="2")) + ",x"],
-                                    encoding="utf-8-sig"),
-         quarantined={2: ("malformed_row", "malformed_row: has 19 fields, the header has 18 (check quoting and "
-                                           "separators)")}),
-    Case("csv:duplicate_column", "orders", "orders_dup_column.csv",
-         build=lambda now: csv_file("orders", [line("orders", order()) + ",DHL"],
-                                    header=",".join(FEEDS["orders"].column_names) + ",Carrier"),
-         reject=("unreadable", "the header names column(s) carrier more than once")),
+    Case(
+        "csv:unterminated_quote",
+        "orders",
+        "orders_quote.csv",
+        # The quote opened in row 2 is never closed: the rows after it must not vanish into its value.
+        build=lambda now: csv_file(
+            "orders",
+            [
+                order(),
+                line("orders", order(line_number="2", customer_id='"C2')),
+                order(line_number="3"),
+                order(line_number="4"),
+            ],
+        ),
+        quarantined={2: ("malformed_row", "malformed_row: has a quote that is not closed on its line (check quoting)")},
+    ),
+    Case(
+        "csv:field_counts_and_blank_lines",
+        "orders",
+        "orders_fields.csv",
+        # A blank line is no row (but keeps its number); a short and a long line do not split into the header.
+        build=lambda now: csv_file(
+            "orders",
+            [
+                order(),
+                None,
+                line("orders", order(line_number="3")).rsplit(",", 3)[0],
+                order(line_number="4"),
+                line("orders", order(line_number="5")) + ",extra",
+                None,
+            ],
+        ),
+        quarantined={
+            3: ("malformed_row", "malformed_row: has 15 fields, the header has 18 (check quoting and separators)"),
+            5: ("malformed_row", "malformed_row: has 19 fields, the header has 18 (check quoting and separators)"),
+        },
+    ),
+    Case(
+        "csv:stray_carriage_return",
+        "orders",
+        "orders_cr.csv",
+        build=lambda now: csv_file(
+            "orders", [order(), line("orders", order(line_number="2", customer_id="C\rX")), order(line_number="3")]
+        ),
+        quarantined={
+            2: ("malformed_row", "malformed_row: has a carriage return outside quotes (check quoting and separators)")
+        },
+    ),
+    Case(
+        "csv:byte_order_mark",
+        "orders",
+        "orders_bom.csv",
+        # Excel's "CSV UTF-8" starts with a BOM; with a bad row the file is read row by row, BOM and all.
+        build=lambda now: csv_file(
+            "orders", [order(), line("orders", order(line_number="2")) + ",x"], encoding="utf-8-sig"
+        ),
+        quarantined={
+            2: ("malformed_row", "malformed_row: has 19 fields, the header has 18 (check quoting and separators)")
+        },
+    ),
+    Case(
+        "csv:duplicate_column",
+        "orders",
+        "orders_dup_column.csv",
+        build=lambda now: csv_file(
+            "orders", [line("orders", order()) + ",DHL"], header=",".join(FEEDS["orders"].column_names) + ",Carrier"
+        ),
+        reject=("unreadable", "the header names column(s) carrier more than once"),
+    ),
     # --- whole files ------------------------------------------------------------------------------------
-    Case("file:latin1", "orders", "orders_latin1.csv",
-         build=lambda now: csv_file("orders", [order(), order(line_number="2", customer_id="Caf\u00e9")],
-                                    encoding="latin-1"),
-         reject=("encoding", "not UTF-8: byte 0xe9 on line 3 (save the file as UTF-8)")),
-    Case("file:utf16", "orders", "orders_utf16.csv",
-         build=lambda now: csv_file("orders", [order(), order(line_number="2")], encoding="utf-16"),
-         reject=("encoding", "not UTF-8: the file is UTF-16 text (save the file as UTF-8)")),
-    Case("file:empty", "orders", "orders_empty.csv", build=lambda now: File(b"", {}),
-         reject=("empty", "the file is empty")),
-    Case("file:header_only", "orders", "orders_header_only.csv", build=lambda now: csv_file("orders", []),
-         reject=("empty", "the file has a header but no rows")),
-    Case("file:missing_column", "orders", "orders_missing_column.csv",
-         build=lambda now: csv_file("orders", [",".join(v for k, v in order().items() if k != "customer_id")],
-                                    header=",".join(c for c in FEEDS["orders"].column_names if c != "customer_id")),
-         reject=("missing_columns", "missing required column(s): customer_id")),
-    Case("file:extra_column", "orders", "orders_extra_column.csv",
-         # Kept, per row, in `_extra`, for loaded and quarantined rows alike.
-         build=lambda now: csv_file("orders", [line("orders", order()) + ",yes",
-                                               line("orders", order(line_number="2", channel="fax")) + ",no"],
-                                    header=",".join(FEEDS["orders"].column_names) + ",gift_wrap"),
-         quarantined={2: ("channel_accepted", "channel_accepted: channel must be one of web, marketplace, "
-                                              "wholesale (got fax)")},
-         extra_columns=("gift_wrap",)),
+    Case(
+        "file:latin1",
+        "orders",
+        "orders_latin1.csv",
+        build=lambda now: csv_file(
+            "orders", [order(), order(line_number="2", customer_id="Caf\u00e9")], encoding="latin-1"
+        ),
+        reject=("encoding", "not UTF-8: byte 0xe9 on line 3 (save the file as UTF-8)"),
+    ),
+    Case(
+        "file:utf16",
+        "orders",
+        "orders_utf16.csv",
+        build=lambda now: csv_file("orders", [order(), order(line_number="2")], encoding="utf-16"),
+        reject=("encoding", "not UTF-8: the file is UTF-16 text (save the file as UTF-8)"),
+    ),
+    Case(
+        "file:empty",
+        "orders",
+        "orders_empty.csv",
+        build=lambda now: File(b"", {}),
+        reject=("empty", "the file is empty"),
+    ),
+    Case(
+        "file:header_only",
+        "orders",
+        "orders_header_only.csv",
+        build=lambda now: csv_file("orders", []),
+        reject=("empty", "the file has a header but no rows"),
+    ),
+    Case(
+        "file:missing_column",
+        "orders",
+        "orders_missing_column.csv",
+        build=lambda now: csv_file(
+            "orders",
+            [",".join(v for k, v in order().items() if k != "customer_id")],
+            header=",".join(c for c in FEEDS["orders"].column_names if c != "customer_id"),
+        ),
+        reject=("missing_columns", "missing required column(s): customer_id"),
+    ),
+    Case(
+        "file:extra_column",
+        "orders",
+        "orders_extra_column.csv",
+        # Kept, per row, in `_extra`, for loaded and quarantined rows alike.
+        build=lambda now: csv_file(
+            "orders",
+            [line("orders", order()) + ",yes", line("orders", order(line_number="2", channel="fax")) + ",no"],
+            header=",".join(FEEDS["orders"].column_names) + ",gift_wrap",
+        ),
+        quarantined={
+            2: ("channel_accepted", "channel_accepted: channel must be one of web, marketplace, wholesale (got fax)")
+        },
+        extra_columns=("gift_wrap",),
+    ),
     # --- Parquet ------------------------------------------------------------------------------------
-    Case("parquet:string_in_int_column", "orders", "orders_text_qty.parquet",
-         build=lambda now: parquet_file(typed_orders([order(), order(line_number="2", quantity_ordered="two"),
-                                                      order(line_number="3")])),
-         quarantined={2: ("type:quantity_ordered", "type:quantity_ordered: quantity_ordered must be int (got two)")}),
-    Case("parquet:float_int_column", "orders", "orders_float_qty.parquet",
-         # An int column written as floats: 2.0 is not an int as the contract reads it (the text "2.0").
-         build=lambda now: parquet_file(typed_orders([order(), order(line_number="2", quantity_ordered="2.5")])
-                                        .with_columns(pl.col("quantity_ordered").cast(pl.Float64))),
-         quarantined={1: ("type:quantity_ordered", "type:quantity_ordered: quantity_ordered must be int (got 2.0)"),
-                      2: ("type:quantity_ordered", "type:quantity_ordered: quantity_ordered must be int (got 2.5)")}),
-    Case("parquet:list_column", "orders", "orders_list_column.parquet",
-         build=lambda now: parquet_file(typed_orders([order()]).with_columns(tags=pl.concat_list("sku", "channel"))),
-         reject=("unreadable", "column 'tags' has type List(String), which has no text form")),
+    Case(
+        "parquet:string_in_int_column",
+        "orders",
+        "orders_text_qty.parquet",
+        build=lambda now: parquet_file(
+            typed_orders([order(), order(line_number="2", quantity_ordered="two"), order(line_number="3")])
+        ),
+        quarantined={2: ("type:quantity_ordered", "type:quantity_ordered: quantity_ordered must be int (got two)")},
+    ),
+    Case(
+        "parquet:float_int_column",
+        "orders",
+        "orders_float_qty.parquet",
+        # An int column written as floats: 2.0 is not an int as the contract reads it (the text "2.0").
+        build=lambda now: parquet_file(
+            typed_orders([order(), order(line_number="2", quantity_ordered="2.5")]).with_columns(
+                pl.col("quantity_ordered").cast(pl.Float64)
+            )
+        ),
+        quarantined={
+            1: ("type:quantity_ordered", "type:quantity_ordered: quantity_ordered must be int (got 2.0)"),
+            2: ("type:quantity_ordered", "type:quantity_ordered: quantity_ordered must be int (got 2.5)"),
+        },
+    ),
+    Case(
+        "parquet:list_column",
+        "orders",
+        "orders_list_column.parquet",
+        build=lambda now: parquet_file(typed_orders([order()]).with_columns(tags=pl.concat_list("sku", "channel"))),
+        reject=("unreadable", "column 'tags' has type List(String), which has no text form"),
+    ),
     # --- values -------------------------------------------------------------------------------------
-    Case("value:duplicate_keys", "orders", "orders_duplicate_keys.csv",
-         # A newer version of a key in the same file is fine; the same version again is not, however spelled.
-         build=lambda now: csv_file("orders", [
-             order(), order(status="cancelled", updated_at="2024-01-02T10:00:00Z"),
-             order(updated_at="2024-01-01T10:00:00+00:00"), order(line_number="01"),
-         ]),
-         quarantined={
-             3: ("unique_key", "unique_key: (order_id, line_number, updated_at) must be unique within a file "
-                               "(repeats an earlier row)"),
-             4: ("unique_key", "unique_key: (order_id, line_number, updated_at) must be unique within a file "
-                               "(repeats an earlier row)"),
-         }),
-    Case("value:future_date", "inventory", "inventory_future.csv",
-         # A date column: tomorrow is within the tolerance, the day after is not.
-         build=lambda now: csv_file("inventory", [stock(), stock(snapshot_date=_future(now, 1)[:10]),
-                                                  stock(snapshot_date=_future(now, 2)[:10])]),
-         quarantined={3: ("snapshot_date_not_future", "snapshot_date_not_future: snapshot_date must not be more "
-                                                      "than 1 day in the future (got {future_2d_date})")}),
-    Case("value:huge_quantity", "orders", "orders_huge_quantity.csv",
-         # Past the plausibility bound, and past what a 64-bit integer holds.
-         build=lambda now: csv_file("orders", [order(), order(line_number="2", quantity_ordered="5000000"),
-                                               order(line_number="3", quantity_ordered="99999999999999999999")]),
-         quarantined={
-             2: ("quantity_ordered_range", "quantity_ordered_range: quantity_ordered must be > 0 and <= 100,000 "
-                                           "(got 5000000)"),
-             3: ("type:quantity_ordered", "type:quantity_ordered: quantity_ordered must be int "
-                                          "(got 99999999999999999999)"),
-         }),
+    Case(
+        "value:duplicate_keys",
+        "orders",
+        "orders_duplicate_keys.csv",
+        # A newer version of a key in the same file is fine; the same version again is not, however spelled.
+        build=lambda now: csv_file(
+            "orders",
+            [
+                order(),
+                order(status="cancelled", updated_at="2024-01-02T10:00:00Z"),
+                order(updated_at="2024-01-01T10:00:00+00:00"),
+                order(line_number="01"),
+            ],
+        ),
+        quarantined={
+            3: (
+                "unique_key",
+                "unique_key: (order_id, line_number, updated_at) must be unique within a file (repeats an earlier row)",
+            ),
+            4: (
+                "unique_key",
+                "unique_key: (order_id, line_number, updated_at) must be unique within a file (repeats an earlier row)",
+            ),
+        },
+    ),
+    Case(
+        "value:future_date",
+        "inventory",
+        "inventory_future.csv",
+        # A date column: tomorrow is within the tolerance, the day after is not.
+        build=lambda now: csv_file(
+            "inventory", [stock(), stock(snapshot_date=_future(now, 1)[:10]), stock(snapshot_date=_future(now, 2)[:10])]
+        ),
+        quarantined={
+            3: (
+                "snapshot_date_not_future",
+                "snapshot_date_not_future: snapshot_date must not be more "
+                "than 1 day in the future (got {future_2d_date})",
+            )
+        },
+    ),
+    Case(
+        "value:huge_quantity",
+        "orders",
+        "orders_huge_quantity.csv",
+        # Past the plausibility bound, and past what a 64-bit integer holds.
+        build=lambda now: csv_file(
+            "orders",
+            [
+                order(),
+                order(line_number="2", quantity_ordered="5000000"),
+                order(line_number="3", quantity_ordered="99999999999999999999"),
+            ],
+        ),
+        quarantined={
+            2: (
+                "quantity_ordered_range",
+                "quantity_ordered_range: quantity_ordered must be > 0 and <= 100,000 (got 5000000)",
+            ),
+            3: (
+                "type:quantity_ordered",
+                "type:quantity_ordered: quantity_ordered must be int (got 99999999999999999999)",
+            ),
+        },
+    ),
 ]
+
 
 def expected_reason(case: Case, row: int, reason: str, now: datetime) -> str:
     reason = reason.format(future_2d=_future(now, 2), future_2d_date=_future(now, 2)[:10])
@@ -320,10 +541,15 @@ def check_case(con, case: Case, file: File, outcomes: dict, now: datetime) -> No
     got = outcomes[case.path]
     (log,) = con.sql(
         "select status, rows_read, rows_loaded, rows_quarantined, reject_reason, message, extra_columns "
-        "from raw.ingest_log where file = ?", params=[case.path]
+        "from raw.ingest_log where file = ?",
+        params=[case.path],
     ).fetchall()
-    loaded = {n for (n,) in con.sql(f"select _row_number from raw.{case.feed} where _source_file = ?",
-                                    params=[case.path]).fetchall()}
+    loaded = {
+        n
+        for (n,) in con.sql(
+            f"select _row_number from raw.{case.feed} where _source_file = ?", params=[case.path]
+        ).fetchall()
+    }
     quarantine = quarantined_rows(con, case.feed, case.path)
     if case.reject:
         assert (got.status, got.reject_reason, got.message) == ("rejected", *case.reject)
@@ -333,8 +559,7 @@ def check_case(con, case: Case, file: File, outcomes: dict, now: datetime) -> No
     # Every data row of the file is read, and ends loaded or quarantined (a blank line is no row).
     assert got.status == "loaded"
     assert got.rows_read == len(file.sent) == got.rows_loaded + got.rows_quarantined
-    assert log == ("loaded", got.rows_read, got.rows_loaded, got.rows_quarantined, None, None,
-                   list(case.extra_columns))
+    assert log == ("loaded", got.rows_read, got.rows_loaded, got.rows_quarantined, None, None, list(case.extra_columns))
     assert loaded == set(file.sent) - set(case.quarantined)
     assert loaded.isdisjoint(quarantine)
     # One line per bad row, naming the file, the row and the rule, with the value as sent.
@@ -377,8 +602,9 @@ def test_bad_input(case: Case, base_landing, tmp_path):
             [(rows,)] = con.execute(f"select count(*) from raw.{name} where _source_file <> ?", [case.path]).fetchall()
             assert rows == sum(o.rows_loaded for o in others if o.file.startswith(f"{name}/"))
         if case.extra_columns:
-            extras = con.sql(f"select _row_number, _extra from raw.{case.feed} where _source_file = ?",
-                             params=[case.path]).fetchall()
+            extras = con.sql(
+                f"select _row_number, _extra from raw.{case.feed} where _source_file = ?", params=[case.path]
+            ).fetchall()
             assert extras == [(1, '{"gift_wrap":"yes"}')]
     finally:
         con.close()
@@ -400,7 +626,8 @@ def test_every_case_at_once_through_dagster(world_copy):
         outcomes = {}
         for file, status, read, loaded, quarantined, reason, message in con.sql(
             "select file, status, rows_read, rows_loaded, rows_quarantined, reject_reason, message "
-            "from raw.ingest_log where load_id = ?", params=[summary.run_id]
+            "from raw.ingest_log where load_id = ?",
+            params=[summary.run_id],
         ).fetchall():
             outcomes[file] = _Logged(file, status, read, loaded, quarantined, reason, message)
         assert {c.path for c in CASES} <= set(outcomes)

@@ -56,10 +56,14 @@ def warehouse_state(data_dir: Path) -> tuple[set[str], int]:
     con = duckdb.connect(str(data_dir / "warehouse.duckdb"))  # no run holds it now; a WAL is replayed
     try:
         for name in FEEDS:
-            logged = con.sql(f"select coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
-                             f"from raw.ingest_log where feed = '{name}'").fetchall()[0]
-            rows = (con.sql(f"select count(*) from raw.{name}").fetchall()[0][0],
-                    con.sql(f"select count(*) from raw.{name}_quarantine").fetchall()[0][0])
+            logged = con.sql(
+                f"select coalesce(sum(rows_loaded), 0), coalesce(sum(rows_quarantined), 0) "
+                f"from raw.ingest_log where feed = '{name}'"
+            ).fetchall()[0]
+            rows = (
+                con.sql(f"select count(*) from raw.{name}").fetchall()[0][0],
+                con.sql(f"select count(*) from raw.{name}_quarantine").fetchall()[0][0],
+            )
             assert rows == logged, f"{name}: raw rows {rows} but the log says {logged}"
         files = {f for (f,) in con.sql("select file from raw.ingest_log").fetchall()}
         runs = con.sql("select count(*) from forecast.runs").fetchall()[0][0]
@@ -92,8 +96,7 @@ def test_killed_runs_then_two_runs_at_once(world_copy, scm_runs, next_days_refer
 
     # (a) While loading.
     run = scm_runs(world_copy.env())
-    run.wait_for("the load's first connection to the warehouse",
-                 lambda: run.has_open(run.proc.pid, warehouse))
+    run.wait_for("the load's first connection to the warehouse", lambda: run.has_open(run.proc.pid, warehouse))
     run.kill()
     assert_left_clean(run, data, before)
     files, runs = warehouse_state(data)

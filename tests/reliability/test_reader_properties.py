@@ -68,12 +68,13 @@ def _write(values: list[str], quote_all: bool, terminator: str) -> str:
 @st.composite
 def good_values(draw, number: int) -> tuple[dict[str, str], dict]:
     """A row that breaks no rule: the text to write and the typed values it must load as."""
-    order_ts = draw(st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2024, 5, 1))).replace(
-        microsecond=0
-    )
+    order_ts = draw(st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2024, 5, 1))).replace(microsecond=0)
     offset = timedelta(hours=draw(st.integers(-12, 12)))
-    ts_text = (order_ts.replace(tzinfo=UTC).astimezone(timezone(offset)).isoformat() if offset
-               else order_ts.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    ts_text = (
+        order_ts.replace(tzinfo=UTC).astimezone(timezone(offset)).isoformat()
+        if offset
+        else order_ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
     promised = order_ts.date() + timedelta(days=draw(st.integers(0, 30)))
     status = draw(st.sampled_from(["open", "shipped", "delivered", "cancelled"]))
     quantity = draw(st.integers(1, 100_000))
@@ -84,17 +85,36 @@ def good_values(draw, number: int) -> tuple[dict[str, str], dict]:
     carrier = draw(st.one_of(st.just(""), TEXT))
     pad = draw(st.sampled_from(["", " "]))  # blanks around a number are trimmed
     sent = {
-        **texts, "line_number": f"{pad}{number}{pad}", "order_ts": ts_text,
-        "channel": draw(st.sampled_from(["web", "marketplace", "wholesale"])), "quantity_ordered": str(quantity),
-        "unit_price": str(price), "promised_date": promised.isoformat(), "status": status,
-        "quantity_shipped": "" if shipped is None else str(shipped), "shipped_ts": "", "delivered_ts": "",
-        "carrier": carrier, "shipping_cost": "" if cost is None else str(cost), "updated_at": ts_text,
+        **texts,
+        "line_number": f"{pad}{number}{pad}",
+        "order_ts": ts_text,
+        "channel": draw(st.sampled_from(["web", "marketplace", "wholesale"])),
+        "quantity_ordered": str(quantity),
+        "unit_price": str(price),
+        "promised_date": promised.isoformat(),
+        "status": status,
+        "quantity_shipped": "" if shipped is None else str(shipped),
+        "shipped_ts": "",
+        "delivered_ts": "",
+        "carrier": carrier,
+        "shipping_cost": "" if cost is None else str(cost),
+        "updated_at": ts_text,
     }
     typed = {
-        **{c: _strip(v) for c, v in texts.items()}, "line_number": number, "order_ts": order_ts,
-        "channel": sent["channel"], "quantity_ordered": quantity, "unit_price": Decimal(price),
-        "promised_date": promised, "status": status, "quantity_shipped": shipped, "shipped_ts": None,
-        "delivered_ts": None, "carrier": _strip(carrier) or None, "shipping_cost": cost, "updated_at": order_ts,
+        **{c: _strip(v) for c, v in texts.items()},
+        "line_number": number,
+        "order_ts": order_ts,
+        "channel": sent["channel"],
+        "quantity_ordered": quantity,
+        "unit_price": Decimal(price),
+        "promised_date": promised,
+        "status": status,
+        "quantity_shipped": shipped,
+        "shipped_ts": None,
+        "delivered_ts": None,
+        "carrier": _strip(carrier) or None,
+        "shipping_cost": cost,
+        "updated_at": order_ts,
     }
     return sent, typed
 
@@ -208,4 +228,3 @@ def test_any_bytes_after_a_header_load_without_a_crash(tmp_path_factory, body):
     content = (",".join(COLUMNS) + "\n").encode() + body
     outcome, loaded, quarantined, _ = load(tmp_path_factory.mktemp("b"), content)
     _reconciles(outcome, loaded, quarantined)
-

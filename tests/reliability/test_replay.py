@@ -34,8 +34,15 @@ FIRST_LOAD = datetime(2025, 1, 1, 6, 0)  # after every generated day: no row is 
 LATE_FILE = "orders/orders_2024-01-20_correction.csv"  # an old date in its name: the version decides
 
 # The marts compared, the incremental facts among them. Load times and ids differ between the runs.
-COMPARED = ("kpi_monthly", "fct_order_lines", "fct_orders", "kpi_fulfilment_monthly", "fct_inventory_daily",
-            "fct_returns", "fct_purchase_order_lines")
+COMPARED = (
+    "kpi_monthly",
+    "fct_order_lines",
+    "fct_orders",
+    "kpi_fulfilment_monthly",
+    "fct_inventory_daily",
+    "fct_returns",
+    "fct_purchase_order_lines",
+)
 LOAD_COLUMNS = ("_loaded_at", "_last_loaded_at", "_load_id")
 
 
@@ -58,9 +65,16 @@ def _write_late_update(out: Path, drops: list[Path]) -> None:
     line = current.filter((pl.col("status") == "delivered") & pl.col("order_ts").str.starts_with("2024-01-1"))
     row = line.sort("order_id", "line_number").row(0, named=True)
     last_day = START + timedelta(days=FIRST_DAYS + LATER_DAYS - 1)
-    row.update(status="cancelled", quantity_ordered=str(int(row["quantity_ordered"]) + 1), quantity_shipped=None,
-               shipped_ts=None, delivered_ts=None, carrier=None, shipping_cost=None,
-               updated_at=f"{last_day + timedelta(days=1)}T09:00:00Z")
+    row.update(
+        status="cancelled",
+        quantity_ordered=str(int(row["quantity_ordered"]) + 1),
+        quantity_shipped=None,
+        shipped_ts=None,
+        delivered_ts=None,
+        carrier=None,
+        shipping_cost=None,
+        updated_at=f"{last_day + timedelta(days=1)}T09:00:00Z",
+    )
     (out / LATE_FILE).parent.mkdir(parents=True)
     pl.DataFrame([row]).select(orders.columns).write_csv(out / LATE_FILE)
 
@@ -111,9 +125,11 @@ class Warehouse:
     def reset(self) -> Warehouse:
         con = duckdb.connect(str(self.db))
         try:
-            schemas = con.sql("select schema_name from information_schema.schemata where catalog_name = "
-                              "current_database() and schema_name not in ('main', 'information_schema', "
-                              "'pg_catalog')").fetchall()
+            schemas = con.sql(
+                "select schema_name from information_schema.schemata where catalog_name = "
+                "current_database() and schema_name not in ('main', 'information_schema', "
+                "'pg_catalog')"
+            ).fetchall()
             for (schema,) in schemas:
                 con.execute(f'drop schema "{schema}" cascade')
         finally:
@@ -145,8 +161,18 @@ class Warehouse:
         """dbt build; every model and test must succeed (a test may warn only if `warn`)."""
         from dbt.cli.main import dbtRunner
 
-        argv = ["--quiet", "build", "--project-dir", str(PROJECT), "--profiles-dir", str(PROJECT),
-                "--target-path", str(self.folder / "target"), "--log-path", str(self.folder / "logs")]
+        argv = [
+            "--quiet",
+            "build",
+            "--project-dir",
+            str(PROJECT),
+            "--profiles-dir",
+            str(PROJECT),
+            "--target-path",
+            str(self.folder / "target"),
+            "--log-path",
+            str(self.folder / "logs"),
+        ]
         cwd = os.getcwd()
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("SCM_WAREHOUSE_PATH", str(self.db))
@@ -155,9 +181,11 @@ class Warehouse:
                 res = dbtRunner().invoke(argv)
             finally:
                 os.chdir(cwd)
-        failed = [f"{r.node.unique_id}: {r.status}: {(r.message or '')[:200]}"
-                  for r in getattr(res.result, "results", None) or []
-                  if str(r.status).lower() not in ("success", "pass", "no-op", *(["warn"] if warn else []))]
+        failed = [
+            f"{r.node.unique_id}: {r.status}: {(r.message or '')[:200]}"
+            for r in getattr(res.result, "results", None) or []
+            if str(r.status).lower() not in ("success", "pass", "no-op", *(["warn"] if warn else []))
+        ]
         assert res.success and not failed, f"dbt build failed ({res.exception}):\n" + "\n".join(failed[:20])
 
     def marts(self) -> dict[str, pl.DataFrame]:

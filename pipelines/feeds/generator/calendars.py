@@ -26,12 +26,10 @@ class Calendars:
     from_black_friday: np.ndarray  # (horizon,) days from that year's Black Friday (negative before)
     from_christmas: np.ndarray  # (horizon,) days from that year's 25 December (negative before)
 
-    def business_day(self, country: str, day: np.ndarray, offset: np.ndarray | int,
-                     weekmask: str) -> np.ndarray:
+    def business_day(self, country: str, day: np.ndarray, offset: np.ndarray | int, weekmask: str) -> np.ndarray:
         """Simulation day `offset` business days after `day` (rolled forward onto a business day first)."""
         d = self.origin + day.astype("timedelta64[D]")
-        out = np.busday_offset(d, offset, roll="forward", weekmask=weekmask,
-                               holidays=self.holiday_dates[country])
+        out = np.busday_offset(d, offset, roll="forward", weekmask=weekmask, holidays=self.holiday_dates[country])
         return (out - self.origin).astype(np.int64)
 
     def is_workday(self, country: str, weekmask: str) -> np.ndarray:

@@ -20,8 +20,10 @@ from .config import Stream, World, rng
 from .masters import WarehouseSpec
 
 REGIONS = {  # ISO-3166-2 subdivisions customers ship to, with population weights
-    "DE": (("DE-BY", "DE-NW", "DE-BW", "DE-NI", "DE-HE", "DE-SN", "DE-BE", "DE-HH"),
-           (0.17, 0.24, 0.15, 0.11, 0.09, 0.08, 0.09, 0.07)),
+    "DE": (
+        ("DE-BY", "DE-NW", "DE-BW", "DE-NI", "DE-HE", "DE-SN", "DE-BE", "DE-HH"),
+        (0.17, 0.24, 0.15, 0.11, 0.09, 0.08, 0.09, 0.07),
+    ),
     "GB": (("GB-ENG", "GB-SCT", "GB-WLS", "GB-NIR"), (0.84, 0.08, 0.05, 0.03)),
 }
 REMOTE_REGIONS = ("GB-SCT", "GB-NIR")  # a day more to promise and to deliver
@@ -49,19 +51,52 @@ _B2C_HOURS = (2, 1, 1, 1, 1, 2, 4, 6, 7, 7, 7, 7, 7, 7, 7, 7, 8, 9, 11, 12, 11, 
 _OFFICE_HOURS = (0,) * 6 + (4, 8, 8, 8, 6, 6, 7, 7, 5, 2) + (0,) * 8
 CHANNEL_SPECS: dict[str, ChannelSpec] = {
     "web": ChannelSpec(
-        unit_share=0.55, lines_p=(0.58, 0.25, 0.11, 0.06), mean_qty=1.35, extra_units=0.35, price_factor=1.0,
-        partial_ok=0.5, max_wait=12, promise_days=3, weekly=(1.0,) * 7, hours=_B2C_HOURS,
-        customers_per_year=110_000, tau=300.0, propensity_shape=0.7),
+        unit_share=0.55,
+        lines_p=(0.58, 0.25, 0.11, 0.06),
+        mean_qty=1.35,
+        extra_units=0.35,
+        price_factor=1.0,
+        partial_ok=0.5,
+        max_wait=12,
+        promise_days=3,
+        weekly=(1.0,) * 7,
+        hours=_B2C_HOURS,
+        customers_per_year=110_000,
+        tau=300.0,
+        propensity_shape=0.7,
+    ),
     "marketplace": ChannelSpec(
-        unit_share=0.35, lines_p=(0.80, 0.14, 0.05, 0.01), mean_qty=1.15, extra_units=0.15, price_factor=1.0,
-        partial_ok=0.0, max_wait=5, promise_days=2, weekly=(1.0,) * 7, hours=_B2C_HOURS,
-        customers_per_year=100_000, tau=200.0, propensity_shape=0.5),
+        unit_share=0.35,
+        lines_p=(0.80, 0.14, 0.05, 0.01),
+        mean_qty=1.15,
+        extra_units=0.15,
+        price_factor=1.0,
+        partial_ok=0.0,
+        max_wait=5,
+        promise_days=2,
+        weekly=(1.0,) * 7,
+        hours=_B2C_HOURS,
+        customers_per_year=100_000,
+        tau=200.0,
+        propensity_shape=0.5,
+    ),
     # Trade accounts: weekday office hours, lumpy quantities (negative binomial, mean about 11), all
     # accounts known from the start and buying steadily.
     "wholesale": ChannelSpec(
-        unit_share=0.10, lines_p=(0.15, 0.25, 0.30, 0.30), mean_qty=11.35, extra_units=0.0, price_factor=0.72,
-        partial_ok=0.85, max_wait=21, promise_days=5, weekly=(1.4,) * 5 + (0.0, 0.0), hours=_OFFICE_HOURS,
-        customers_per_year=0, tau=np.inf, propensity_shape=2.0),
+        unit_share=0.10,
+        lines_p=(0.15, 0.25, 0.30, 0.30),
+        mean_qty=11.35,
+        extra_units=0.0,
+        price_factor=0.72,
+        partial_ok=0.85,
+        max_wait=21,
+        promise_days=5,
+        weekly=(1.4,) * 5 + (0.0, 0.0),
+        hours=_OFFICE_HOURS,
+        customers_per_year=0,
+        tau=np.inf,
+        propensity_shape=2.0,
+    ),
 }
 WHOLESALE_ACCOUNTS = 60  # at scale 1
 
@@ -95,8 +130,7 @@ def _serving_warehouse(whs: tuple[WarehouseSpec, ...], country: str, channel: st
     return (preferred or local)[0]
 
 
-def _block(world: World, code: int, year: int, country: str, spec: ChannelSpec,
-           n: int) -> tuple[np.ndarray, ...]:
+def _block(world: World, code: int, year: int, country: str, spec: ChannelSpec, n: int) -> tuple[np.ndarray, ...]:
     """Customers acquired in one calendar year: (ids, acquisition day, weight, region)."""
     r = rng(world.seed, Stream.CUSTOMERS, code, year)
     first = world.day_index(date(year, 1, 1))
@@ -130,6 +164,7 @@ def build_pools(world: World, whs: tuple[WarehouseSpec, ...]) -> tuple[Pool, ...
             blocks = [_block(world, code, y, country, spec, n) for y, n in zip(years, sizes, strict=True)]
             ids, acquired, weight, region = (np.concatenate(part) for part in zip(*blocks, strict=True))
             wh = serving[(country, channel)]
-            pools.append(Pool(country, channel, wh, spec.unit_share / units_at[wh], ids, acquired,
-                              np.cumsum(weight), region))
+            pools.append(
+                Pool(country, channel, wh, spec.unit_share / units_at[wh], ids, acquired, np.cumsum(weight), region)
+            )
     return tuple(pools)

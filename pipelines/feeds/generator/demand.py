@@ -92,8 +92,7 @@ def _drift(world: World, n: int) -> np.ndarray:
     """(horizon, n_sku) slow multiplicative drift (log AR(1) by week): no sku is a clean sine wave."""
     weeks = world.horizon // 7 + 1
     blocks = -(-weeks // 52)
-    shocks = np.concatenate([rng(world.seed, Stream.NOISE, b).standard_normal((52, n))
-                             for b in range(blocks)])
+    shocks = np.concatenate([rng(world.seed, Stream.NOISE, b).standard_normal((52, n)) for b in range(blocks)])
     level = np.zeros((weeks, n))
     for w in range(1, weeks):  # one vector step per week
         level[w] = 0.85 * level[w - 1] + 0.12 * shocks[w]

@@ -31,8 +31,7 @@ GARBAGE = {"int": "abc", "dec": "abc", "date": "2024-13-45", "ts": "2024-13-45T2
 PLAIN = {"str": "x", "int": "0", "dec": "0", "date": "2024-01-01", "ts": "2024-01-01T00:00:00Z"}
 GOOD_ROWS, POOL_ROWS = 6, 240
 # Which feed carries each whole-file reject (spread over feeds), and what the file is.
-REJECT_FEEDS = {"unreadable": "orders", "encoding": "products", "empty": "returns",
-                "missing_columns": "inventory"}
+REJECT_FEEDS = {"unreadable": "orders", "encoding": "products", "empty": "returns", "missing_columns": "inventory"}
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,11 @@ def _pair_variants(feed: Feed, r: Rule, text: pl.DataFrame) -> list[pl.DataFrame
         lower = _text(feed, a, pl.col(f"_t_{b}") - step)
         raise_ = _text(feed, b, pl.col(f"_t_{a}") + step)
     both = text.filter(has_a & has_b)
-    variants = [both.with_columns(lower.alias(a)), both.with_columns(raise_.alias(b)),
-                text.filter(~has_a & has_b).with_columns(lower.alias(a))]
+    variants = [
+        both.with_columns(lower.alias(a)),
+        both.with_columns(raise_.alias(b)),
+        text.filter(~has_a & has_b).with_columns(lower.alias(a)),
+    ]
     if kind in ("int", "dec"):  # neither set yet: zero against one step
         zero, one = _number(0, kind), _number(1 if kind == "int" else 0.01, kind)
         neither = text.filter(~has_a & ~has_b)
@@ -116,8 +118,9 @@ def _future_variant(feed: Feed, r: Rule, text: pl.DataFrame) -> tuple[pl.DataFra
         dragged |= more
     days = (pl.lit(FUTURE) - _date_of(feed, r.column)).dt.total_days()
     cols = tuple(sorted(dragged))
-    return text.with_columns([_shift_days(feed, c, days).alias(c) for c in cols
-                              if feed.column(c).dtype in ("date", "ts")]), cols
+    return text.with_columns(
+        [_shift_days(feed, c, days).alias(c) for c in cols if feed.column(c).dtype in ("date", "ts")]
+    ), cols
 
 
 def _faults(feed: Feed, text: pl.DataFrame) -> list[_Fault]:
@@ -137,8 +140,7 @@ def _faults(feed: Feed, text: pl.DataFrame) -> list[_Fault]:
         elif r.kind == "in_set":
             out.append(_Fault(r.name, [text.with_columns(pl.lit(f"not_a_{col}").alias(col))], (col,)))
         elif r.kind == "pattern":
-            variants = [text.with_columns(pl.col(col).str.to_lowercase()),
-                        text.with_columns(pl.lit("?").alias(col))]
+            variants = [text.with_columns(pl.col(col).str.to_lowercase()), text.with_columns(pl.lit("?").alias(col))]
             out.append(_Fault(r.name, variants, (col,)))
         elif r.kind == "pair_ge":
             out.append(_Fault(r.name, _pair_variants(feed, r, text), (r.column, r.other)))
@@ -158,8 +160,7 @@ def _faults(feed: Feed, text: pl.DataFrame) -> list[_Fault]:
             blank = text.with_columns(pl.lit(None, pl.String).alias(c.name))
             out.append(_Fault(f"not_null:{c.name}", [blank], (c.name,)))
         if c.dtype != "str":
-            out.append(_Fault(f"type:{c.name}", [text.with_columns(pl.lit(GARBAGE[c.dtype]).alias(c.name))],
-                              (c.name,)))
+            out.append(_Fault(f"type:{c.name}", [text.with_columns(pl.lit(GARBAGE[c.dtype]).alias(c.name))], (c.name,)))
     return out
 
 
@@ -167,8 +168,9 @@ def _key_text(feed: Feed, text: pl.DataFrame) -> pl.Series:
     """The row's key (with its version) as parsed values, so '' and null, or two spellings, compare equal."""
     cols = feed.key + ((feed.version_column,) if feed.version_column else ())
     typed = _parse(feed, text)
-    return typed.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("\u2205") for c in cols],
-                                      separator="\u241f")).to_series()
+    return typed.select(
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\u2205") for c in cols], separator="\u241f")
+    ).to_series()
 
 
 def row_fault_file(feed: Feed, table: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, list[dict]]:
@@ -191,9 +193,11 @@ def row_fault_file(feed: Feed, table: pl.DataFrame, seed: int) -> tuple[pl.DataF
             frames.append(v.select(*feed.column_names, _fault=pl.lit(k), _rule=pl.lit(f.rule)))
     cand = pl.concat(frames).with_row_index("_cand")
     cand = cand.with_columns(_broken=_broken(feed, cand, one_file=False))
-    hits = (cand.with_columns(_hit=pl.col("_broken").list.contains(pl.col("_rule")),
-                              _extra=pl.col("_broken").list.len())
-            .filter("_hit").sort(["_fault", "_extra", "_cand"]))
+    hits = (
+        cand.with_columns(_hit=pl.col("_broken").list.contains(pl.col("_rule")), _extra=pl.col("_broken").list.len())
+        .filter("_hit")
+        .sort(["_fault", "_extra", "_cand"])
+    )
     ranked = hits.with_columns(_key=_key_text(feed, hits.select(feed.column_names)))
     goods = text.head(GOOD_ROWS)
     used = set(_key_text(feed, goods).to_list())
@@ -232,8 +236,9 @@ def _garbage(seed: int) -> bytes:
     return raw.tobytes()
 
 
-def _reject(reason: str, feed: Feed, table: pl.DataFrame, last: date, fmt: Format,
-            seed: int) -> tuple[str, bytes | pl.DataFrame]:
+def _reject(
+    reason: str, feed: Feed, table: pl.DataFrame, last: date, fmt: Format, seed: int
+) -> tuple[str, bytes | pl.DataFrame]:
     """(file name, content) of the whole-file reject for `reason`."""
     rows = table.select(feed.column_names).head(GOOD_ROWS)
     if reason == "unreadable":
@@ -252,8 +257,9 @@ def _reject(reason: str, feed: Feed, table: pl.DataFrame, last: date, fmt: Forma
     raise ValueError(f"no fault builder for file reject reason {reason!r}")
 
 
-def write_feed_faults(out_dir: Path, feed: Feed, table: pl.DataFrame, last: date, fmt: Format,
-                      seed: int) -> tuple[list[dict], int, int]:
+def write_feed_faults(
+    out_dir: Path, feed: Feed, table: pl.DataFrame, last: date, fmt: Format, seed: int
+) -> tuple[list[dict], int, int]:
     """Write a feed's row-fault file and the whole-file rejects it carries.
     Returns (manifest entries, files written, readable rows written)."""
     entries, files, rows = [], 0, 0
@@ -266,8 +272,17 @@ def write_feed_faults(out_dir: Path, feed: Feed, table: pl.DataFrame, last: date
         else:
             (out_dir / rel).write_bytes(body.write_csv().encode())
         files, rows = 1, body.height
-        entries += [{"feed": feed.name, "file": rel, "row": e["row"], "rule": e["rule"],
-                     "expect": "quarantine", "also_breaks": e["also_breaks"]} for e in bad]
+        entries += [
+            {
+                "feed": feed.name,
+                "file": rel,
+                "row": e["row"],
+                "rule": e["rule"],
+                "expect": "quarantine",
+                "also_breaks": e["also_breaks"],
+            }
+            for e in bad
+        ]
     for reason in (r for r in FILE_REJECT_REASONS if REJECT_FEEDS.get(r) == feed.name):
         fname, content = _reject(reason, feed, table, last, fmt, seed)
         rel = f"{feed.name}/{fname}"
@@ -277,8 +292,9 @@ def write_feed_faults(out_dir: Path, feed: Feed, table: pl.DataFrame, last: date
         else:
             (out_dir / rel).write_bytes(content)
         files += 1
-        entries.append({"feed": feed.name, "file": rel, "row": None, "rule": reason, "expect": "reject",
-                        "also_breaks": []})
+        entries.append(
+            {"feed": feed.name, "file": rel, "row": None, "rule": reason, "expect": "reject", "also_breaks": []}
+        )
     return entries, files, rows
 
 

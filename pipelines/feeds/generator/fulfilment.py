@@ -54,8 +54,9 @@ def cancel_requested(book: Columns, open_idx: np.ndarray, day: int) -> np.ndarra
     return open_idx[~hit]
 
 
-def _allocate(book: Columns, open_idx: np.ndarray, day: int, on_hand: np.ndarray,
-              ships_today: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _allocate(
+    book: Columns, open_idx: np.ndarray, day: int, on_hand: np.ndarray, ships_today: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FIFO per sku and warehouse; returns (lines that ship, units each ships, lines left waiting)."""
     ready = (book["ready"][open_idx] <= day) & ships_today[book["wh"][open_idx]]
     cand = open_idx[ready]
@@ -73,8 +74,9 @@ def _allocate(book: Columns, open_idx: np.ndarray, day: int, on_hand: np.ndarray
     return cand[go], units, cand[~go]
 
 
-def _dispatch(book: Columns, lines: np.ndarray, units: np.ndarray, day: int,
-              whs: tuple[WarehouseSpec, ...], cal: Calendars) -> None:
+def _dispatch(
+    book: Columns, lines: np.ndarray, units: np.ndarray, day: int, whs: tuple[WarehouseSpec, ...], cal: Calendars
+) -> None:
     """Carrier, ship and delivery times and cost. The order's uniforms decide carrier, lateness and
     delivery hour, so the lines of one parcel travel together."""
     country = np.array([w.country for w in whs])[book["wh"][lines]]
@@ -103,16 +105,24 @@ def _dispatch(book: Columns, lines: np.ndarray, units: np.ndarray, day: int,
     book.set("ship_cost", lines, np.round(cost).astype(np.int64))
 
 
-def ship(book: Columns, open_idx: np.ndarray, day: int, on_hand: np.ndarray, ships_today: np.ndarray,
-         whs: tuple[WarehouseSpec, ...], cal: Calendars) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def ship(
+    book: Columns,
+    open_idx: np.ndarray,
+    day: int,
+    on_hand: np.ndarray,
+    ships_today: np.ndarray,
+    whs: tuple[WarehouseSpec, ...],
+    cal: Calendars,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Allocate stock to ready lines and ship them; returns (shipped lines, still open, waiting lines)."""
     lines, units, waiting = _allocate(book, open_idx, day, on_hand, ships_today)
     _dispatch(book, lines, units, day, whs, cal)
     return lines, np.setdiff1d(open_idx, lines, assume_unique=True), waiting
 
 
-def cancel_waiting(book: Columns, open_idx: np.ndarray, waiting: np.ndarray, day: int,
-                   r: np.random.Generator) -> np.ndarray:
+def cancel_waiting(
+    book: Columns, open_idx: np.ndarray, waiting: np.ndarray, day: int, r: np.random.Generator
+) -> np.ndarray:
     """Cancel backorders past their patience, and some that customers give up on; returns still open."""
     age = day - book["day"][open_idx]
     give_up = np.isin(open_idx, waiting) & (r.random(open_idx.size) < WAIT_CANCEL_HAZARD)
@@ -123,4 +133,3 @@ def cancel_waiting(book: Columns, open_idx: np.ndarray, waiting: np.ndarray, day
     book.set("cancelled_ts", gone, np.maximum(ts, book["order_ts"][gone] + 60))
     book.set("shipped_qty", gone, 0)
     return open_idx[~hit]
-

@@ -36,30 +36,129 @@ class Category:
 
 _B2C_WEEK = (1.14, 1.06, 1.0, 0.96, 0.90, 0.80, 1.14)
 CATEGORIES: tuple[Category, ...] = (
-    Category("Electronics", ("Audio", "Accessories", "Smart Home"),
-             ("Headphones", "Speaker", "Charger", "USB-C Cable", "Smart Plug", "Power Bank"),
-             0.18, 24.0, 1.7, 330, 0.15, 0.7, 0.10, _B2C_WEEK, 0.05, 2.5),
-    Category("Home & Kitchen", ("Cookware", "Storage", "Decor"),
-             ("Kettle", "Frying Pan", "Storage Box", "Table Lamp", "Mug Set", "Knife Block"),
-             0.20, 12.0, 2.2, 320, 0.10, 0.35, 0.05, (1.12, 1.05, 1.0, 0.97, 0.92, 0.84, 1.10), 0.05, 2.0),
-    Category("Garden", ("Tools", "Watering", "Furniture"),
-             ("Garden Hose", "Pruner", "Planter", "Sprinkler", "Garden Chair"),
-             0.12, 15.0, 2.0, 135, 0.75, 0.0, 0.03, (1.02, 0.97, 0.95, 0.95, 1.0, 1.10, 1.01), 0.04, 2.0),
-    Category("Toys", ("Games", "Outdoor Toys", "Construction"),
-             ("Board Game", "Puzzle", "Building Set", "Kite", "Plush Toy"),
-             0.12, 9.0, 2.3, 345, 0.20, 1.3, 0.0, _B2C_WEEK, 0.04, 3.0),
-    Category("Apparel", ("Outerwear", "Basics", "Footwear"),
-             ("Jacket", "T-Shirt", "Sneaker", "Hoodie", "Socks 5-Pack"),
-             0.16, 11.0, 2.6, 285, 0.30, 0.3, 0.12, (1.16, 1.07, 1.0, 0.96, 0.90, 0.78, 1.16), 0.20, 2.8),
-    Category("Sports & Outdoor", ("Fitness", "Camping", "Cycling"),
-             ("Yoga Mat", "Dumbbell Set", "Tent", "Bike Light", "Water Bottle"),
-             0.12, 14.0, 2.1, 160, 0.35, 0.2, 0.08, _B2C_WEEK, 0.06, 2.2),
-    Category("Health & Beauty", ("Skincare", "Hair Care", "Wellness"),
-             ("Face Cream", "Shampoo", "Hair Dryer", "Massage Gun", "Vitamin Pack"),
-             0.10, 6.0, 2.8, 20, 0.05, 0.3, 0.06, (1.10, 1.05, 1.0, 0.98, 0.95, 0.86, 1.06), 0.03, 1.8),
+    Category(
+        "Electronics",
+        ("Audio", "Accessories", "Smart Home"),
+        ("Headphones", "Speaker", "Charger", "USB-C Cable", "Smart Plug", "Power Bank"),
+        0.18,
+        24.0,
+        1.7,
+        330,
+        0.15,
+        0.7,
+        0.10,
+        _B2C_WEEK,
+        0.05,
+        2.5,
+    ),
+    Category(
+        "Home & Kitchen",
+        ("Cookware", "Storage", "Decor"),
+        ("Kettle", "Frying Pan", "Storage Box", "Table Lamp", "Mug Set", "Knife Block"),
+        0.20,
+        12.0,
+        2.2,
+        320,
+        0.10,
+        0.35,
+        0.05,
+        (1.12, 1.05, 1.0, 0.97, 0.92, 0.84, 1.10),
+        0.05,
+        2.0,
+    ),
+    Category(
+        "Garden",
+        ("Tools", "Watering", "Furniture"),
+        ("Garden Hose", "Pruner", "Planter", "Sprinkler", "Garden Chair"),
+        0.12,
+        15.0,
+        2.0,
+        135,
+        0.75,
+        0.0,
+        0.03,
+        (1.02, 0.97, 0.95, 0.95, 1.0, 1.10, 1.01),
+        0.04,
+        2.0,
+    ),
+    Category(
+        "Toys",
+        ("Games", "Outdoor Toys", "Construction"),
+        ("Board Game", "Puzzle", "Building Set", "Kite", "Plush Toy"),
+        0.12,
+        9.0,
+        2.3,
+        345,
+        0.20,
+        1.3,
+        0.0,
+        _B2C_WEEK,
+        0.04,
+        3.0,
+    ),
+    Category(
+        "Apparel",
+        ("Outerwear", "Basics", "Footwear"),
+        ("Jacket", "T-Shirt", "Sneaker", "Hoodie", "Socks 5-Pack"),
+        0.16,
+        11.0,
+        2.6,
+        285,
+        0.30,
+        0.3,
+        0.12,
+        (1.16, 1.07, 1.0, 0.96, 0.90, 0.78, 1.16),
+        0.20,
+        2.8,
+    ),
+    Category(
+        "Sports & Outdoor",
+        ("Fitness", "Camping", "Cycling"),
+        ("Yoga Mat", "Dumbbell Set", "Tent", "Bike Light", "Water Bottle"),
+        0.12,
+        14.0,
+        2.1,
+        160,
+        0.35,
+        0.2,
+        0.08,
+        _B2C_WEEK,
+        0.06,
+        2.2,
+    ),
+    Category(
+        "Health & Beauty",
+        ("Skincare", "Hair Care", "Wellness"),
+        ("Face Cream", "Shampoo", "Hair Dryer", "Massage Gun", "Vitamin Pack"),
+        0.10,
+        6.0,
+        2.8,
+        20,
+        0.05,
+        0.3,
+        0.06,
+        (1.10, 1.05, 1.0, 0.98, 0.95, 0.86, 1.06),
+        0.03,
+        1.8,
+    ),
 )
-BRANDS = ("Nordvik", "Aurelia", "Kestrel", "Brightwell", "Voss", "Halden", "Lumio", "Tidewater",
-          "Oakridge", "Pelican", "Solvay", "Fennick", "Marlow", "Quartzline", "Ember & Co")
+BRANDS = (
+    "Nordvik",
+    "Aurelia",
+    "Kestrel",
+    "Brightwell",
+    "Voss",
+    "Halden",
+    "Lumio",
+    "Tidewater",
+    "Oakridge",
+    "Pelican",
+    "Solvay",
+    "Fennick",
+    "Marlow",
+    "Quartzline",
+    "Ember & Co",
+)
 
 
 @dataclass(frozen=True)
@@ -87,9 +186,21 @@ def warehouses(world: World) -> tuple[WarehouseSpec, ...]:
 
 # (country, far-sourcing, name stems, legal suffix); far suppliers ship by sea and are late more often.
 _SUPPLIER_ORIGINS = (
-    ("CN", True, ("Shenzhen Bright", "Ningbo Harbour", "Guangzhou Everstar", "Yiwu Goldleaf",
-                  "Xiamen Bluewave", "Dongguan Precision", "Hangzhou Silkroad", "Suzhou Jade"),
-     "Trading Co."),
+    (
+        "CN",
+        True,
+        (
+            "Shenzhen Bright",
+            "Ningbo Harbour",
+            "Guangzhou Everstar",
+            "Yiwu Goldleaf",
+            "Xiamen Bluewave",
+            "Dongguan Precision",
+            "Hangzhou Silkroad",
+            "Suzhou Jade",
+        ),
+        "Trading Co.",
+    ),
     ("DE", False, ("Müller", "Rheinwerk", "Schwarzwald", "Hanse", "Bergmann", "Nordlicht"), "GmbH"),
     ("PL", False, ("Wisła", "Polmet", "Kraków Craft"), "Sp. z o.o."),
     ("IT", False, ("Fratelli Conti", "Lombarda", "Tessuti Roma"), "S.r.l."),
@@ -190,8 +301,9 @@ def _primary_supplier(r: np.random.Generator, sup: Suppliers, cat: np.ndarray) -
     return (cw < r.random(cat.size)[:, None] * cw[:, -1:]).sum(axis=1)
 
 
-def _price_history(world: World, cost0: np.ndarray, price0: np.ndarray,
-                   clear_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _price_history(
+    world: World, cost0: np.ndarray, price0: np.ndarray, clear_day: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(horizon, n_sku) cost and list price: a yearly review on 1 January, and a clearance price cut."""
     h, n = world.horizon, cost0.size
     cost = np.broadcast_to(cost0, (h, n)).copy()
@@ -214,11 +326,16 @@ def _names(brand: np.ndarray, cat: np.ndarray, noun: np.ndarray, model: np.ndarr
     nouns = pl.Series([x for c in CATEGORIES for x in c.nouns])
     count = np.array([len(c.nouns) for c in CATEGORIES])
     offset = np.cumsum(count) - count
-    return pl.select(pl.concat_str(
-        pl.Series(BRANDS).gather(brand), pl.lit(" "),
-        nouns.gather(offset[cat] + noun % count[cat]), pl.lit(" "),
-        pl.Series(np.array(list("KLMRSTVX"))[model % 8]), pl.Series(model).cast(pl.String),
-    )).to_series()
+    return pl.select(
+        pl.concat_str(
+            pl.Series(BRANDS).gather(brand),
+            pl.lit(" "),
+            nouns.gather(offset[cat] + noun % count[cat]),
+            pl.lit(" "),
+            pl.Series(np.array(list("KLMRSTVX"))[model % 8]),
+            pl.Series(model).cast(pl.String),
+        )
+    ).to_series()
 
 
 def build_products(world: World, sup: Suppliers) -> Products:
@@ -271,8 +388,7 @@ def build_products(world: World, sup: Suppliers) -> Products:
 
 def product_version_keys(p: Products) -> tuple[np.ndarray, np.ndarray]:
     """(day, sku) of every product-master version: its creation, then each day a value changed."""
-    changed = ((p.cost[1:] != p.cost[:-1]) | (p.price[1:] != p.price[:-1])
-               | (p.supplier[1:] != p.supplier[:-1]))
+    changed = (p.cost[1:] != p.cost[:-1]) | (p.price[1:] != p.price[:-1]) | (p.supplier[1:] != p.supplier[:-1])
     day, sku = np.nonzero(changed)
     day = day + 1
     keep = day > p.create_day[sku]

@@ -22,15 +22,35 @@ _REMOTE = np.isin(np.array(ALL_REGIONS), REMOTE_REGIONS)
 
 LINE_FIELDS: dict[str, type] = {
     # set when the line is created
-    "day": np.int32, "seq": np.int32, "line": np.int16, "pool": np.int8, "customer": np.int64,
-    "region": np.int16, "wh": np.int8, "sku": np.int32, "series": np.int32, "qty": np.int32,
-    "price": np.int64, "order_ts": np.int64, "promised": np.int32, "ready": np.int32,
-    "partial_ok": np.bool_, "cancel_at": np.int64, "max_wait": np.int16,
+    "day": np.int32,
+    "seq": np.int32,
+    "line": np.int16,
+    "pool": np.int8,
+    "customer": np.int64,
+    "region": np.int16,
+    "wh": np.int8,
+    "sku": np.int32,
+    "series": np.int32,
+    "qty": np.int32,
+    "price": np.int64,
+    "order_ts": np.int64,
+    "promised": np.int32,
+    "ready": np.int32,
+    "partial_ok": np.bool_,
+    "cancel_at": np.int64,
+    "max_wait": np.int16,
     # per-order uniforms: the lines of one parcel share carrier, lateness and delivery time
-    "u_carrier": np.float64, "u_late": np.float64, "u_transit": np.float64,
+    "u_carrier": np.float64,
+    "u_late": np.float64,
+    "u_transit": np.float64,
     # outcome, filled in as the line is shipped, delivered or cancelled
-    "status": np.int8, "shipped_qty": np.int32, "shipped_ts": np.int64, "delivered_ts": np.int64,
-    "carrier": np.int8, "ship_cost": np.int64, "cancelled_ts": np.int64,
+    "status": np.int8,
+    "shipped_qty": np.int32,
+    "shipped_ts": np.int64,
+    "delivered_ts": np.int64,
+    "carrier": np.int8,
+    "ship_cost": np.int64,
+    "cancelled_ts": np.int64,
 }
 OPEN, SHIPPED, CANCELLED = 0, 1, 2
 
@@ -67,8 +87,9 @@ def _inverse_cdf(u: np.ndarray, cdf: np.ndarray) -> np.ndarray:
     return (u[:, None] >= cdf).sum(axis=1).clip(max=cdf.shape[1] - 1)
 
 
-def create_orders(day: int, r: np.random.Generator, pt: PoolTable, demand: Demand, products: Products,
-                  cal: Calendars) -> dict[str, np.ndarray]:
+def create_orders(
+    day: int, r: np.random.Generator, pt: PoolTable, demand: Demand, products: Products, cal: Calendars
+) -> dict[str, np.ndarray]:
     """All order lines placed on `day`, as columns of LINE_FIELDS (orders numbered by time)."""
     lam = demand.lam[day]  # (n_sku, n_wh)
     n_sku, n_wh = lam.shape
@@ -125,10 +146,24 @@ def create_orders(day: int, r: np.random.Generator, pt: PoolTable, demand: Deman
     cancels = (r.random(m) < CANCEL_SHARE) & ~pt.wholesale[lp]
     delay = 60 + r.exponential(5 * 3600, size=m).astype(np.int64)
     return {
-        "day": np.full(m, day), "seq": seq, "line": line, "pool": lp, "customer": customer[order],
-        "region": region[order], "wh": wh, "sku": sku, "series": sku * n_wh + wh, "qty": qty,
-        "price": price.astype(np.int64), "order_ts": order_ts, "promised": promised,
-        "ready": day + late_order, "partial_ok": r.random(m) < pt.partial_ok[lp],
-        "cancel_at": np.where(cancels, order_ts + delay, NO_CANCEL), "max_wait": pt.max_wait[lp],
-        "u_carrier": u[2][order], "u_late": u[3][order], "u_transit": u[4][order],
+        "day": np.full(m, day),
+        "seq": seq,
+        "line": line,
+        "pool": lp,
+        "customer": customer[order],
+        "region": region[order],
+        "wh": wh,
+        "sku": sku,
+        "series": sku * n_wh + wh,
+        "qty": qty,
+        "price": price.astype(np.int64),
+        "order_ts": order_ts,
+        "promised": promised,
+        "ready": day + late_order,
+        "partial_ok": r.random(m) < pt.partial_ok[lp],
+        "cancel_at": np.where(cancels, order_ts + delay, NO_CANCEL),
+        "max_wait": pt.max_wait[lp],
+        "u_carrier": u[2][order],
+        "u_late": u[3][order],
+        "u_transit": u[4][order],
     }

@@ -26,9 +26,20 @@ COVER_DAYS = np.array([14, 21, 42])  # order quantity in days of demand, by ABC 
 SMOOTHING = 1 / 21
 PO_CANCEL_SHARE = 0.015
 PO_FIELDS: dict[str, type] = {
-    "day": np.int32, "seq": np.int32, "line": np.int32, "supplier": np.int32, "sku": np.int32,
-    "wh": np.int8, "qty": np.int32, "cost": np.int64, "promised": np.int32, "order_ts": np.int64,
-    "cancelled": np.bool_, "event_day": np.int32, "event_ts": np.int64, "received_qty": np.int32,
+    "day": np.int32,
+    "seq": np.int32,
+    "line": np.int32,
+    "supplier": np.int32,
+    "sku": np.int32,
+    "wh": np.int8,
+    "qty": np.int32,
+    "cost": np.int64,
+    "promised": np.int32,
+    "order_ts": np.int64,
+    "cancelled": np.bool_,
+    "event_day": np.int32,
+    "event_ts": np.int64,
+    "received_qty": np.int32,
     "rejected_qty": np.int32,
 }
 
@@ -51,8 +62,9 @@ class Planner:
         self.ewvar += SMOOTHING * (delta * delta - self.ewvar)
 
 
-def _levels(day: int, when: date, demand: Demand, products: Products, lead: np.ndarray, planner: Planner,
-            n_wh: int) -> tuple[np.ndarray, np.ndarray]:
+def _levels(
+    day: int, when: date, demand: Demand, products: Products, lead: np.ndarray, planner: Planner, n_wh: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Reorder point s and order-up-to level S for every series on `day` (calendar date `when`)."""
     window = lead + REVIEW_DAYS
     end = np.minimum(day + window, demand.cum.shape[0] - 1)
@@ -66,8 +78,9 @@ def _levels(day: int, when: date, demand: Demand, products: Products, lead: np.n
     return s, s + rate * COVER_DAYS[abc]
 
 
-def init_planner(world: World, demand: Demand, products: Products, suppliers: Suppliers,
-                 n_wh: int) -> tuple[Planner, np.ndarray]:
+def init_planner(
+    world: World, demand: Demand, products: Products, suppliers: Suppliers, n_wh: int
+) -> tuple[Planner, np.ndarray]:
     """Planner state and opening stock: enough for the lead time and half an order cycle."""
     size, n_days = demand.cum.shape[1], world.n_days
     first = (demand.cum[28] - demand.cum[0]) / 28
@@ -75,8 +88,14 @@ def init_planner(world: World, demand: Demand, products: Products, suppliers: Su
     for year in world.years():  # one error per sku and calendar month, the same in every warehouse
         shocks = rng(world.seed, Stream.PLANNING, year).standard_normal((12, size // n_wh))
         errors[year] = np.repeat(np.exp(PLAN_ERROR * shocks - PLAN_ERROR**2 / 2), n_wh, axis=1)
-    planner = Planner(np.zeros(size, np.int64), first.copy(), first * 3, np.zeros((n_days, size), np.int64),
-                      np.zeros((n_days, size), np.int64), errors)
+    planner = Planner(
+        np.zeros(size, np.int64),
+        first.copy(),
+        first * 3,
+        np.zeros((n_days, size), np.int64),
+        np.zeros((n_days, size), np.int64),
+        errors,
+    )
     lead = suppliers.lead[np.repeat(products.supplier[0], n_wh)]
     s, big_s = _levels(0, world.origin, demand, products, lead, planner, n_wh)
     live = np.repeat((products.create_day <= 0) & (products.launch_day <= 0), n_wh)
@@ -84,9 +103,18 @@ def init_planner(world: World, demand: Demand, products: Products, suppliers: Su
     return planner, on_hand
 
 
-def _order_lines(day: int, when: date, planner: Planner, on_hand: np.ndarray, backlog: np.ndarray,
-                 demand: Demand, products: Products, suppliers: Suppliers, cal: Calendars,
-                 n_wh: int) -> tuple[np.ndarray, np.ndarray]:
+def _order_lines(
+    day: int,
+    when: date,
+    planner: Planner,
+    on_hand: np.ndarray,
+    backlog: np.ndarray,
+    demand: Demand,
+    products: Products,
+    suppliers: Suppliers,
+    cal: Calendars,
+    n_wh: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """(series, units) to order today: reviewed skus whose inventory position fell below s."""
     sup_of = np.repeat(products.supplier[day], n_wh)
     sku = np.arange(sup_of.size) // n_wh
@@ -102,8 +130,15 @@ def _order_lines(day: int, when: date, planner: Planner, on_hand: np.ndarray, ba
     return series, units.astype(np.int64)
 
 
-def _deliveries(day: int, r: np.random.Generator, sup: np.ndarray, wh: np.ndarray, suppliers: Suppliers,
-                whs: tuple[WarehouseSpec, ...], cal: Calendars) -> tuple[np.ndarray, np.ndarray]:
+def _deliveries(
+    day: int,
+    r: np.random.Generator,
+    sup: np.ndarray,
+    wh: np.ndarray,
+    suppliers: Suppliers,
+    whs: tuple[WarehouseSpec, ...],
+    cal: Calendars,
+) -> tuple[np.ndarray, np.ndarray]:
     """(promised day, receipt day) per PO: on time (up to two days early) or late by the supplier's
     habit, and only on the receiving warehouse's working days."""
     n = sup.size
@@ -121,9 +156,19 @@ def _deliveries(day: int, r: np.random.Generator, sup: np.ndarray, wh: np.ndarra
     return promised, received
 
 
-def reorder(day: int, when: date, r: np.random.Generator, planner: Planner, on_hand: np.ndarray,
-            backlog: np.ndarray, demand: Demand, products: Products, suppliers: Suppliers,
-            whs: tuple[WarehouseSpec, ...], cal: Calendars) -> dict[str, np.ndarray] | None:
+def reorder(
+    day: int,
+    when: date,
+    r: np.random.Generator,
+    planner: Planner,
+    on_hand: np.ndarray,
+    backlog: np.ndarray,
+    demand: Demand,
+    products: Products,
+    suppliers: Suppliers,
+    whs: tuple[WarehouseSpec, ...],
+    cal: Calendars,
+) -> dict[str, np.ndarray] | None:
     """Raise today's POs (one per supplier and warehouse) and schedule what each line brings in."""
     n_wh = len(whs)
     series, qty = _order_lines(day, when, planner, on_hand, backlog, demand, products, suppliers, cal, n_wh)
@@ -142,8 +187,7 @@ def reorder(day: int, when: date, r: np.random.Generator, planner: Planner, on_h
     cancel_day = day + 1 + np.floor(r.random(n) * (promised[po] - day - 1)).astype(np.int64)
     event_day = np.where(cancelled, cancel_day, received[po])
     # Receipts are put away in the morning, before the day's shipping waves.
-    hour = np.where(cancelled, 10 * 3600 + r.integers(0, 6 * 3600, size=n),
-                    7 * 3600 + r.integers(0, 4 * 3600, size=n))
+    hour = np.where(cancelled, 10 * 3600 + r.integers(0, 6 * 3600, size=n), 7 * 3600 + r.integers(0, 4 * 3600, size=n))
 
     planner.on_order[series] += qty
     inside = event_day < planner.arrivals.shape[0]  # later events happen after the simulated days
@@ -151,11 +195,21 @@ def reorder(day: int, when: date, r: np.random.Generator, planner: Planner, on_h
     put_away = np.where(cancelled, 0, got - rejected)
     np.add.at(planner.arrivals, (event_day[inside], series[inside]), put_away[inside])
     return {
-        "day": np.full(n, day), "seq": po + 1, "line": cumcount(po) + 1, "supplier": sup, "sku": sku,
-        "wh": wh, "qty": qty, "cost": products.cost[day, sku], "promised": promised[po],
+        "day": np.full(n, day),
+        "seq": po + 1,
+        "line": cumcount(po) + 1,
+        "supplier": sup,
+        "sku": sku,
+        "wh": wh,
+        "qty": qty,
+        "cost": products.cost[day, sku],
+        "promised": promised[po],
         "order_ts": day * DAY_SECONDS + 6 * 3600 + r.integers(0, 3 * 3600, size=n),
-        "cancelled": cancelled, "event_day": event_day, "event_ts": event_day * DAY_SECONDS + hour,
-        "received_qty": np.where(cancelled, 0, got), "rejected_qty": np.where(cancelled, 0, rejected),
+        "cancelled": cancelled,
+        "event_day": event_day,
+        "event_ts": event_day * DAY_SECONDS + hour,
+        "received_qty": np.where(cancelled, 0, got),
+        "rejected_qty": np.where(cancelled, 0, rejected),
     }
 
 

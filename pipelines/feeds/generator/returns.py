@@ -18,8 +18,13 @@ from .fulfilment import CARRIERS
 from .masters import CATEGORIES, Products, Suppliers, WarehouseSpec
 
 RETURN_FIELDS: dict[str, type] = {
-    "line": np.int64, "qty": np.int32, "reason": np.int8, "requested_ts": np.int64,
-    "received_ts": np.int64, "disposition": np.int8, "refund": np.int64,
+    "line": np.int64,
+    "qty": np.int32,
+    "reason": np.int8,
+    "requested_ts": np.int64,
+    "received_ts": np.int64,
+    "disposition": np.int8,
+    "refund": np.int64,
 }
 NOT_RECEIVED = -1
 NEVER_SENT_BACK = 0.05  # requested, but the parcel never arrives
@@ -32,16 +37,24 @@ _DISPOSITION_P = {  # what happens to the goods, by why they came back
     "late_delivery": {"restock": 0.95, "refurbish": 0.05},
     "other": {"restock": 0.70, "refurbish": 0.10, "scrap": 0.20},
 }
-_DISPOSITION_MATRIX = np.array([[_DISPOSITION_P.get(r, {"restock": 1.0}).get(d, 0.0) for d in DISPOSITIONS]
-                                for r in RETURN_REASONS])
+_DISPOSITION_MATRIX = np.array(
+    [[_DISPOSITION_P.get(r, {"restock": 1.0}).get(d, 0.0) for d in DISPOSITIONS] for r in RETURN_REASONS]
+)
 
 
 def new_returns() -> Columns:
     return Columns(RETURN_FIELDS, capacity=1024)
 
 
-def _hazards(book: Columns, lines: np.ndarray, day: int, products: Products, suppliers: Suppliers,
-             pools: tuple[Pool, ...], whs: tuple[WarehouseSpec, ...]) -> np.ndarray:
+def _hazards(
+    book: Columns,
+    lines: np.ndarray,
+    day: int,
+    products: Products,
+    suppliers: Suppliers,
+    pools: tuple[Pool, ...],
+    whs: tuple[WarehouseSpec, ...],
+) -> np.ndarray:
     """(n_lines, n_reasons) probability that a line comes back for each reason."""
     sku = book["sku"][lines]
     cat_rate = np.array([c.return_rate for c in CATEGORIES])[products.category[sku]]
@@ -63,9 +76,16 @@ def _hazards(book: Columns, lines: np.ndarray, day: int, products: Products, sup
     return np.stack([by_reason.get(reason, zero) for reason in RETURN_REASONS], axis=1)
 
 
-def schedule_returns(book: Columns, lines: np.ndarray, day: int, r: np.random.Generator,
-                     products: Products, suppliers: Suppliers, pools: tuple[Pool, ...],
-                     whs: tuple[WarehouseSpec, ...]) -> dict[str, np.ndarray]:
+def schedule_returns(
+    book: Columns,
+    lines: np.ndarray,
+    day: int,
+    r: np.random.Generator,
+    products: Products,
+    suppliers: Suppliers,
+    pools: tuple[Pool, ...],
+    whs: tuple[WarehouseSpec, ...],
+) -> dict[str, np.ndarray]:
     hz = _hazards(book, lines, day, products, suppliers, pools, whs)
     cum = np.cumsum(hz, axis=1)
     u = r.random(lines.size)
@@ -76,8 +96,9 @@ def schedule_returns(book: Columns, lines: np.ndarray, day: int, r: np.random.Ge
     shipped = book["shipped_qty"][lines].astype(np.int64)
     b2b = np.array([p.channel == "wholesale" for p in pools])[book["pool"][lines]]
     qty = 1 + r.binomial(shipped - 1, np.where(b2b, 0.25, 0.6))
-    requested = book["delivered_ts"][lines] + (
-        (0.3 + np.minimum(r.exponential(5.0, size=n), 27)) * DAY_SECONDS).astype(np.int64)
+    requested = book["delivered_ts"][lines] + ((0.3 + np.minimum(r.exponential(5.0, size=n), 27)) * DAY_SECONDS).astype(
+        np.int64
+    )
     arrives = r.random(n) >= NEVER_SENT_BACK
     transit = (2 + r.gamma(2.0, 2.0, size=n)) * DAY_SECONDS
     received = np.where(arrives, requested + transit.astype(np.int64), NOT_RECEIVED)
@@ -86,5 +107,12 @@ def schedule_returns(book: Columns, lines: np.ndarray, day: int, r: np.random.Ge
     # A restocking fee on some change-of-mind returns; everything else is refunded in full.
     fee = (np.array(RETURN_REASONS)[reason] == "no_longer_needed") & (r.random(n) < 0.12)
     refund = np.round(qty * book["price"][lines] * np.where(fee, 0.9, 1.0)).astype(np.int64)
-    return {"line": lines, "qty": qty, "reason": reason, "requested_ts": requested,
-            "received_ts": received, "disposition": np.where(arrives, disp, -1), "refund": refund}
+    return {
+        "line": lines,
+        "qty": qty,
+        "reason": reason,
+        "requested_ts": requested,
+        "received_ts": received,
+        "disposition": np.where(arrives, disp, -1),
+        "refund": refund,
+    }

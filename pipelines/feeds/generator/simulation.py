@@ -50,8 +50,9 @@ def simulate(world: World) -> SimResult:
     pools = build_pools(world, whs)
     pool_table = PoolTable(pools, whs)
     planner, on_hand = init_planner(world, demand, products, suppliers, n_wh)
-    ships = np.stack([cal.is_workday(w.country, SIX_DAY_WEEK if w.operator == "3pl" else FIVE_DAY_WEEK)
-                      for w in whs], axis=1)
+    ships = np.stack(
+        [cal.is_workday(w.country, SIX_DAY_WEEK if w.operator == "3pl" else FIVE_DAY_WEEK) for w in whs], axis=1
+    )
     book, pos, rets = new_order_book(), new_po_book(), new_returns()
     n_series = on_hand.size
     hist_on_hand = np.zeros((world.n_days, n_series), np.int64)
@@ -68,18 +69,31 @@ def simulate(world: World) -> SimResult:
         shipped, open_idx, waiting = ship(book, open_idx, day, on_hand, ships[day], whs, cal)
         open_idx = cancel_waiting(book, open_idx, waiting, day, rng(world.seed, Stream.FULFIL, key))
         if shipped.size:
-            rets.append(**schedule_returns(book, shipped, day, rng(world.seed, Stream.RETURNS, key),
-                                           products, suppliers, pools, whs))
+            rets.append(
+                **schedule_returns(
+                    book, shipped, day, rng(world.seed, Stream.RETURNS, key), products, suppliers, pools, whs
+                )
+            )
         backlog = np.bincount(book["series"][open_idx], book["qty"][open_idx], minlength=n_series)
         hist_on_hand[day] = on_hand
         hist_reserved[day] = np.minimum(on_hand, backlog)
         ordered = np.bincount(new["series"], new["qty"], minlength=n_series) if new else np.zeros(n_series)
         planner.observe(ordered)
-        po = reorder(day, world.date_of(day), rng(world.seed, Stream.REPLENISH, key), planner, on_hand,
-                     backlog, demand, products, suppliers, whs, cal)
+        po = reorder(
+            day,
+            world.date_of(day),
+            rng(world.seed, Stream.REPLENISH, key),
+            planner,
+            on_hand,
+            backlog,
+            demand,
+            products,
+            suppliers,
+            whs,
+            cal,
+        )
         if po:
             pos.append(**po)
     held = (hist_on_hand > 0) | (planner.arrivals > 0)
     stocked_from = np.where(held.any(axis=0), held.argmax(axis=0), world.n_days)
-    return SimResult(world, whs, suppliers, products, pools, book, pos, rets, hist_on_hand, hist_reserved,
-                     stocked_from)
+    return SimResult(world, whs, suppliers, products, pools, book, pos, rets, hist_on_hand, hist_reserved, stocked_from)

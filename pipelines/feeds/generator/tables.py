@@ -26,8 +26,7 @@ MASTER_SYNC = 2 * 3600  # master data is exported at 02:00
 
 def _conform(feed: str, df: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """The contract's columns, in its order and types (a column not produced here is an error)."""
-    out = df.lazy().select([pl.col(c.name).cast(FILE_TYPES[c.dtype]) for c in FEEDS[feed].columns]
-                           + [pl.col(FILE_DAY)])
+    out = df.lazy().select([pl.col(c.name).cast(FILE_TYPES[c.dtype]) for c in FEEDS[feed].columns] + [pl.col(FILE_DAY)])
     return out.collect()
 
 
@@ -57,8 +56,7 @@ class _Ids:
         return (pl.col(day) + self.epoch_day).cast(pl.Int32).cast(pl.Date)
 
     def stamped(self, prefix: str, day: str, seq: str, width: int) -> pl.Expr:
-        return (pl.lit(prefix) + _pick(self.stamps, day) + pl.lit("-")
-                + pl.col(seq).cast(pl.String).str.zfill(width))
+        return pl.lit(prefix) + _pick(self.stamps, day) + pl.lit("-") + pl.col(seq).cast(pl.String).str.zfill(width)
 
     def order_id(self) -> pl.Expr:
         return self.stamped("SO-", "day", "seq", 6)
@@ -73,30 +71,53 @@ class _Ids:
         return _pick(self.res.suppliers.ids, col)
 
 
-def _versions(base: pl.DataFrame, first_day: int, last_day: int,
-              versions: list[tuple[pl.Expr, str, str]]) -> pl.LazyFrame:
+def _versions(
+    base: pl.DataFrame, first_day: int, last_day: int, versions: list[tuple[pl.Expr, str, str]]
+) -> pl.LazyFrame:
     """Each row once per version that happened: (condition, status, column holding its timestamp).
     The version's timestamp becomes `_upd` and its UTC day picks the file."""
     lazy = base.lazy()
-    parts = [lazy.filter(when).with_columns(_status=pl.lit(status), _upd=pl.col(ts))
-             for when, status, ts in versions]
+    parts = [lazy.filter(when).with_columns(_status=pl.lit(status), _upd=pl.col(ts)) for when, status, ts in versions]
     out = pl.concat(parts).with_columns((pl.col("_upd") // DAY_SECONDS).alias(FILE_DAY))
     return out.filter(pl.col(FILE_DAY).is_between(first_day, last_day)).sort([FILE_DAY, "_upd", "_row"])
 
 
 def orders(res: SimResult, first_day: int) -> pl.DataFrame:
     b, ids = res.lines, _Ids(res)
-    names = ("day", "seq", "line", "pool", "customer", "region", "wh", "sku", "qty", "price", "order_ts",
-             "promised", "status", "shipped_qty", "shipped_ts", "delivered_ts", "carrier", "ship_cost",
-             "cancelled_ts")
+    names = (
+        "day",
+        "seq",
+        "line",
+        "pool",
+        "customer",
+        "region",
+        "wh",
+        "sku",
+        "qty",
+        "price",
+        "order_ts",
+        "promised",
+        "status",
+        "shipped_qty",
+        "shipped_ts",
+        "delivered_ts",
+        "carrier",
+        "ship_cost",
+        "cancelled_ts",
+    )
     base = pl.DataFrame({k: b[k] for k in names}).with_row_index("_row")
     shipped = pl.col("status") == SHIPPED
-    v = _versions(base, first_day, res.world.n_days - 1, [
-        (pl.lit(True), "open", "order_ts"),
-        (shipped, "shipped", "shipped_ts"),
-        (shipped, "delivered", "delivered_ts"),
-        (pl.col("status") == CANCELLED, "cancelled", "cancelled_ts"),
-    ])
+    v = _versions(
+        base,
+        first_day,
+        res.world.n_days - 1,
+        [
+            (pl.lit(True), "open", "order_ts"),
+            (shipped, "shipped", "shipped_ts"),
+            (shipped, "delivered", "delivered_ts"),
+            (pl.col("status") == CANCELLED, "cancelled", "cancelled_ts"),
+        ],
+    )
     st = pl.col("_status")
     moved = st.is_in(["shipped", "delivered"])
     v = v.with_columns(
@@ -124,14 +145,34 @@ def orders(res: SimResult, first_day: int) -> pl.DataFrame:
 
 def purchase_orders(res: SimResult, first_day: int) -> pl.DataFrame:
     p, ids = res.purchase_orders, _Ids(res)
-    names = ("day", "seq", "line", "supplier", "sku", "wh", "qty", "cost", "promised", "order_ts",
-             "cancelled", "event_day", "event_ts", "received_qty", "rejected_qty")
+    names = (
+        "day",
+        "seq",
+        "line",
+        "supplier",
+        "sku",
+        "wh",
+        "qty",
+        "cost",
+        "promised",
+        "order_ts",
+        "cancelled",
+        "event_day",
+        "event_ts",
+        "received_qty",
+        "rejected_qty",
+    )
     base = pl.DataFrame({k: p[k] for k in names}).with_row_index("_row")
-    v = _versions(base, first_day, res.world.n_days - 1, [
-        (pl.lit(True), "open", "order_ts"),
-        (~pl.col("cancelled"), "received", "event_ts"),
-        (pl.col("cancelled"), "cancelled", "event_ts"),
-    ])
+    v = _versions(
+        base,
+        first_day,
+        res.world.n_days - 1,
+        [
+            (pl.lit(True), "open", "order_ts"),
+            (~pl.col("cancelled"), "received", "event_ts"),
+            (pl.col("cancelled"), "cancelled", "event_ts"),
+        ],
+    )
     got = pl.col("_status") == "received"
     v = v.with_columns(
         po_id=ids.stamped("PO-", "day", "seq", 4),
@@ -155,14 +196,24 @@ def purchase_orders(res: SimResult, first_day: int) -> pl.DataFrame:
 def returns(res: SimResult, first_day: int) -> pl.DataFrame:
     r, b, ids = res.returns, res.lines, _Ids(res)
     line = r["line"]
-    base = pl.DataFrame({
-        "day": b["day"][line], "seq": b["seq"][line], "line": b["line"][line], "sku": b["sku"][line],
-        **{k: r[k] for k in ("qty", "reason", "requested_ts", "received_ts", "disposition", "refund")},
-    }).with_row_index("_row")
-    v = _versions(base, first_day, res.world.n_days - 1, [
-        (pl.lit(True), "requested", "requested_ts"),
-        (pl.col("received_ts") >= 0, "received", "received_ts"),
-    ])
+    base = pl.DataFrame(
+        {
+            "day": b["day"][line],
+            "seq": b["seq"][line],
+            "line": b["line"][line],
+            "sku": b["sku"][line],
+            **{k: r[k] for k in ("qty", "reason", "requested_ts", "received_ts", "disposition", "refund")},
+        }
+    ).with_row_index("_row")
+    v = _versions(
+        base,
+        first_day,
+        res.world.n_days - 1,
+        [
+            (pl.lit(True), "requested", "requested_ts"),
+            (pl.col("received_ts") >= 0, "received", "received_ts"),
+        ],
+    )
     got = pl.col("_status") == "received"
     v = v.with_columns(
         return_id=ids.stamped("RMA-", "day", "seq", 6) + pl.lit("-") + pl.col("line").cast(pl.String),
@@ -189,10 +240,12 @@ def inventory(res: SimResult, first_day: int) -> pl.DataFrame:
     present = (days >= res.stocked_from[None, :]) & ((days < end) | (on_hand > 0))
     d, s = np.nonzero(present)
     ids = _Ids(res)
-    v = pl.DataFrame({FILE_DAY: d + first_day, "s": s, "on_hand_qty": on_hand[d, s],
-                      "reserved_qty": reserved[d, s]})
-    v = v.with_columns(snapshot_date=ids.date(FILE_DAY), warehouse_id=ids.warehouse(pl.col("s") % n_wh),
-                       sku=ids.sku(pl.col("s") // n_wh))
+    v = pl.DataFrame({FILE_DAY: d + first_day, "s": s, "on_hand_qty": on_hand[d, s], "reserved_qty": reserved[d, s]})
+    v = v.with_columns(
+        snapshot_date=ids.date(FILE_DAY),
+        warehouse_id=ids.warehouse(pl.col("s") % n_wh),
+        sku=ids.sku(pl.col("s") // n_wh),
+    )
     return _conform("inventory", v)
 
 
@@ -208,8 +261,16 @@ def products(res: SimResult, first_day: int) -> pl.DataFrame:
     p, ids = res.products, _Ids(res)
     day, sku = product_version_keys(p)
     day, sku = day[day < res.world.n_days], sku[day < res.world.n_days]
-    v = pl.DataFrame({FILE_DAY: day, "i": sku, "cat": p.category[sku], "cost": p.cost[day, sku],
-                      "price": p.price[day, sku], "sup": p.supplier[day, sku]})
+    v = pl.DataFrame(
+        {
+            FILE_DAY: day,
+            "i": sku,
+            "cat": p.category[sku],
+            "cost": p.cost[day, sku],
+            "price": p.price[day, sku],
+            "sup": p.supplier[day, sku],
+        }
+    )
     v = v.with_columns(
         sku=ids.sku("i"),
         product_name=pl.lit(p.names).gather(pl.col("i")),
@@ -224,21 +285,48 @@ def products(res: SimResult, first_day: int) -> pl.DataFrame:
 
 def suppliers(res: SimResult, first_day: int) -> pl.DataFrame:
     s = res.suppliers
-    return _master("suppliers", res, first_day, pl.DataFrame({
-        FILE_DAY: np.maximum(s.onboard_day, 0), "supplier_id": s.ids, "supplier_name": s.names,
-        "country": s.country, "payment_terms_days": s.payment_terms, "contracted_lead_time_days": s.lead,
-    }))
+    return _master(
+        "suppliers",
+        res,
+        first_day,
+        pl.DataFrame(
+            {
+                FILE_DAY: np.maximum(s.onboard_day, 0),
+                "supplier_id": s.ids,
+                "supplier_name": s.names,
+                "country": s.country,
+                "payment_terms_days": s.payment_terms,
+                "contracted_lead_time_days": s.lead,
+            }
+        ),
+    )
 
 
 def warehouses(res: SimResult, first_day: int) -> pl.DataFrame:
     w = res.warehouses
-    return _master("warehouses", res, first_day, pl.DataFrame({
-        FILE_DAY: [0] * len(w), "warehouse_id": [x.id for x in w], "warehouse_name": [x.name for x in w],
-        "region": [x.region for x in w], "country": [x.country for x in w],
-        "operator": [x.operator for x in w],
-    }))
+    return _master(
+        "warehouses",
+        res,
+        first_day,
+        pl.DataFrame(
+            {
+                FILE_DAY: [0] * len(w),
+                "warehouse_id": [x.id for x in w],
+                "warehouse_name": [x.name for x in w],
+                "region": [x.region for x in w],
+                "country": [x.country for x in w],
+                "operator": [x.operator for x in w],
+            }
+        ),
+    )
 
 
-BUILDERS = {"products": products, "warehouses": warehouses, "suppliers": suppliers, "orders": orders,
-            "inventory": inventory, "purchase_orders": purchase_orders, "returns": returns}
-
+BUILDERS = {
+    "products": products,
+    "warehouses": warehouses,
+    "suppliers": suppliers,
+    "orders": orders,
+    "inventory": inventory,
+    "purchase_orders": purchase_orders,
+    "returns": returns,
+}

@@ -30,10 +30,12 @@ def file_name(feed: str, day: date, fmt: Format, suffix: str = "") -> str:
 
 def as_text(feed: str, df: pl.DataFrame) -> pl.DataFrame:
     """The frame as the strings a CSV file of this feed carries (nulls stay null)."""
-    return df.select([
-        pl.col(c).dt.strftime(TS_FORMAT[feed]) if isinstance(t, pl.Datetime) else pl.col(c).cast(pl.String)
-        for c, t in df.schema.items()
-    ])
+    return df.select(
+        [
+            pl.col(c).dt.strftime(TS_FORMAT[feed]) if isinstance(t, pl.Datetime) else pl.col(c).cast(pl.String)
+            for c, t in df.schema.items()
+        ]
+    )
 
 
 def csv_bytes(feed: str, df: pl.DataFrame) -> memoryview:
