@@ -248,7 +248,9 @@ def _read_csv_row_by_row(text: str, header: list[str]) -> tuple[pl.DataFrame, li
 
 # What Python's csv module says, in the words of the rest of the messages.
 _CSV_ERRORS = {
-    "new-line character seen in unquoted field - do you need to open the file in universal-newline mode?": "has a carriage return outside quotes",
+    "new-line character seen in unquoted field - do you need to open the file in universal-newline mode?": (
+        "has a carriage return outside quotes"
+    ),
     "',' expected after '\"'": "has text after a closing quote",
 }
 
