@@ -100,7 +100,10 @@ def backfill(start, end, verbose: bool) -> None:
 @click.argument("query", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
 def sql(query: str | None, fmt: str) -> None:
-    """Run a read-only QUERY against the published snapshot; without one, an interactive prompt."""
+    """Run a read-only QUERY against the published snapshot; without one, an interactive prompt.
+
+    Readers cannot read or write files, load extensions or change settings; to export, redirect the
+    output: `scm sql --format csv "select ..." > file.csv`."""
     from pipelines.query import QueryError, run_query
 
     if query is None:
@@ -109,10 +112,11 @@ def sql(query: str | None, fmt: str) -> None:
         repl()
         return
     try:
-        click.echo(run_query(query, fmt), nl=False)
+        out = run_query(query, fmt, warn=lambda line: click.echo(f"warning: {line}", err=True))
     except QueryError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    click.echo(out, nl=False)
 
 
 @main.command()

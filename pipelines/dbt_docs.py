@@ -26,9 +26,10 @@ SITE_FILES = ("index.html", "manifest.json", "catalog.json")
 
 def generate_docs() -> Path:
     """Run `dbt docs generate` against a copy of the current snapshot; returns the site folder."""
-    source = snapshot.current_path()
-    if source is None:
-        raise snapshot.NoSnapshot(f"no warehouse yet in {paths().data_dir}: run `scm run` first")
+    current = snapshot.locate()
+    if current.path is None:
+        raise current.no_snapshot()
+    source = current.path
     site = paths().data_dir / "docs_site"
     with tempfile.TemporaryDirectory(prefix="scm-docs-") as tmp:
         copy = Path(tmp) / "warehouse.duckdb"

@@ -2,7 +2,8 @@
 
 Statements end with `;` and may span lines; results print as DuckDB's own CLI prints them. Dot commands:
 `.tables`, `.help`, `.quit`. Each statement runs on a fresh connection to the current snapshot, so a run
-that publishes while the prompt is open shows at the next statement.
+that publishes while the prompt is open shows at the next statement. It is the same sandboxed connection
+as `scm sql "QUERY"` (pipelines/query.py): no files, extensions or settings.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Callable
 from pipelines.query import QueryError, run_query
 
 HELP = """\
-Statements end with ';' and may span lines. The snapshot is read-only.
+Statements end with ';' and may span lines. The snapshot is read-only, and files cannot be read or
+written from here: to export, run `scm sql --format csv "select ..." > file.csv` from the shell.
   .tables   list the tables (schemas marts, forecast, meta)
   .help     this text
   .quit     leave (or Ctrl-D)
@@ -29,6 +31,7 @@ def repl(read: Callable[[str], str] = input, write: Callable[[str], object] = sy
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and history for input())
     write("scm sql: the published snapshot, read-only. End statements with ';'. .help for help.\n")
+    run = _runner(write)
     buffer: list[str] = []
     while True:
         try:
@@ -43,20 +46,32 @@ def repl(read: Callable[[str], str] = input, write: Callable[[str], object] = sy
             write(
                 HELP
                 if stripped == ".help"
-                else _run(TABLES)
+                else run(TABLES)
                 if stripped == ".tables"
                 else f"unknown command {stripped}; .help lists them\n"
             )
             continue
         buffer.append(line)
         if stripped.endswith(";"):
-            write(_run("\n".join(buffer)))
+            write(run("\n".join(buffer)))
             buffer = []
 
 
-def _run(statement: str) -> str:
-    try:
-        out = run_query(statement)
-    except QueryError as exc:
-        return f"error: {exc}\n"
-    return out if out.endswith("\n") or not out else out + "\n"
+def _runner(write: Callable[[str], object]) -> Callable[[str], str]:
+    """Runs one statement and returns what to print. A warning about the snapshot read (CURRENT unusable) is
+    written when it first appears or changes, not before every statement."""
+    shown: list[str] = []
+
+    def warn(line: str) -> None:
+        if shown[-1:] != [line]:
+            shown.append(line)
+            write(f"warning: {line}\n")
+
+    def run(statement: str) -> str:
+        try:
+            out = run_query(statement, warn=warn)
+        except QueryError as exc:
+            return f"error: {exc}\n"
+        return out if out.endswith("\n") or not out else out + "\n"
+
+    return run
