@@ -31,8 +31,9 @@ demo: run dashboard
 ## run: set up, write the demo feeds if the landing folder is empty, run the whole pipeline once
 run: setup
 	@mkdir -p $(SCM_DATA_DIR)/landing
-	@if [ -z "$$(ls -A $(SCM_DATA_DIR)/landing)" ]; then $(BIN)/scm generate; fi
-	$(BIN)/scm run
+	@# Files the generator has just finished need no settle time; files dropped by anything else get it.
+	@if [ -z "$$(ls -A $(SCM_DATA_DIR)/landing)" ]; then \
+		$(BIN)/scm generate && SCM_SETTLE_SECONDS=0 $(BIN)/scm run; else $(BIN)/scm run; fi
 
 ## dashboard: the dashboards on http://127.0.0.1:8501 (Ctrl-C stops)
 dashboard: setup

@@ -36,14 +36,14 @@ def _child(side: str, landing: Path, db: Path) -> None:
     import duckdb
 
     from pipelines.feeds.contract import FEEDS
-    from pipelines.feeds.reader import landing_files
+    from pipelines.feeds.landing import scan
 
     con = duckdb.connect(str(db))
     rows = 0
     start = time.perf_counter()
     if side == "duckdb":
         for feed in FEEDS.values():
-            files = [str(p) for p in landing_files(landing / feed.name)]
+            files = [str(e.path) for e in scan(landing, feed.name) if not e.skip]
             con.execute(f"create table {feed.name} as select * from read_csv({files!r})")
             rows += con.execute(f"select count(*) from {feed.name}").fetchall()[0][0]
     else:

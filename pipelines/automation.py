@@ -22,26 +22,29 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.feeds.landing import TEMPORARY_SUFFIXES, settle_seconds
 from pipelines.settings import paths
 
 MORNING_HOUR = int(os.environ.get("SCM_MORNING_HOUR", "6"))
 TIMEZONE = os.environ.get("SCM_TIMEZONE", "UTC")
 FORECAST_DAY = 1  # cron day of week: Monday
-# A file modified more recently than this may still be being copied in: the sensor waits for it.
-SETTLE_SECONDS = 30
-IGNORED_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
 
 
 def landing_fingerprint(landing: Path) -> tuple[str, int, float]:
-    """(hash of every file's path, size and mtime, number of files, newest mtime) of the landing folder."""
+    """(hash of every file's identity, number of files, newest mtime) of the landing folder. The identity is
+    the loader's (pipelines/feeds/landing.py): a file replaced under the same size and mtime changes it."""
     digest = hashlib.sha256()
     count, newest = 0, 0.0
     if landing.exists():
         for path in sorted(p for p in landing.rglob("*") if p.is_file()):
-            if path.name.startswith(".") or path.name.endswith(IGNORED_SUFFIXES):
+            if path.name.startswith(".") or path.name.endswith(TEMPORARY_SUFFIXES):
                 continue
-            stat = path.stat()
-            digest.update(f"{path.relative_to(landing)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed while the folder was listed
+                continue
+            identity = (path.relative_to(landing), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+            digest.update("\0".join(map(str, identity)).encode() + b"\n")
             count += 1
             newest = max(newest, stat.st_mtime)
     return digest.hexdigest(), count, newest
@@ -56,7 +59,8 @@ def evaluate_landing(
         return dg.SkipReason(f"no files in {landing}")
     if fingerprint == cursor:
         return dg.SkipReason("no new files")
-    if now - newest < SETTLE_SECONDS:
+    if now - newest < settle_seconds():
+        # A file modified more recently than this may still be being copied in: wait for it.
         return dg.SkipReason(f"files still arriving (newest changed {now - newest:.0f} s ago)")
     # run_key = the folder's state: the same state never starts a second run.
     return dg.RunRequest(run_key=fingerprint, job_name=job_name, tags={"scm/trigger": "new_files"})

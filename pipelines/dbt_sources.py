@@ -30,6 +30,7 @@ LINEAGE_DOCS = {
     "_row_number": "Data row within that file, from 1.",
     "_load_id": "The Dagster run that loaded the row.",
     "_loaded_at": "When the row was loaded (UTC).",
+    "_file_seq": "Load order of the file (increasing across runs): on a tie of versions the later delivery wins.",
 }
 
 
@@ -50,7 +51,9 @@ def render() -> str:
             for c in feed.columns
         ]
         columns += [{"name": name, "data_type": dtype, "description": LINEAGE_DOCS[name]} for name, dtype in LINEAGE]
-        version = f"latest `{feed.version_column}`, then the later file" if feed.version_column else "the later file"
+        version = (
+            f"latest `{feed.version_column}`, then the later delivery" if feed.version_column else "the later delivery"
+        )
         tables.append(
             {
                 "name": feed.name,

@@ -20,6 +20,10 @@ import pytest
 
 SCM = Path(sys.executable).with_name("scm")
 
+# The files tests write are complete when written: no run waits for them to settle (pipelines/feeds/landing.py).
+# Set here, before any test, so that every `scm run` a test starts inherits it; a test of the wait sets its own.
+os.environ["SCM_SETTLE_SECONDS"] = "0"
+
 
 @dataclass(frozen=True)
 class World:

@@ -10,7 +10,8 @@ import dagster as dg
 import duckdb
 
 from forecasting import store
-from pipelines.automation import SETTLE_SECONDS, evaluate_landing
+from pipelines.automation import evaluate_landing
+from pipelines.feeds.landing import settle_seconds
 from pipelines.runlock import run_lock
 
 
@@ -22,7 +23,8 @@ def _drop(landing, name: str, text: str = "sku\nA\n", age: float = 120.0) -> Non
     os.utime(path, (old, old))
 
 
-def test_sensor_requests_one_run_per_new_state_of_the_landing_folder(tmp_path):
+def test_sensor_requests_one_run_per_new_state_of_the_landing_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCM_SETTLE_SECONDS", "30")  # the suite runs with 0 (tests/conftest.py)
     landing = tmp_path / "landing"
     assert isinstance(evaluate_landing(landing, None, time.time()), dg.SkipReason)
     _drop(landing, "products/p1.csv")
@@ -35,7 +37,7 @@ def test_sensor_requests_one_run_per_new_state_of_the_landing_folder(tmp_path):
     _drop(landing, "orders/o1.csv", age=0)  # just written: wait for it to settle
     settling = evaluate_landing(landing, first.run_key, time.time())
     assert isinstance(settling, dg.SkipReason) and "still arriving" in settling.skip_message
-    later = evaluate_landing(landing, first.run_key, time.time() + SETTLE_SECONDS + 1)
+    later = evaluate_landing(landing, first.run_key, time.time() + settle_seconds() + 1)
     assert isinstance(later, dg.RunRequest) and later.run_key != first.run_key
 
 

@@ -1,7 +1,8 @@
 {#
     The feed contract's "current version of a key": the latest version column (updated_at), on a
-    tie the later file (landing files sort by name in arrival order), then the later row of that
-    file. A null updated_at (masters may leave it out) ranks below any non-null one.
+    tie the later delivery (`_file_seq`, the load order of files: a corrected file re-sent under the
+    same name, or a `-fixed` copy, wins over what it corrects whatever the names), then the later row
+    of that file. A null updated_at (masters may leave it out) ranks below any non-null one.
     Rank 1 is the current version. Every model that picks current versions uses this macro.
 #}
 {% macro version_rank(key_columns, version_column='updated_at') -%}
@@ -11,7 +12,7 @@
             {% if version_column is not none -%}
             {{ version_column }} desc nulls last,
             {% endif -%}
-            _source_file desc,
+            _file_seq desc,
             _row_number desc
     )
 {%- endmacro %}

@@ -10,6 +10,7 @@ import dagster as dg
 
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.ingest import ingest_feed
+from pipelines.feeds.landing import settle_seconds
 from pipelines.resources import LandingResource, WarehouseResource
 
 # Reading the landing folder can hit a file still being copied in; a short backoff usually clears it.
@@ -31,14 +32,24 @@ def _build(feed: Feed) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
         now = datetime.now(UTC).replace(tzinfo=None)
         with warehouse.get_connection() as con:
-            result = ingest_feed(con, feed, landing.dir, load_id=context.run_id, now=now)
+            result = ingest_feed(
+                con,
+                feed,
+                landing.dir,
+                load_id=context.run_id,
+                now=now,
+                settle_seconds=settle_seconds(),
+                on_wait=context.log.warning,
+            )
         for line in result.first_errors[:10]:
             context.log.warning(line)
         return dg.MaterializeResult(
             metadata={
-                "files_new": sum(f.status != "duplicate" for f in result.files),
+                "files_new": sum(f.status in ("loaded", "rejected") for f in result.files),
                 "files_rejected": len(result.rejected),
                 "files_duplicate": sum(f.status == "duplicate" for f in result.files),
+                "files_skipped": len(result.having("skipped")),
+                "files_waiting": len(result.having("waiting")),
                 "rows_read": result.total("rows_read"),
                 "rows_loaded": result.total("rows_loaded"),
                 "rows_quarantined": result.total("rows_quarantined"),

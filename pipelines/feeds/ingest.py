@@ -4,7 +4,10 @@ transaction each: a batch's rows and its files' log entries commit together, so 
 file either loaded and logged or untouched, and the next run picks up exactly the untouched ones.
 
 A file is identified by its content hash: the same bytes are loaded once, whatever their name. Files
-whose path, size and modification time are already logged are not even reread.
+whose path, size, times and inode are already logged are not even reread (pipelines/feeds/landing.py).
+Every file loaded gets the next number of one load order (`_file_seq` on its rows): on equal versions of a
+key the later delivery wins, also a corrected file re-sent under the same name. Entries of a feed folder
+that are not loaded (a folder, an `.xlsx`, a broken link, a file still being written) are logged with why.
 """
 
 from __future__ import annotations
@@ -22,14 +25,16 @@ import polars as pl
 
 from pipelines.feeds import rules
 from pipelines.feeds.contract import Feed
+from pipelines.feeds.landing import SKIP_REASONS, Entry, scan, wait_until_settled
 from pipelines.feeds.raw_tables import (
     INGEST_LOG,
     INGEST_LOG_COLUMNS,
     create_raw_tables,
+    next_file_seq,
     quarantine_table,
     raw_table,
 )
-from pipelines.feeds.reader import FileRead, FileRejected, content_hash, landing_files, read_feed_file
+from pipelines.feeds.reader import FileRead, FileRejected, content_hash, read_feed_file
 
 T = TypeVar("T")
 
@@ -37,13 +42,15 @@ T = TypeVar("T")
 @dataclass
 class FileOutcome:
     file: str
-    status: str  # loaded | rejected | duplicate
+    status: str  # a key of raw_tables.STATUSES
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
     reject_reason: str | None = None
     message: str | None = None
     extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)
+    file_seq: int | None = None
 
 
 @dataclass
@@ -59,15 +66,10 @@ class FeedIngestResult:
 
     @property
     def rejected(self) -> list[FileOutcome]:
-        return [f for f in self.files if f.status == "rejected"]
+        return self.having("rejected")
 
-
-@dataclass
-class _Candidate:
-    path: Path
-    rel: str
-    size: int
-    modified_ns: int
+    def having(self, status: str) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == status]
 
 
 # Files are read, checked and committed in batches of about this many bytes, so that memory stays
@@ -77,29 +79,62 @@ BATCH_BYTES = 64 * 1024**2
 
 
 def ingest_feed(
-    con: duckdb.DuckDBPyConnection, feed: Feed, landing: Path, load_id: str, now: datetime
+    con: duckdb.DuckDBPyConnection,
+    feed: Feed,
+    landing: Path,
+    load_id: str,
+    now: datetime,
+    settle_seconds: float = 0,
+    on_wait: Callable[[str], None] | None = None,
 ) -> FeedIngestResult:
+    """Load the feed's new files. A file changed within the last `settle_seconds` is awaited until it stays
+    unchanged that long (`on_wait` hears which); one still changing after that is left for a later run."""
     create_raw_tables(con)
-    candidates = _new_files(con, feed, landing)
+    entries = _new_entries(con, feed, landing)
+    skipped = [e for e in entries if e.skip]
+    candidates, waiting = wait_until_settled([e for e in entries if not e.skip], settle_seconds, on_wait)
+    passed_over = [(e, None, _not_loaded(e, "skipped")) for e in skipped]
+    passed_over += [(e, None, _not_loaded(e, "waiting")) for e in waiting]
+    with _transaction(con):
+        _log(con, feed, passed_over, load_id, now)
+    outcomes: list[FileOutcome] = [o for _, _, o in passed_over]
     known_hashes = _known_hashes(con, feed)
-    outcomes: list[FileOutcome] = []
+    seq = next_file_seq(con)
     by_rule: Counter[str] = Counter()
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
         for batch in in_batches(candidates, lambda c: c.size, BATCH_BYTES):
             logged, reads = _read_batch(pool, batch, feed, known_hashes)
+            for _, _, outcome in logged:
+                if outcome.status == "loaded":
+                    outcome.file_seq, seq = seq, seq + 1
             good, bad = _validate(reads, feed, now)
             _count_per_file([o for _, _, o in logged], good, bad)
+            order = {o.file: o.file_seq for _, _, o in logged if o.file_seq is not None}
             with _transaction(con):
-                _append(con, raw_table(feed), good, load_id, now)
-                _append(con, quarantine_table(feed), bad, load_id, now)
+                _append(con, raw_table(feed), good, load_id, now, order)
+                _append(con, quarantine_table(feed), bad, load_id, now, order)
                 _log(con, feed, logged, load_id, now)
             outcomes += [o for _, _, o in logged]
             if bad.height:
                 by_rule.update(dict(bad.group_by("_rule").len().iter_rows()))
                 errors += bad.get_column("_reason").head(20 - len(errors)).to_list()
-    rejects = [f"{o.file}: rejected ({o.reject_reason}): {o.message}" for o in outcomes if o.status == "rejected"]
+    rejects = [
+        f"{o.file}: {o.status} ({o.reject_reason}): {o.message}"
+        for o in outcomes
+        if o.status in ("rejected", "skipped")
+    ]
     return FeedIngestResult(feed.name, load_id, outcomes, dict(by_rule.most_common()), rejects + errors)
+
+
+def _not_loaded(entry: Entry, status: str) -> FileOutcome:
+    if status == "waiting":
+        return FileOutcome(entry.rel, status, message="still being written when the run ended; a later run loads it")
+    why = SKIP_REASONS[entry.skip]
+    if entry.skip == "unsupported":
+        suffix = "".join(entry.path.suffixes[-2:]) or "no extension"
+        why += f" ({suffix}: save it as CSV, UTF-8, or Parquet)"
+    return FileOutcome(entry.rel, status, reject_reason=entry.skip, message=why)
 
 
 def in_batches(items: Iterable[T], size: Callable[[T], int], limit: int) -> Iterator[list[T]]:
@@ -118,28 +153,47 @@ def in_batches(items: Iterable[T], size: Callable[[T], int], limit: int) -> Iter
 
 
 def _read_batch(
-    pool: ThreadPoolExecutor, batch: list[_Candidate], feed: Feed, known_hashes: dict[str, str]
-) -> tuple[list[tuple[_Candidate, str, FileOutcome]], list[FileRead]]:
+    pool: ThreadPoolExecutor, batch: list[Entry], feed: Feed, known_hashes: dict[str, str]
+) -> tuple[list[tuple[Entry, str | None, FileOutcome]], list[FileRead]]:
     """Read and parse a batch of files (in threads: polars and hashing release the GIL)."""
 
-    def parse(cand: _Candidate) -> tuple[_Candidate, str, FileRead | FileRejected]:
-        data = cand.path.read_bytes()
+    def parse(cand: Entry) -> tuple[Entry, str | None, FileRead | FileRejected]:
         try:
-            return cand, content_hash(data), read_feed_file(data, cand.path.name, feed, cand.rel)
+            data = cand.path.read_bytes()
+        except FileNotFoundError:
+            return cand, None, FileRejected("unreadable", "the file was removed before it could be read")
+        except OSError as exc:
+            # Permission denied, a device error: this file is left for a later run, the others load.
+            return cand, None, FileRejected("unreadable", f"cannot be opened: {exc.strerror or exc}")
+        digest = content_hash(data)
+        try:
+            return cand, digest, read_feed_file(data, cand.path.name, feed, cand.rel)
         except FileRejected as rej:
-            return cand, content_hash(data), rej
+            return cand, digest, rej
+        except Exception as exc:  # noqa: BLE001 - a file the reader cannot handle must not stop the other files
+            text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            return cand, digest, FileRejected("unreadable", f"cannot be read ({type(exc).__name__}: {text})")
 
-    logged: list[tuple[_Candidate, str, FileOutcome]] = []
+    logged: list[tuple[Entry, str | None, FileOutcome]] = []
     reads: list[FileRead] = []
     for cand, digest, read in pool.map(parse, batch):
-        if digest in known_hashes:
-            outcome = FileOutcome(cand.rel, "duplicate", message=f"same content as {known_hashes[digest]}")
+        if digest is not None and digest in known_hashes:
+            same = known_hashes[digest]
+            why = "unchanged since it was loaded" if same == cand.rel else f"same content as {same}"
+            outcome = FileOutcome(cand.rel, "duplicate", message=why)
         elif isinstance(read, FileRejected):
             outcome = FileOutcome(cand.rel, "rejected", reject_reason=read.reason, message=read.message)
         else:
             reads.append(read)
-            outcome = FileOutcome(cand.rel, "loaded", rows_read=read.rows_read, extra_columns=read.extra_columns)
-        known_hashes.setdefault(digest, cand.rel)
+            outcome = FileOutcome(
+                cand.rel,
+                "loaded",
+                rows_read=read.rows_read,
+                extra_columns=read.extra_columns,
+                missing_columns=read.missing_columns,
+            )
+        if digest is not None:
+            known_hashes.setdefault(digest, cand.rel)
         logged.append((cand, digest, outcome))
     return logged, reads
 
@@ -176,20 +230,17 @@ def _count_per_file(outcomes: list[FileOutcome], good: pl.DataFrame, bad: pl.Dat
             raise RuntimeError(f"{o.file}: counts do not reconcile: {o}")
 
 
-def _new_files(con: duckdb.DuckDBPyConnection, feed: Feed, landing: Path) -> list[_Candidate]:
-    seen = {
-        (f, s, m)
-        for f, s, m in con.execute(
-            f"select file, size_bytes, modified_ns from {INGEST_LOG} where feed = ?", [feed.name]
-        ).fetchall()
-    }
-    out = []
-    for path in landing_files(landing / feed.name):
-        stat = path.stat()
-        rel = path.relative_to(landing).as_posix()
-        if (rel, stat.st_size, stat.st_mtime_ns) not in seen:
-            out.append(_Candidate(path, rel, stat.st_size, stat.st_mtime_ns))
-    return out
+def _new_entries(con: duckdb.DuckDBPyConnection, feed: Feed, landing: Path) -> list[Entry]:
+    """The folder's entries not yet logged as they are now (a file awaited last time is looked at again)."""
+    seen = set()
+    for file, size, modified, changed, inode in con.execute(
+        f"select file, size_bytes, modified_ns, ctime_ns, inode from {INGEST_LOG} "
+        "where feed = ? and status <> 'waiting'",
+        [feed.name],
+    ).fetchall():
+        # A row logged before change times and inodes were is matched on what it has.
+        seen.add((file, size, modified, changed, inode) if inode is not None else (file, size, modified))
+    return [e for e in scan(landing, feed.name) if e.identity not in seen and e.identity[:3] not in seen]
 
 
 def _known_hashes(con: duckdb.DuckDBPyConnection, feed: Feed) -> dict[str, str]:
@@ -201,10 +252,16 @@ def _known_hashes(con: duckdb.DuckDBPyConnection, feed: Feed) -> dict[str, str]:
     return dict(rows)
 
 
-def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, load_id: str, now: datetime) -> None:
+def _append(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, load_id: str, now: datetime, order: dict[str, int]
+) -> None:
     if frame.height == 0:
         return
-    batch = frame.with_columns(pl.lit(load_id).alias("_load_id"), pl.lit(now).alias("_loaded_at"))
+    batch = frame.with_columns(
+        pl.lit(load_id).alias("_load_id"),
+        pl.lit(now).alias("_loaded_at"),
+        pl.col("_source_file").replace_strict(order, return_dtype=pl.Int64).alias("_file_seq"),
+    )
     columns = [d[0] for d in con.execute(f"select * from {table} limit 0").description]
     con.register("_batch", batch.select(columns).to_arrow())
     try:
@@ -213,30 +270,38 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, loa
         con.unregister("_batch")
 
 
-def _log(con, feed: Feed, logged: list[tuple[_Candidate, str, FileOutcome]], load_id: str, now: datetime) -> None:
+def _log(con, feed: Feed, logged: list[tuple[Entry, str | None, FileOutcome]], load_id: str, now: datetime) -> None:
     if not logged:
         return
-    rows = [
-        (
-            load_id,
-            feed.name,
-            c.rel,
-            digest,
-            c.size,
-            c.modified_ns,
-            o.status,
-            o.rows_read,
-            o.rows_loaded,
-            o.rows_quarantined,
-            o.reject_reason,
-            o.message,
-            o.extra_columns,
-            now,
-        )
+    values = [
+        {
+            "load_id": load_id,
+            "feed": feed.name,
+            "file": c.rel,
+            "content_hash": digest,
+            "size_bytes": c.size,
+            "modified_ns": c.modified_ns,
+            "status": o.status,
+            "rows_read": o.rows_read,
+            "rows_loaded": o.rows_loaded,
+            "rows_quarantined": o.rows_quarantined,
+            "reject_reason": o.reject_reason,
+            "message": o.message,
+            "extra_columns": o.extra_columns,
+            "loaded_at": now,
+            "file_seq": o.file_seq,
+            "ctime_ns": c.changed_ns,
+            "inode": c.inode,
+            "missing_columns": o.missing_columns,
+        }
         for c, digest, o in logged
     ]
-    placeholders = ", ".join("?" for _ in INGEST_LOG_COLUMNS)
-    con.executemany(f"insert into {INGEST_LOG} values ({placeholders})", rows)
+    names = [name for name, _ in INGEST_LOG_COLUMNS]
+    placeholders = ", ".join("?" for _ in names)
+    con.executemany(
+        f"insert into {INGEST_LOG} ({', '.join(names)}) values ({placeholders})",
+        [[v[n] for n in names] for v in values],
+    )
 
 
 class _transaction:

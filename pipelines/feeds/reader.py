@@ -14,13 +14,11 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
 from pipelines.feeds.contract import Feed
 
-SUFFIXES = (".csv", ".csv.gz", ".parquet")
 META_COLUMNS = ("_source_file", "_row_number", "_extra")
 
 # A long field is data, not an error: csv's default limit (128 KiB) would quarantine a row holding one, and
@@ -42,17 +40,11 @@ class FileRead:
     frame: pl.DataFrame  # feed columns as text + META_COLUMNS; one row per readable data row
     malformed: pl.DataFrame  # rows the CSV parser could not split into the header's fields
     extra_columns: list[str] = field(default_factory=list)
+    missing_columns: list[str] = field(default_factory=list)  # optional contract columns the file lacks
 
     @property
     def rows_read(self) -> int:
         return self.frame.height + self.malformed.height
-
-
-def landing_files(feed_dir: Path) -> list[Path]:
-    """The feed's files in name order (ISO dates in names sort in arrival order)."""
-    if not feed_dir.is_dir():
-        return []
-    return sorted(p for p in feed_dir.iterdir() if p.is_file() and p.name.lower().endswith(SUFFIXES))
 
 
 def content_hash(data: bytes) -> str:
@@ -63,7 +55,7 @@ def read_feed_file(data: bytes, name: str, feed: Feed, source: str) -> FileRead:
     """Parse the bytes of one file (`name` decides the format; `source` is recorded on every row)."""
     lower = name.lower()
     if lower.endswith(".parquet"):
-        frame, malformed_rows = _read_parquet(data), []
+        frame, malformed_rows = _read_parquet(data, feed), []
     else:
         if lower.endswith(".gz"):
             try:
@@ -71,33 +63,55 @@ def read_feed_file(data: bytes, name: str, feed: Feed, source: str) -> FileRead:
             except (OSError, EOFError) as exc:
                 raise FileRejected("unreadable", f"not a gzip file ({exc})") from None
         frame, malformed_rows = _read_csv(data)
-    frame = _normalise_header(frame)
+    frame = _normalise_header(frame, feed)
     _check_columns(frame.columns, feed)
     extra = [c for c in frame.columns if c not in feed.column_names and c != "_row_number"]
+    missing = [c.name for c in feed.columns if c.nullable and c.name not in frame.columns]
     out = _to_feed_columns(frame, feed, extra, source)
     malformed = _malformed_frame(malformed_rows, feed, source)
     if out.height + malformed.height == 0:
         raise FileRejected("empty", "the file has a header but no rows")
-    return FileRead(frame=out, malformed=malformed, extra_columns=extra)
+    return FileRead(frame=out, malformed=malformed, extra_columns=extra, missing_columns=missing)
 
 
-def _read_parquet(data: bytes) -> pl.DataFrame:
+# pandas writes its index as a column of this name (`to_parquet` of a filtered frame): not the user's data.
+_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+
+
+def _read_parquet(data: bytes, feed: Feed) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # polars raises several types for a corrupt file
         raise FileRejected("unreadable", f"not a Parquet file ({_first_line(exc)})") from None
-    return _as_text(frame).with_row_index("_row_number", offset=1)
+    frame = frame.drop([c for c in frame.columns if _PANDAS_INDEX.fullmatch(c)])
+    return _as_text(frame, feed).with_row_index("_row_number", offset=1)
 
 
-def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+def _as_text(frame: pl.DataFrame, feed: Feed) -> pl.DataFrame:
+    contract = {normal_name(c.name): c.dtype for c in feed.columns}
     columns = []
     for name, dtype in frame.schema.items():
         col = pl.col(name)
+        wanted = contract.get(normal_name(name))
+        if dtype.is_float():
+            # pandas stores a missing value of a numeric column as NaN, and an int column with one as floats:
+            # NaN is a missing value, and 3.0 in an int column is the integer 3 (3.5 stays, and breaks `type:`).
+            col = pl.when(col.is_nan()).then(None).otherwise(col)
+            if wanted == "int":
+                col = (
+                    pl.when(col == col.round()).then(col.cast(pl.Int64).cast(pl.String)).otherwise(col.cast(pl.String))
+                )
         if isinstance(dtype, pl.Datetime):
             # Render in UTC with an explicit offset so the text parses back to the same instant.
             if dtype.time_zone is not None:
                 col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
-            col = col.dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+            text = col.dt.strftime("%Y-%m-%dT%H:%M:%S%.f+00:00")
+            if wanted == "date":
+                # pandas has no date type: a date column arrives as midnight timestamps, which are those dates.
+                # Any other time of day is kept, and breaks `type:` (the value is not a date).
+                col = pl.when(col.dt.time() == pl.time(0)).then(col.dt.strftime("%Y-%m-%d")).otherwise(text)
+            else:
+                col = text
         elif isinstance(dtype, pl.Struct):
             col = col.struct.json_encode()  # with its field names (a plain cast drops them)
         try:
@@ -169,11 +183,12 @@ def _looks_like_utf16(head: bytes) -> bool:
 
 def _header(text: str) -> list[str]:
     header = next(csv.reader([text[: text.find("\n") + 1 or len(text)]]), [])
-    names = [c.strip().lower() for c in header]
-    twice = sorted({c for c in names if names.count(c) > 1})
+    twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
-        # polars would rename one copy (`x_duplicated_0`) and the row-by-row reader would drop one.
-        raise FileRejected("unreadable", f"the header names column(s) {', '.join(twice)} more than once")
+        # polars would rename one copy (`x_duplicated_0`) and the row-by-row reader would drop one. Names that
+        # differ only in spelling (`SKU`, `sku`) are caught with the contract's matching, `_normalise_header`.
+        named = "; ".join(f"{c} ({header.count(c)} times)" for c in twice)
+        raise FileRejected("unreadable", f"the header names column(s) more than once: {named}")
     return header
 
 
@@ -263,13 +278,24 @@ def _split_line(line: str) -> list[str]:
         return line.split(",")
 
 
-def _normalise_header(frame: pl.DataFrame) -> pl.DataFrame:
-    # Exports differ in case and stray blanks around names; the contract's names are lowercase.
-    names = {c: c.strip().lower() for c in frame.columns if c != "_row_number"}
-    twice = sorted({n for n in names.values() if list(names.values()).count(n) > 1})
+def normal_name(name: str) -> str:
+    """A header name as it is matched to the contract: exports write `Quantity Shipped`, `quantity-shipped` or
+    `QuantityShipped` for `quantity_shipped`, so case, blanks, `_` and `-` do not count."""
+    return re.sub(r"[\s_\-]+", "", name).lower()
+
+
+def _normalise_header(frame: pl.DataFrame, feed: Feed) -> pl.DataFrame:
+    """Contract columns renamed to the contract's names; every other column keeps its name as sent (stripped)."""
+    contract = {normal_name(c): c for c in feed.column_names}
+    names = {c: contract.get(normal_name(c), c.strip()) for c in frame.columns if c != "_row_number"}
+    sources: dict[str, list[str]] = {}
+    for source, target in names.items():
+        sources.setdefault(target, []).append(source)
+    twice = {target: found for target, found in sources.items() if len(found) > 1}
     if twice:
         # Two names for one column (`SKU` and `sku`) used to raise out of the feed's whole ingest.
-        raise FileRejected("unreadable", f"the header names column(s) {', '.join(twice)} more than once")
+        named = "; ".join(f"{t} ({', '.join(repr(n) for n in found)})" for t, found in sorted(twice.items()))
+        raise FileRejected("unreadable", f"the header names column(s) more than once: {named}")
     return frame.rename(names)
 
 

@@ -9,8 +9,8 @@ Output of `kpi_monthly`: one row per kpi and month, columns `month` (date, first
 
 How the definitions are read where they leave room (each choice is also in the report):
 - current version: latest `updated_at` (a null `updated_at` is older than any value), then the later
-  file (by file name), then the later row of that file; inventory has no version column: later file,
-  then later row.
+  file (by file name: the files it is given load in one run, in name order, so the later name is the later
+  delivery), then the later row of that file; inventory has no version column: later file, then later row.
 - the as-of date is the latest UTC date of `order_ts` over the current order lines.
 - a line is "on time" when `delivered_ts` is not null and its UTC date <= its own `promised_date`;
   "in full" when `coalesce(quantity_shipped, 0) >= quantity_ordered`.

@@ -323,3 +323,58 @@ def test_a_late_update_to_an_old_line_reaches_the_marts(files, warehouse, refere
     by_month = {name: m["kpi_monthly"].filter(pl.col("month") == month) for name, m in (("b", before), ("a", after))}
     assert not by_month["a"].equals(by_month["b"])
     assert_marts_equal(after, reference)
+
+
+def _current_delivered_rows(landing: Path, count: int) -> list[tuple[Path, int, dict]]:
+    """`count` delivered order lines, each as the file, data row (from 0) and values of its current version,
+    from different files."""
+    out, seen = [], set()
+    versions = [
+        (path, i, row)
+        for path in sorted((landing / "orders").iterdir())
+        for i, row in enumerate(pl.read_csv(path, infer_schema=False).iter_rows(named=True))
+    ]
+    latest = {}
+    for path, i, row in versions:
+        key = (row["order_id"], row["line_number"])
+        if key not in latest or row["updated_at"] >= latest[key][2]["updated_at"]:
+            latest[key] = (path, i, row)
+    for path, i, row in latest.values():
+        if row["status"] == "delivered" and path not in seen:
+            out.append((path, i, row))
+            seen.add(path)
+        if len(out) == count:
+            return out
+    raise AssertionError("not enough delivered lines")
+
+
+def test_a_corrected_file_wins_resent_under_its_own_name_or_as_a_fixed_copy(files, warehouse, tmp_path):
+    """docs/operations.md's recipe: a file fixed where it lies, or a corrected copy dropped beside it
+    (`<name>-fixed.csv`, which sorts before the original), both with the versions' updated_at unchanged.
+    The later delivery wins the tie, whatever the names."""
+    landing = tmp_path / "landing"
+    warehouse.reset()
+    copy(files["first"], landing)
+    warehouse.ingest(landing)
+    warehouse.build()
+    (in_place, i, row_a), (original, _, row_b) = _current_delivered_rows(landing, 2)
+
+    fixed = pl.read_csv(in_place, infer_schema=False)
+    fixed = fixed.with_columns(
+        pl.when(pl.int_range(pl.len()) == i).then(pl.lit("CORRECTED")).otherwise(pl.col("carrier")).alias("carrier")
+    )
+    fixed.write_csv(in_place)
+    copy_path = original.with_name(original.name.replace(".csv", "-fixed.csv"))
+    assert copy_path.name < original.name
+    pl.DataFrame([{**row_b, "shipping_cost": "123.4500"}]).write_csv(copy_path)
+    statuses = warehouse.ingest(landing)
+    assert {statuses[p.relative_to(landing).as_posix()] for p in (in_place, copy_path)} == {"loaded"}
+    warehouse.build()
+
+    lines = warehouse.marts()["fct_order_lines"]
+    got = {
+        (r["order_id"], r["line_number"]): (r["carrier"], r["shipping_cost"])
+        for r in lines.filter(pl.col("order_id").is_in([row_a["order_id"], row_b["order_id"]])).iter_rows(named=True)
+    }
+    assert got[(row_a["order_id"], int(row_a["line_number"]))][0] == "CORRECTED"
+    assert float(got[(row_b["order_id"], int(row_b["line_number"]))][1]) == 123.45

@@ -1,4 +1,4 @@
-{# The current snapshot per day, warehouse and sku: inventory has no version column, the later file wins. #}
+{# The current snapshot per day, warehouse and sku: inventory has no version column, the later delivery wins. #}
 with
 
 versions as (

@@ -1,4 +1,4 @@
-{# Every inventory snapshot row that arrived; a snapshot re-sent in a later file replaces the earlier one. #}
+{# Every inventory snapshot row that arrived; a snapshot re-sent in a later delivery replaces the earlier one. #}
 with
 
 source as (
@@ -17,6 +17,7 @@ final as (
         reserved_qty,
         _source_file,
         _row_number,
+        _file_seq,
         _load_id,
         _loaded_at
     from source

@@ -1,4 +1,4 @@
-{# The current version of each order line (feed contract: latest updated_at, then the later file). #}
+{# The current version of each order line (feed contract: latest updated_at, then the later delivery). #}
 with
 
 versions as (

@@ -25,6 +25,7 @@ final as (
         updated_at,
         _source_file,
         _row_number,
+        _file_seq,
         _load_id,
         _loaded_at
     from source

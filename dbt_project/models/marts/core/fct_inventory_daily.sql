@@ -1,5 +1,5 @@
 {#
-    One row per day, warehouse and sku: the current end-of-day snapshot (the later file wins).
+    One row per day, warehouse and sku: the current end-of-day snapshot (the later delivery wins).
     Incremental like fct_order_lines: a run reprocesses the snapshots re-sent or first sent since the
     last build, and those still mapped to an unknown product or warehouse whose master has arrived.
     Stock value (x the product's current unit_cost) is computed downstream, so a cost change needs
