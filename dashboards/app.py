@@ -1,9 +1,10 @@
-"""Supply-chain KPI dashboards: `streamlit run dashboards/app.py` (or `scm dashboard`).
+"""Supply-chain KPI dashboards: `scm dashboard` (which serves this through dashboards/server.py).
 
 The entry point runs on every rerun of every page: it finds the published snapshot, draws the navigation, the
 common filters and the data freshness in the sidebar, then runs the chosen page. The pages read only the published
 snapshot (pipelines/snapshot.py), never the warehouse a run is writing, so a run in progress changes nothing here
-until it publishes; the next rerun after that reads the new snapshot.
+until it publishes; the next rerun after that reads the new snapshot. When snapshots/CURRENT is unusable, the newest
+valid snapshot is shown under a warning that names the problem.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ PAGES = [
 ]
 
 try:
-    path = queries.current_snapshot()
+    path, warning = queries.current_snapshot()
 except snapshot.NoSnapshot as exc:
     # Navigation is still declared (hidden) so that any page's URL lands on this message.
     st.navigation(PAGES, position="hidden")
@@ -41,6 +42,8 @@ except snapshot.NoSnapshot as exc:
 
 page = st.navigation(PAGES)
 st.set_page_config(page_title=f"{page.title} · {APP_TITLE}")
+if warning:  # snapshots/CURRENT is unusable: these pages show an older snapshot, and say so
+    st.warning(warning, icon=":material/warning:")
 filters.sidebar(path)
 meta = queries.snapshot_meta(path)
 with st.sidebar:

@@ -1,7 +1,7 @@
 """Every SQL statement the dashboards run, as named functions over the published snapshot.
 
 Conventions:
-- The first argument of every query is the snapshot file (`snapshot.current_path()` as a string). Results are
+- The first argument of every query is the snapshot file (`snapshot.locate()`'s path as a string). Results are
   cached with `st.cache_data`, so the file is part of every cache key: a newly published snapshot has a new file
   name, so the next rerun queries it and never reuses an entry of the old one.
 - Filter values are DuckDB `$name` parameters. "All" is None and reads `($category is null or category =
@@ -9,6 +9,7 @@ Conventions:
 - Numbers come from the marts as dbt built them. Where a filter needs a rate at a grain the mart supports, the
   query sums the mart's numerators and denominators and divides once (never an average of rates).
 - Counts are cast to bigint and money to double: polars would otherwise get DuckDB's hugeint sums as decimals.
+- The snapshot is opened the readers' one way (`snapshot.open_snapshot`: read-only, no files, no settings).
 """
 
 from __future__ import annotations
@@ -45,13 +46,13 @@ _WAREHOUSE = "($warehouse is null or {col} = $warehouse)"
 _CHANNEL = "($channel is null or {col} = $channel)"
 
 
-def current_snapshot() -> str:
-    """The published snapshot file; raises snapshot.NoSnapshot (whose message says what to do) before any run."""
-    path = snapshot.current_path()
-    if path is None:
-        # connect() is the one place that words the message; with no snapshot it raises before opening anything.
-        snapshot.connect().close()
-    return str(path)
+def current_snapshot() -> tuple[str, str | None]:
+    """The snapshot file to read and, when it is not the one snapshots/CURRENT names, the warning saying why;
+    raises snapshot.NoSnapshot (whose message says what to do) when there is no valid snapshot at all."""
+    current = snapshot.locate()
+    if current.path is None:
+        raise current.no_snapshot()
+    return str(current.path), current.warning
 
 
 @st.cache_resource(max_entries=2, show_spinner=False, on_release=lambda con: con.close())
@@ -59,7 +60,7 @@ def _database(path: str) -> duckdb.DuckDBPyConnection:
     # One read-only connection per snapshot file, kept open: opening a DuckDB file costs ~100 ms, a cursor on an
     # open one ~1 ms. The current and the previous snapshot fit; a released one is closed. Read-only never
     # blocks the pipeline, which writes warehouse.duckdb and publishes a new file rather than changing this one.
-    return duckdb.connect(path, read_only=True)
+    return snapshot.open_snapshot(path)
 
 
 def _frame(path: str, sql: str, **params) -> pl.DataFrame:

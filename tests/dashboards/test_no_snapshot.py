@@ -43,3 +43,15 @@ def test_changes_read_in_the_kpis_unit():
     assert fmt_delta(110.0, 100.0, "money") == "+10.0%"
     assert fmt_delta(0.8801, 0.8800, "rate") == 0  # rounds to nothing: grey, no arrow
     assert fmt_delta(1.0, None, "rate") is None
+
+
+def test_a_pointer_to_a_missing_snapshot_and_nothing_else_is_no_warehouse_yet_naming_the_pointer(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCM_DATA_DIR", str(tmp_path))
+    (tmp_path / "snapshots").mkdir()
+    (tmp_path / "snapshots" / "CURRENT").write_text("20250101T000000000000-gone0000.duckdb\n")
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [
+        f"no warehouse yet in {tmp_path}: run `scm run` first ({tmp_path}/snapshots/CURRENT names "
+        "20250101T000000000000-gone0000.duckdb, which does not exist)"
+    ]

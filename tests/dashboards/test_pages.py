@@ -253,3 +253,18 @@ def test_a_new_snapshot_shows_on_the_next_rerun_while_a_run_holds_the_warehouse(
         assert not at.exception
         assert any("second-r" in m.value for m in at.sidebar.markdown)
         assert metrics(at)["OTIF"].value != "–"
+
+
+def test_an_unusable_pointer_shows_the_newest_valid_snapshot_with_a_warning(world_copy, marts):
+    folder = world_copy.data_dir / "snapshots"
+    (published,) = folder.glob("*.duckdb")
+    # What the reported COPY ... TO '<data>/snapshots/CURRENT' left: a CSV where the pointer was.
+    (folder / "CURRENT").write_text("1\n")
+    at = run_app()
+    assert [w.value for w in at.warning] == [
+        f"{folder / 'CURRENT'} does not name a snapshot file of its folder: '1'; "
+        f"reading the newest valid snapshot instead, {published.name}"
+    ]
+    run_id = marts.one("select run_id from meta.snapshot")  # the copy's snapshot is the built world's
+    assert any(run_id[:8] in m.value for m in at.sidebar.markdown)
+    assert metrics(at)["OTIF"].value != "–"
