@@ -12,6 +12,14 @@ Per feed with a cadence in the contract, `freshness`: WARN when no new file has 
 `Feed.expected_every_hours` (the export upstream may have stopped). The published snapshot has a
 last-update freshness check too (`snapshot_checks`), evaluated by a sensor, so marts that stopped
 refreshing warn even when no run happens at all.
+
+Per feed with outliers in the contract, `outliers`: WARN listing the rows of the latest load whose value is
+far above its group's usual level over every loaded row (`contract.Outlier`). They are loaded and counted
+like any other row: the check says where they are, so that someone can correct the source.
+
+Per feed with optional columns, `misnamed_columns`: WARN when a file of the latest load has an extra
+column that looks like an optional contract column the file lacks (pipelines/feeds/misnamed.py): its
+values are kept as an extra column and the contract column is null until the file is sent again renamed.
 """
 
 from dataclasses import dataclass
@@ -20,9 +28,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from pipelines.assets.ingest import raw_key
-from pipelines.feeds.contract import FEEDS, Feed
+from pipelines.feeds.contract import FEEDS, Feed, Outlier
 from pipelines.feeds.expectations import ExpectationOutcome, merge, validate
 from pipelines.feeds.ingest import in_batches
+from pipelines.feeds.misnamed import misnamed_columns
 from pipelines.feeds.raw_tables import INGEST_LOG, raw_table
 from pipelines.resources import WarehouseResource
 
@@ -189,3 +198,135 @@ def _build_freshness(feed: Feed) -> dg.AssetChecksDefinition:
 
 
 freshness_checks = [_build_freshness(feed) for feed in FEEDS.values() if feed.expected_every_hours]
+
+
+# Rows listed in a check's metadata, per outlier: enough to find and fix the source; the count says the rest.
+LISTED_ROWS = 20
+
+
+@dataclass(frozen=True)
+class OutlierRows:
+    outlier: Outlier
+    count: int
+    rows: list[dict]  # the first LISTED_ROWS, by file and row: file, row, the group, value, usual
+
+
+def find_outliers(con, feed: Feed, outlier: Outlier, load_id: str | None) -> OutlierRows:
+    """Rows of the load whose value is more than `factor` times its group's usual value (a quantile over
+    every loaded row of the group, this load's included; a usual value below 1 counts as 1)."""
+    group = ", ".join(outlier.group)
+    table = raw_table(feed)
+    rows = con.execute(
+        f"""
+        with usual as (
+            select {group}, quantile_cont({outlier.column}::double, $q) as usual
+            from {table}
+            semi join (select distinct {group} from {table} where _load_id = $load_id) using ({group})
+            group by all
+        )
+        select r._source_file, r._row_number, {", ".join(f"r.{g}" for g in outlier.group)},
+               r.{outlier.column}::double as value, u.usual, count(*) over () as n
+        from {table} r join usual u using ({group})
+        where r._load_id = $load_id and r.{outlier.column}::double > $factor * greatest(u.usual, 1)
+        order by r._source_file, r._row_number
+        limit {LISTED_ROWS}
+        """,
+        {"q": outlier.quantile, "load_id": load_id, "factor": outlier.factor},
+    ).fetchall()
+    listed = [
+        {"file": r[0], "row": r[1], **dict(zip(outlier.group, r[2:-3], strict=True)), "value": r[-3], "usual": r[-2]}
+        for r in rows
+    ]
+    return OutlierRows(outlier, rows[0][-1] if rows else 0, listed)
+
+
+def judge_outliers(found: list[OutlierRows]) -> tuple[bool, str]:
+    """(passed, one-line summary) of a feed's outlier search."""
+    hits = [f for f in found if f.count]
+    if not hits:
+        return True, "no value far above its usual level in the latest load"
+    total = sum(f.count for f in hits)
+    first, column = hits[0].rows[0], hits[0].outlier.column
+    where = f"first: {first['file']} row {first['row']}, {column} {first['value']:,.15g} (usual {first['usual']:,.15g})"
+    parts = "; ".join(f"{f.outlier.name} ({f.count}): {f.outlier.description}" for f in hits)
+    return False, f"{total} row(s) far above their usual level (loaded): {parts}; {where}"
+
+
+def _build_outliers(feed: Feed) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(feed.name),
+        name="outliers",
+        description=f"Rows of the latest {feed.name} load far above their usual level: "
+        + "; ".join(o.description for o in feed.outliers),
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            load_id = latest_load(con, feed).load_id
+            found = [find_outliers(con, feed, o, load_id) for o in feed.outliers]
+        passed, summary = judge_outliers(found)
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=summary,
+            metadata={
+                "load_id": load_id or "",
+                **{f.outlier.name: f.count for f in found},
+                "rows": dg.MetadataValue.json({f.outlier.name: f.rows for f in found if f.count}),
+            },
+        )
+
+    return _check
+
+
+outlier_checks = [_build_outliers(feed) for feed in FEEDS.values() if feed.outliers]
+
+
+def find_misnamed_columns(con, feed: Feed, load_id: str | None) -> list[dict]:
+    """Per file of the load: each extra column that looks like an optional contract column the file lacks."""
+    files = con.execute(
+        f"select file, extra_columns, missing_columns from {INGEST_LOG} "
+        "where feed = ? and load_id = ? and status = 'loaded' order by file",
+        [feed.name, load_id],
+    ).fetchall()
+    return [
+        {"file": file, "column": extra, "looks_like": column}
+        for file, extras, missing in files
+        for extra, column in misnamed_columns(list(extras or []), list(missing or []))
+    ]
+
+
+def judge_misnamed(found: list[dict]) -> tuple[bool, str]:
+    if not found:
+        return True, "no extra column looks like a contract column the file lacks"
+    lines = [
+        f"{f['file']}: column `{f['column']}` looks like `{f['looks_like']}`, which the file lacks "
+        "(rename it to load it)"
+        for f in found
+    ]
+    more = f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""
+    return False, lines[0] + more
+
+
+def _build_misnamed(feed: Feed) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=raw_key(feed.name),
+        name="misnamed_columns",
+        description=f"Extra columns of the latest {feed.name} load that look like an optional contract column "
+        "the file lacks (its values are loaded as an extra column, not as the contract column).",
+    )
+    def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.get_connection() as con:
+            load_id = latest_load(con, feed).load_id
+            found = find_misnamed_columns(con, feed, load_id)
+        passed, summary = judge_misnamed(found)
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=summary,
+            metadata={"load_id": load_id or "", "columns": dg.MetadataValue.json(found)},
+        )
+
+    return _check
+
+
+misnamed_checks = [_build_misnamed(feed) for feed in FEEDS.values() if feed.required_columns != feed.column_names]

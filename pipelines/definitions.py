@@ -9,7 +9,7 @@ from pipelines.assets.forecast import demand_forecast
 from pipelines.assets.ingest import ingest_assets
 from pipelines.assets.snapshot import published_snapshot
 from pipelines.automation import build_automation
-from pipelines.checks import contract_checks, freshness_checks
+from pipelines.checks import contract_checks, freshness_checks, misnamed_checks, outlier_checks
 from pipelines.resources import default_resources
 
 # DuckDB takes one writer process: steps run one after another in the run's own process.
@@ -44,7 +44,7 @@ snapshot_freshness_sensor = dg.build_sensor_for_freshness_checks(
 
 defs = dg.Definitions(
     assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models, published_snapshot],
-    asset_checks=[*contract_checks, *freshness_checks, *snapshot_checks],
+    asset_checks=[*contract_checks, *freshness_checks, *outlier_checks, *misnamed_checks, *snapshot_checks],
     jobs=[everything_job, forecast_job, refresh_job],
     schedules=schedules,
     sensors=[*sensors, snapshot_freshness_sensor],

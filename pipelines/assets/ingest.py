@@ -28,6 +28,8 @@ def _build(feed: Feed) -> dg.AssetsDefinition:
         kinds={"polars", "duckdb"},
         description=f"{feed.description} Every version kept, bad rows in raw.{feed.name}_quarantine.",
         retry_policy=IO_RETRY,
+        # Cross-feed rules check a batch against the feeds it refers to as loaded so far, this run's load included.
+        deps=sorted({raw_key(r.references.feed) for r in feed.all_rules() if r.references}, key=str),
     )
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
         now = datetime.now(UTC).replace(tzinfo=None)

@@ -9,6 +9,7 @@ columns or rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 DType = Literal["str", "int", "dec", "date", "ts"]
@@ -21,6 +22,12 @@ DECIMAL_PRECISION, DECIMAL_SCALE = 18, 4
 # format error. Both quarantine the row instead of skewing every KPI downstream.
 MAX_LINE_QUANTITY = 100_000
 FUTURE_TOLERANCE_DAYS = 1
+# No feed describes anything before this day: an earlier date or timestamp is a system default (1970-01-01,
+# 1900-01-01) or a typo. Every date and timestamp column gets the rule `<column>_min_date`.
+MIN_DATE = date(2000, 1, 1)
+# A refund may exceed the price of the returned units by this much: systems that refund a line's total
+# divided by its units, or store a rounded unit price, are a cent out.
+REFUND_TOLERANCE = 0.01
 
 # Why a whole file is rejected (its rows are not read). Row-level rules are below, per feed, and
 # the two implied by each column are `not_null:<column>` and `type:<column>`.
@@ -59,6 +66,28 @@ class Column:
 
 
 @dataclass(frozen=True)
+class When:
+    """The rows a conditional rule applies to: those whose `column` is one of `values`; with no values,
+    those where `column` is null."""
+
+    column: str
+    values: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if not self.values:
+            return f"while {self.column} is null"
+        return f"when {self.column} is {' or '.join(self.values)}"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Columns of a feed that hold the key of another feed's row (a return's order line)."""
+
+    feed: str
+    columns: tuple[str, ...]  # in the order of the referenced feed's key
+
+
+@dataclass(frozen=True)
 class Rule:
     """One row-level rule. `kind` picks how both engines evaluate it:
 
@@ -66,16 +95,33 @@ class Rule:
     - `between`: min <= column <= max (strict_min makes it min < column); nulls pass.
     - `in_set`: column in values; nulls pass.
     - `pair_ge`: column >= other, compared as dates when `as_date`; rows where either is null pass.
-    - `null_when`: column is null on rows where `when_column == when_value`.
+    - `null_when`: column is null on the rows `when` selects.
+    - `required_when`: column is not null on the rows `when` selects.
     - `not_future`: column <= load time + FUTURE_TOLERANCE_DAYS.
+    - `min_date`: column >= MIN_DATE (one per date and timestamp column, see `Feed.all_rules`); nulls pass.
     - `unique_key`: the key (with the version column) appears once in the file; later copies break it.
+    - `at_most_referenced` (cross-feed): column <= `other` of the row `references` points at, times this
+      row's `factor` column when set, plus `tolerance`; a null `other` counts as 0. With `summed`, the column
+      is added up with the other rows (by key, their current versions) that refer to the same row. A row
+      whose referenced row is not (yet) loaded passes: the contract loads unknown references.
 
-    Not-null and type rules are not listed here: they follow from each Column's `nullable` and `dtype`
-    and are named `not_null:<column>` and `type:<column>`.
+    `when` makes a `between` rule conditional too. Not-null and type rules are not listed here: they follow
+    from each Column's `nullable` and `dtype` and are named `not_null:<column>` and `type:<column>`.
     """
 
     name: str
-    kind: Literal["pattern", "between", "in_set", "pair_ge", "null_when", "not_future", "unique_key"]
+    kind: Literal[
+        "pattern",
+        "between",
+        "in_set",
+        "pair_ge",
+        "null_when",
+        "required_when",
+        "not_future",
+        "min_date",
+        "unique_key",
+        "at_most_referenced",
+    ]
     column: str
     description: str
     min: float | None = None
@@ -85,8 +131,27 @@ class Rule:
     regex: str | None = None
     other: str | None = None
     as_date: bool = False
-    when_column: str | None = None
-    when_value: str | None = None
+    when: When | None = None
+    references: Reference | None = None
+    factor: str | None = None
+    summed: bool = False
+    tolerance: float = 0
+
+
+@dataclass(frozen=True)
+class Outlier:
+    """A value that is possible but suspicious: more than `factor` times the usual value of its `group`
+        (a quantile, by default the median, over every loaded row of the group; a usual value below 1 counts as 1,
+    so that a group that is usually zero is judged too). Such rows load; a WARN check lists them."""
+
+    name: str
+    column: str
+    group: tuple[str, ...]
+    factor: float
+    description: str
+    # The usual value is this quantile of the group's loaded values: the median, unless the column cycles
+    # (stock on hand runs down to a few units and is refilled, so its median is far below its normal peaks).
+    quantile: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -95,11 +160,12 @@ class Feed:
     description: str
     columns: tuple[Column, ...]
     rules: tuple[Rule, ...] = field(default_factory=tuple)
-    # Column that orders versions of a key; None means "the later file wins" (inventory snapshots).
+    # Column that orders versions of a key; None means "the later delivery wins" (inventory snapshots).
     version_column: str | None = "updated_at"
     # A new file is expected at least this often (the freshness check warns after it); None = master
     # data, sent when it changes.
     expected_every_hours: int | None = None
+    outliers: tuple[Outlier, ...] = field(default_factory=tuple)
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -118,8 +184,19 @@ class Feed:
         return next(c for c in self.columns if c.name == name)
 
     def all_rules(self) -> tuple[Rule, ...]:
-        """Declared rules plus the key's uniqueness within a file. (`not_null:` and `type:` rules follow
-        from the columns and are evaluated beside these, see `rules.evaluate`.)"""
+        """The date floor of every date and timestamp column, the declared rules, and the key's uniqueness
+        within a file. (`not_null:` and `type:` rules follow from the columns and are evaluated beside
+        these, see `rules.evaluate`.)"""
+        floors = tuple(
+            Rule(
+                name=f"{c.name}_min_date",
+                kind="min_date",
+                column=c.name,
+                description=f"{c.name} must be on or after {MIN_DATE.isoformat()} (earlier is a default or a typo)",
+            )
+            for c in self.columns
+            if c.dtype in ("date", "ts")
+        )
         dedup_on = self.key + ((self.version_column,) if self.version_column else ())
         unique = Rule(
             name="unique_key",
@@ -127,7 +204,7 @@ class Feed:
             column=",".join(dedup_on),
             description=f"({', '.join(dedup_on)}) must be unique within a file",
         )
-        return (*self.rules, unique)
+        return (*floors, *self.rules, unique)
 
 
 def _positive(column: str, *, at_least: float = 0, strict: bool = True, max: float | None = None) -> Rule:
@@ -165,6 +242,10 @@ def _ge(column: str, other: str, *, as_date: bool = False) -> Rule:
     )
 
 
+def _when(kind: str, name: str, column: str, when: When, description: str, **more) -> Rule:
+    return Rule(name=name, kind=kind, column=column, when=when, description=description, **more)
+
+
 def _not_future(column: str) -> Rule:
     return Rule(
         name=f"{column}_not_future",
@@ -181,6 +262,11 @@ _ISO2_COUNTRY = Rule(
     regex="^[A-Z]{2}$",
     description="country must be an ISO-3166 alpha-2 code (two capital letters)",
 )
+
+_OPEN = When("status", ("open",))
+_SHIPPED = When("status", ("shipped", "delivered"))
+_CANCELLED = When("status", ("cancelled",))
+_ORDER_LINE = Reference("orders", ("order_id", "line_number"))
 
 UPDATED_AT = Column("updated_at", "ts", "When this version of the row was written (ISO-8601).", nullable=True)
 
@@ -267,21 +353,85 @@ ORDERS = Feed(
         _in_set("status", ORDER_STATUSES),
         _positive("quantity_shipped", strict=False),
         _ge("quantity_ordered", "quantity_shipped"),
-        Rule(
-            name="quantity_shipped_null_while_open",
-            kind="null_when",
-            column="quantity_shipped",
-            when_column="status",
-            when_value="open",
-            description="quantity_shipped must be null while open",
+        # A status and the fields it implies must agree: a line is shipped when it has a ship time and a
+        # quantity, delivered when it also has a delivery time, and a cancelled line shipped nothing.
+        _when(
+            "null_when",
+            "quantity_shipped_null_while_open",
+            "quantity_shipped",
+            _OPEN,
+            "quantity_shipped must be null while open",
+        ),
+        _when(
+            "required_when",
+            "quantity_shipped_required_when_shipped",
+            "quantity_shipped",
+            _SHIPPED,
+            "quantity_shipped is required when shipped or delivered",
+        ),
+        _when(
+            "between",
+            "quantity_shipped_positive_when_shipped",
+            "quantity_shipped",
+            _SHIPPED,
+            "quantity_shipped must be > 0 when shipped or delivered",
+            min=0,
+            strict_min=True,
+        ),
+        _when(
+            "between",
+            "quantity_shipped_zero_when_cancelled",
+            "quantity_shipped",
+            _CANCELLED,
+            "quantity_shipped must be 0 (or null) when cancelled",
+            max=0,
+        ),
+        _when(
+            "null_when",
+            "shipped_ts_null_unless_shipped",
+            "shipped_ts",
+            When("status", ("open", "cancelled")),
+            "shipped_ts must be null while open or when cancelled",
+        ),
+        _when(
+            "required_when",
+            "shipped_ts_required_when_shipped",
+            "shipped_ts",
+            _SHIPPED,
+            "shipped_ts is required when shipped or delivered",
+        ),
+        _when(
+            "null_when",
+            "delivered_ts_null_unless_delivered",
+            "delivered_ts",
+            When("status", ("open", "shipped", "cancelled")),
+            "delivered_ts must be null unless delivered",
+        ),
+        _when(
+            "required_when",
+            "delivered_ts_required_when_delivered",
+            "delivered_ts",
+            When("status", ("delivered",)),
+            "delivered_ts is required when delivered",
         ),
         _positive("shipping_cost", strict=False),
         _ge("promised_date", "order_ts", as_date=True),
         _ge("shipped_ts", "order_ts"),
         _ge("delivered_ts", "shipped_ts"),
+        # Also when shipped_ts is missing (the pair above then passes).
+        _ge("delivered_ts", "order_ts"),
         _not_future("order_ts"),
         # The current version is the latest updated_at: one far-future typo would hide every later version.
         _not_future("updated_at"),
+    ),
+    outliers=(
+        Outlier(
+            name="unit_price_outlier",
+            column="unit_price",
+            group=("sku",),
+            factor=10,
+            description="unit_price more than 10x the sku's median unit_price (a decimal or currency slip)",
+        ),
     ),
 )
 
@@ -303,6 +453,17 @@ INVENTORY = Feed(
         _not_future("snapshot_date"),
     ),
     version_column=None,
+    outliers=(
+        Outlier(
+            name="on_hand_qty_outlier",
+            column="on_hand_qty",
+            group=("sku", "warehouse_id"),
+            factor=10,
+            quantile=0.9,
+            description="on_hand_qty more than 10x the usual high level of the sku in the warehouse "
+            "(its 90th percentile): a count or unit slip",
+        ),
+    ),
 )
 
 PURCHASE_ORDERS = Feed(
@@ -335,8 +496,32 @@ PURCHASE_ORDERS = Feed(
         _positive("quantity_received", strict=False, max=MAX_LINE_QUANTITY),
         _positive("quantity_rejected", strict=False),
         _ge("quantity_received", "quantity_rejected"),
+        # A receipt has a day and a quantity. (An open or cancelled line may hold a partial receipt.)
+        _when(
+            "required_when",
+            "received_date_required_when_received",
+            "received_date",
+            When("status", ("received",)),
+            "received_date is required when received",
+        ),
+        _when(
+            "required_when",
+            "quantity_received_required_when_received",
+            "quantity_received",
+            When("status", ("received",)),
+            "quantity_received is required when received",
+        ),
         _not_future("order_date"),
         _not_future("updated_at"),
+    ),
+    outliers=(
+        Outlier(
+            name="unit_cost_outlier",
+            column="unit_cost",
+            group=("sku",),
+            factor=10,
+            description="unit_cost more than 10x the sku's median unit_cost on purchase orders",
+        ),
     ),
 )
 
@@ -363,6 +548,40 @@ RETURNS = Feed(
         _in_set("disposition", DISPOSITIONS),
         _positive("refund_amount", strict=False),
         _ge("received_ts", "requested_ts"),
+        _when(
+            "null_when",
+            "disposition_null_until_received",
+            "disposition",
+            When("received_ts"),
+            "disposition must be null until received (received_ts is null)",
+        ),
+        # Checked against the order line's current version as loaded so far (this run's orders included).
+        # Every return of a line counts, each at its current version: two returns of 1 on a line that
+        # shipped 1 are one too many (both are held back when they arrive together: which one is wrong
+        # cannot be told).
+        Rule(
+            name="quantity_returned_le_shipped",
+            kind="at_most_referenced",
+            column="quantity_returned",
+            other="quantity_shipped",
+            references=_ORDER_LINE,
+            summed=True,
+            description="quantity_returned, with the line's other returns, must be <= the quantity shipped "
+            "on the order line (none while it has not shipped)",
+        ),
+        # What was paid for the units returned: the line's unit_price (what the customer was charged per
+        # unit, promotions included) times quantity_returned. Shipping is not part of it.
+        Rule(
+            name="refund_amount_le_paid",
+            kind="at_most_referenced",
+            column="refund_amount",
+            other="unit_price",
+            factor="quantity_returned",
+            references=_ORDER_LINE,
+            tolerance=REFUND_TOLERANCE,
+            description=f"refund_amount must be <= the order line's unit_price x quantity_returned "
+            f"(+ {REFUND_TOLERANCE:.2f} for rounding)",
+        ),
         _not_future("requested_ts"),
         _not_future("updated_at"),
     ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from pipelines.feeds.contract import FEEDS, FILE_REJECT_REASONS, Feed
+from pipelines.feeds.contract import FEEDS, FILE_REJECT_REASONS, MIN_DATE, Feed
 from pipelines.feeds.raw_tables import DUCKDB_TYPES
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "feed-contract.md"
@@ -51,12 +51,21 @@ $SCM_LANDING_DIR (default: $SCM_DATA_DIR/landing, i.e. data/landing)
   the header's fields breaks `malformed_row`.
 - A row that refers to a key the masters do not have (yet) loads; the warehouse maps it to the
   dimension's "unknown" member until the master arrives.
+- Some rules compare a row with another feed's (the `at_most_referenced` rules of returns): a return with
+  its order line's current version as loaded so far, the same run's orders included (orders load first).
+  A return whose order line is not loaded (yet) loads; it is not checked again when the line arrives.
+- A status must agree with the fields it implies (a delivered line has a `delivered_ts`, a cancelled one
+  shipped nothing), and no date or timestamp is before {min_date} (`<column>_min_date`).
+- A value that is possible but far from its usual level (listed per feed under "Outliers") loads, and the
+  feed's `outliers` check warns with the file and row of each. A file's extra column that looks like an
+  optional contract column the file lacks (`qty_shipped` for `quantity_shipped`) is loaded as an extra
+  column, and the feed's `misnamed_columns` check warns naming both.
 - A whole file is rejected, with a one-line reason in `raw.ingest_log`, when it is:
 """
 
 
 def render() -> str:
-    parts = [INTRO]
+    parts = [INTRO.replace("{min_date}", MIN_DATE.isoformat())]
     parts += [f"  - `{key}`: {text}" for key, text in FILE_REJECT_REASONS.items()]
     parts.append("\n## Types\n")
     parts.append("| contract type | stored as |\n|---|---|")
@@ -83,6 +92,10 @@ def _feed_section(feed: Feed) -> str:
         lines.append(f"| {c.name}{mark} | {c.dtype} | {c.description} |")
     lines.append("\n| rule | meaning |\n|---|---|")
     lines += [f"| `{r.name}` | {r.description} |" for r in feed.all_rules()]
+    if feed.outliers:
+        lines.append("\nOutliers (loaded, listed by the `outliers` check):\n")
+        lines.append("| outlier | meaning |\n|---|---|")
+        lines += [f"| `{o.name}` | {o.description} |" for o in feed.outliers]
     lines.append("")
     return "\n".join(lines)
 

@@ -1,20 +1,22 @@
 """The contract's rules as a Great Expectations suite, and its validation of a loaded batch.
 
-The rules are not written again here: each contract `Rule` kind maps to one GX expectation. The
-quarantine split runs in polars (`rules.py`); GX then validates what was loaded, independently, so a
-bug in either engine shows up as a failed asset check instead of bad rows in the warehouse.
+The rules are not written again here: each contract `Rule` kind maps to one GX expectation (a conditional
+rule to one with a `row_condition`). The quarantine split runs in polars (`rules.py`); GX then validates
+what was loaded, independently, so a bug in either engine shows up as a failed asset check instead of bad
+rows in the warehouse. Cross-feed rules have no expectation: GX validates one batch, and their limits are
+in another feed's rows.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from functools import cache
 
 import polars as pl
 
-from pipelines.feeds.contract import FUTURE_TOLERANCE_DAYS, Feed, Rule
+from pipelines.feeds.contract import FUTURE_TOLERANCE_DAYS, MIN_DATE, Feed, Rule
 
 # GX would otherwise try to send usage statistics (there is no network here) and draw progress bars.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -53,16 +55,29 @@ def expectations_for(feed: Feed, now: datetime) -> list[tuple[str, object]]:
             name = f"not_null:{c.name}"
             out.append((name, gxe.ExpectColumnValuesToNotBeNull(column=c.name, meta={"rule": name})))
     for rule in feed.all_rules():
+        if rule.kind == "at_most_referenced":
+            # Cross-feed: the limit is in another table (the order line a return refers to), and GX validates
+            # one batch. The loader judges it against the loaded rows; no expectation pretends to here.
+            continue
         expectation = _expectation(rule, feed, now, gxe)
         expectation.meta = {"rule": rule.name}
         out.append((rule.name, expectation))
     return out
 
 
+def _row_condition(rule: Rule):
+    """The rows a conditional rule applies to, as a GX row condition."""
+    from great_expectations.expectations.row_conditions import Column
+
+    column = Column(rule.when.column)
+    return column.is_null() if not rule.when.values else column.is_in(list(rule.when.values))
+
+
 def _expectation(rule: Rule, feed: Feed, now: datetime, gxe):
     if rule.kind == "between":
+        conditional = {"row_condition": _row_condition(rule)} if rule.when else {}
         return gxe.ExpectColumnValuesToBeBetween(
-            column=rule.column, min_value=rule.min, max_value=rule.max, strict_min=rule.strict_min
+            column=rule.column, min_value=rule.min, max_value=rule.max, strict_min=rule.strict_min, **conditional
         )
     if rule.kind == "in_set":
         return gxe.ExpectColumnValuesToBeInSet(column=rule.column, value_set=list(rule.values))
@@ -74,14 +89,15 @@ def _expectation(rule: Rule, feed: Feed, now: datetime, gxe):
             column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
         )
     if rule.kind == "null_when":
-        from great_expectations.expectations.row_conditions import Column
-
-        return gxe.ExpectColumnValuesToBeNull(
-            column=rule.column, row_condition=Column(rule.when_column) == rule.when_value
-        )
+        return gxe.ExpectColumnValuesToBeNull(column=rule.column, row_condition=_row_condition(rule))
+    if rule.kind == "required_when":
+        return gxe.ExpectColumnValuesToNotBeNull(column=rule.column, row_condition=_row_condition(rule))
     if rule.kind == "not_future":
         limit = now + timedelta(days=FUTURE_TOLERANCE_DAYS)
         return gxe.ExpectColumnValuesToBeBetween(column=rule.column, max_value=limit)
+    if rule.kind == "min_date":
+        # Dates are validated as timestamps (see `_prepare`): midnight of the floor day.
+        return gxe.ExpectColumnValuesToBeBetween(column=rule.column, min_value=datetime.combine(MIN_DATE, time()))
     if rule.kind == "unique_key":
         return gxe.ExpectCompoundColumnsToBeUnique(column_list=[*rule.column.split(","), "_source_file"])
     raise ValueError(f"no expectation for rule kind {rule.kind!r}")

@@ -23,7 +23,7 @@ from typing import TypeVar
 import duckdb
 import polars as pl
 
-from pipelines.feeds import rules
+from pipelines.feeds import references, rules
 from pipelines.feeds.contract import Feed
 from pipelines.feeds.landing import SKIP_REASONS, Entry, scan, wait_until_settled
 from pipelines.feeds.raw_tables import (
@@ -108,7 +108,7 @@ def ingest_feed(
             for _, _, outcome in logged:
                 if outcome.status == "loaded":
                     outcome.file_seq, seq = seq, seq + 1
-            good, bad = _validate(reads, feed, now)
+            good, bad = _validate(con, reads, feed, now)
             _count_per_file([o for _, _, o in logged], good, bad)
             order = {o.file: o.file_seq for _, _, o in logged if o.file_seq is not None}
             with _transaction(con):
@@ -198,10 +198,12 @@ def _read_batch(
     return logged, reads
 
 
-def _validate(reads: list[FileRead], feed: Feed, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _validate(con, reads: list[FileRead], feed: Feed, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
     frames = [r.frame for r in reads] or [_empty_text_frame(feed)]
     frame = pl.concat(frames, how="vertical_relaxed", rechunk=False)
-    good, bad = rules.split(rules.evaluate(frame, feed, now), feed, now)
+    # Cross-feed rules compare the batch with what is loaded so far (earlier batches, earlier feeds of the run).
+    referenced = references.lookup(con, feed, frame)
+    good, bad = rules.split(rules.evaluate(frame, feed, now, referenced), feed, now)
     malformed = [r.malformed for r in reads if r.malformed.height]
     if malformed:
         bad = pl.concat([bad, *malformed], how="vertical_relaxed")

@@ -4,21 +4,38 @@ which rules it breaks.
 Input is a frame of the feed's columns as text (how every file is read, so CSV and Parquet share one
 path), plus `_source_file` and `_row_number`. The output keeps the text columns untouched (they are
 what a quarantined row stores) and adds the typed columns and the list of broken rules.
+
+Cross-feed rules (`at_most_referenced`) compare a row with rows loaded before: the caller passes them as
+`referenced`, by feed name, typed, one current version per key (pipelines/feeds/references.py looks them
+up in the warehouse). Under the batch's own feed's name come its loaded rows that refer to the same rows,
+for the rules that add a row up with them. Without `referenced`, those rules pass (nothing is known).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 import polars as pl
 
-from pipelines.feeds.contract import DECIMAL_PRECISION, DECIMAL_SCALE, FUTURE_TOLERANCE_DAYS, Feed, Rule
+from pipelines.feeds.contract import (
+    DECIMAL_PRECISION,
+    DECIMAL_SCALE,
+    FEEDS,
+    FUTURE_TOLERANCE_DAYS,
+    MIN_DATE,
+    Feed,
+    Rule,
+)
 
 BROKEN = "_broken_rules"
 TYPED_PREFIX = "__typed_"
 CLEAN_PREFIX = "__clean_"
 DUPLICATE = "__duplicate"
 IS_BAD = "__is_bad"
+LOCAL_BAD = "__local_bad"
+CROSS_FEED = ("at_most_referenced",)
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "str": pl.String(),
@@ -70,6 +87,26 @@ def cast_expr(text: pl.Expr, dtype: str) -> pl.Expr:
     raise ValueError(f"unknown contract type {dtype!r}")
 
 
+def _applies(rule: Rule) -> pl.Expr:
+    """True on the rows a conditional rule applies to (every row for an unconditional one)."""
+    if rule.when is None:
+        return pl.lit(True)
+    c = pl.col(typed(rule.when.column))
+    return c.is_null() if not rule.when.values else c.is_in(list(rule.when.values))
+
+
+def _limit(rule: Rule) -> str:
+    return f"__limit_{rule.name}"
+
+
+def _referenced(rule: Rule) -> str:
+    return f"__referenced_{rule.name}"
+
+
+def _others(rule: Rule) -> str:
+    return f"__others_{rule.name}"
+
+
 def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
     """True where the row breaks the rule; null-safe (a null never breaks a value rule)."""
     col = pl.col(typed(rule.column)) if rule.kind != "unique_key" else None
@@ -89,17 +126,27 @@ def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
             a, b = a.cast(pl.Date), b.cast(pl.Date)
         out = a < b
     elif rule.kind == "null_when":
-        out = col.is_not_null() & (pl.col(typed(rule.when_column)) == rule.when_value)
+        out = col.is_not_null()
+    elif rule.kind == "required_when":
+        # Blank, not unparseable: a value that does not parse breaks `type:` instead.
+        out = pl.col(cleaned(rule.column)).is_null()
     elif rule.kind == "not_future":
         limit = now + timedelta(days=FUTURE_TOLERANCE_DAYS)
         is_date = feed.column(rule.column).dtype == "date"
         out = col > (pl.lit(limit.date()) if is_date else pl.lit(limit))
+    elif rule.kind == "min_date":
+        is_date = feed.column(rule.column).dtype == "date"
+        out = col < (pl.lit(MIN_DATE) if is_date else pl.lit(datetime.combine(MIN_DATE, datetime.min.time())))
     elif rule.kind == "unique_key":
         # Computed on the whole batch by `evaluate` (a window cannot be judged on a subset of rows).
         out = pl.col(DUPLICATE)
+    elif rule.kind == "at_most_referenced":
+        # The limit and the other rows' share are joined in by `evaluate` (null: the reference is unknown).
+        total = col + pl.col(_others(rule)) if rule.summed else col
+        out = total > pl.col(_limit(rule))
     else:
         raise ValueError(f"unknown rule kind {rule.kind!r}")
-    return out.fill_null(False)
+    return (out & _applies(rule)).fill_null(False)
 
 
 def _describe(rule: Rule) -> pl.Expr:
@@ -109,6 +156,16 @@ def _describe(rule: Rule) -> pl.Expr:
     shown = pl.col(rule.column).fill_null("<null>")
     if rule.kind in ("pair_ge",):
         shown = pl.format("{} vs {}", shown, pl.col(rule.other).fill_null("<null>"))
+    elif rule.kind == "at_most_referenced":
+        ref = pl.col(_referenced(rule)).cast(pl.String).fill_null("none")
+        if rule.summed:
+            shown = pl.format(f"{{}} + {{}} on other rows vs {rule.other} {{}}", shown, pl.col(_others(rule)), ref)
+        else:
+            shown = pl.format(f"{{}} vs {rule.other} {{}}", shown, ref)
+        if rule.factor:
+            shown = pl.format(f"{{}} x {rule.factor} {{}}", shown, pl.col(rule.factor).fill_null("<null>"))
+    if rule.when is not None:
+        shown = pl.format(f"{{}} with {rule.when.column} {{}}", shown, pl.col(rule.when.column).fill_null("<null>"))
     return pl.format(f"{rule.name}: {rule.description} (got {{}})", shown)
 
 
@@ -131,10 +188,85 @@ def _checks(feed: Feed, now: datetime) -> list[tuple[str, pl.Expr, pl.Expr]]:
     return checks
 
 
-def evaluate(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.DataFrame:
+def current_versions(frame: pl.DataFrame, feed: Feed) -> pl.DataFrame:
+    """One row per key: the latest version (a null version is older than any), then the later row (rows in
+    load order)."""
+    if feed.version_column is None:
+        return frame.unique(feed.key, keep="last", maintain_order=True)
+    return (
+        frame.with_row_index("__order")
+        .sort([feed.version_column, "__order"], descending=True, nulls_last=True)
+        .unique(feed.key, keep="first")
+        .drop("__order")
+    )
+
+
+def _join_references(
+    prepared: pl.DataFrame, feed: Feed, rules: list[Rule], referenced: Mapping[str, pl.DataFrame]
+) -> pl.DataFrame:
+    """Add, per cross-feed rule, the referenced value, the limit it sets, and the other rows' share."""
+    out = prepared.with_row_index("__row")
+    for rule in rules:
+        target = FEEDS[rule.references.feed]
+        mine = [typed(c) for c in rule.references.columns]
+        found = referenced.get(target.name)
+        if found is None:
+            found = pl.DataFrame(schema={k: POLARS_TYPES[target.column(k).dtype] for k in (*target.key, rule.other)})
+        value = pl.col(rule.other)
+        ref = found.select(
+            *[pl.col(k).alias(m) for k, m in zip(target.key, mine, strict=True)],
+            value.alias(_referenced(rule)),
+            pl.lit(True).alias("__found"),
+        )
+        out = out.join(ref.unique(mine, keep="first"), on=mine, how="left").sort("__row")
+        # A referenced row without the value (a line not shipped yet) allows nothing.
+        base = pl.col(_referenced(rule)).fill_null(0)
+        limit = base * pl.col(typed(rule.factor)) if rule.factor else base
+        if rule.tolerance:
+            limit = limit + pl.lit(Decimal(str(rule.tolerance)))
+        out = out.with_columns(pl.when(pl.col("__found")).then(limit).alias(_limit(rule))).drop("__found")
+        if rule.summed:
+            # Rows of this batch count with the others only when they fit beside the loaded rows on their own:
+            # one absurd return must not hold back a sensible one of the same line.
+            loaded = referenced.get(feed.name)
+            out = out.with_columns(_others_share(out, feed, rule, loaded, pl.lit(False)))
+            fits = ~pl.col(LOCAL_BAD) & ~_violation(rule, feed, datetime.min)
+            out = out.with_columns(_others_share(out, feed, rule, loaded, fits))
+    return out.drop("__row")
+
+
+def _others_share(
+    batch: pl.DataFrame, feed: Feed, rule: Rule, loaded: pl.DataFrame | None, counted: pl.Expr
+) -> pl.Series:
+    """Per row, the column summed over the other keys that refer to the same row: their current versions
+    among the loaded rows and the `counted` rows of this batch (which loads after them)."""
+    refs, key = list(rule.references.columns), list(feed.key)
+    columns = list(dict.fromkeys([*key, *refs, rule.column] + ([feed.version_column] if feed.version_column else [])))
+    mine = batch.filter(counted).select([pl.col(typed(c)).alias(c) for c in columns])
+    earlier = loaded.select(columns) if loaded is not None else mine.clear()
+    current = current_versions(pl.concat([earlier, mine], how="vertical_relaxed"), feed)
+    totals = current.group_by(refs).agg(pl.col(rule.column).sum().alias("__total"))
+    own = current.select(*key, *[pl.col(c).alias(f"__own_{c}") for c in [*refs, rule.column]])
+    rows = batch.select("__row", *[pl.col(typed(c)).alias(c) for c in dict.fromkeys([*key, *refs])])
+    joined = (
+        rows.join(totals, on=refs, how="left")
+        .join(own, on=key, how="left")
+        .sort("__row")
+        .with_columns(
+            # This key's own current version is not one of the "others"; the row itself is counted by the rule.
+            same=pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"__own_{c}")) for c in refs]),
+        )
+    )
+    others = pl.col("__total").fill_null(0) - pl.when("same").then(pl.col(f"__own_{rule.column}")).otherwise(0)
+    return joined.select(others.fill_null(pl.col("__total").fill_null(0)).alias(_others(rule))).to_series()
+
+
+def evaluate(
+    frame: pl.DataFrame, feed: Feed, now: datetime, referenced: Mapping[str, pl.DataFrame] | None = None
+) -> pl.DataFrame:
     """Add each column cleaned and typed, and a flag for rows that break any rule. Which rules, and
     why, is worked out by `split` for the flagged rows only: most rows are good, and building reason
-    text for every row would cost more than the rest of the evaluation."""
+    text for every row would cost more than the rest of the evaluation. `referenced`: see the module."""
     (unique,) = [r for r in feed.all_rules() if r.kind == "unique_key"]
     # The key's values, not its spelling: `2024-01-01T10:00:00Z` and `...+00:00`, or `1` and `01`, are one
     # key (compared as text, two spellings of one version both loaded and the later row silently won).
@@ -153,7 +285,16 @@ def evaluate(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.DataFrame:
             (pl.int_range(pl.len()).over(["_source_file", *key]) > 0).alias(DUPLICATE),
         )
     )
-    bad = pl.any_horizontal([violation for _, violation, _ in _checks(feed, now)])
+    cross = {r.name for r in feed.all_rules() if r.kind in CROSS_FEED}
+    checks = _checks(feed, now)
+    local = pl.any_horizontal([violation for name, violation, _ in checks if name not in cross])
+    prepared = prepared.with_columns(local.alias(LOCAL_BAD))
+    if not cross:
+        return prepared.with_columns(pl.col(LOCAL_BAD).alias(IS_BAD))
+    # A row that breaks a rule of its own is not counted with the others of its reference (it will not load).
+    rules = [r for r in feed.all_rules() if r.name in cross]
+    prepared = _join_references(prepared, feed, rules, referenced or {})
+    bad = pl.col(LOCAL_BAD) | pl.any_horizontal([violation for name, violation, _ in checks if name in cross])
     return prepared.with_columns(bad.alias(IS_BAD))
 
 
@@ -161,9 +302,12 @@ def _broken_names(checks: list[tuple[str, pl.Expr, pl.Expr]]) -> pl.Expr:
     return pl.concat_list([pl.when(v).then(pl.lit(name)) for name, v, _ in checks]).list.drop_nulls()
 
 
-def broken_rules(frame: pl.DataFrame, feed: Feed, now: datetime) -> pl.Series:
+def broken_rules(
+    frame: pl.DataFrame, feed: Feed, now: datetime, referenced: Mapping[str, pl.DataFrame] | None = None
+) -> pl.Series:
     """The names of the rules each row breaks (an empty list for a good row)."""
-    return evaluate(frame, feed, now).select(_broken_names(_checks(feed, now)).alias(BROKEN)).to_series()
+    evaluated = evaluate(frame, feed, now, referenced)
+    return evaluated.select(_broken_names(_checks(feed, now)).alias(BROKEN)).to_series()
 
 
 def split(evaluated: pl.DataFrame, feed: Feed, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -17,7 +17,7 @@ from typing import Literal
 
 from ..contract import FEEDS
 from .config import WORLD_START, World
-from .faults import write_feed_faults, write_manifest
+from .faults import referenced_view, write_feed_faults, write_manifest
 from .simulation import simulate
 from .tables import BUILDERS
 from .writer import write_feed
@@ -58,16 +58,20 @@ def generate(
     result = simulate(world)
     first = world.day_index(start)
     files, rows, entries = {}, {}, []
+    referenced = {}  # what later feeds' cross-feed rules read of the feeds written before them
     for name, feed in FEEDS.items():  # one feed at a time keeps memory to one table
         table = BUILDERS[name](result, first)
         files[name], rows[name] = write_feed(out_dir, name, table, world.origin, fmt)
         if faults:
             # Bad rows are built from real ones; a short increment may not hold every kind of row.
             source = table if first == 0 else BUILDERS[name](result, 0)
-            found, n_files, n_rows = write_feed_faults(out_dir, feed, source, end, fmt, seed)
+            found, n_files, n_rows = write_feed_faults(out_dir, feed, source, end, fmt, seed, referenced)
             entries += found
             files[name] += n_files
             rows[name] += n_rows
+            view = referenced_view(feed, source)
+            if view is not None:
+                referenced[name] = view
         del table
     manifest = write_manifest(out_dir, entries) if faults else None
     return GenerateSummary(files_written=files, rows_written=rows, manifest_path=manifest)

@@ -14,19 +14,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
 from .. import rules
-from ..contract import DECIMAL_SCALE, FEEDS, FILE_REJECT_REASONS, Feed, Rule
+from ..contract import DECIMAL_SCALE, FEEDS, FILE_REJECT_REASONS, MIN_DATE, Feed, Rule
 from .config import Stream, rng
 from .writer import TS_FORMAT, Format, as_text, csv_bytes, file_name
 
 # Far enough ahead to stay in the future whenever the files are loaded, and fixed so that the same
 # arguments give the same bytes on any day.
 FUTURE = date(2099, 1, 1)
+# A system's default date, before the contract's MIN_DATE.
+ANCIENT = min(date(1970, 1, 1), MIN_DATE.replace(year=MIN_DATE.year - 1))
 GARBAGE = {"int": "abc", "dec": "abc", "date": "2024-13-45", "ts": "2024-13-45T25:61:00Z"}
 PLAIN = {"str": "x", "int": "0", "dec": "0", "date": "2024-01-01", "ts": "2024-01-01T00:00:00Z"}
 GOOD_ROWS, POOL_ROWS = 6, 240
@@ -46,13 +49,40 @@ def _parse(feed: Feed, text: pl.DataFrame) -> pl.DataFrame:
     return text.select([rules.cast_expr(rules.clean(c.name), c.dtype).alias(c.name) for c in feed.columns])
 
 
-def _broken(feed: Feed, text: pl.DataFrame, one_file: bool) -> pl.Series:
-    """The rules each row breaks, as the loader evaluates them. Candidates are judged each on its
-    own (their own file), so that only the final layout decides duplicate keys."""
+def _broken(feed: Feed, text: pl.DataFrame, one_file: bool, referenced: dict[str, pl.DataFrame]) -> pl.Series:
+    """The rules each row breaks, as the loader evaluates them (`referenced`: the rows loaded before, for
+    cross-feed rules). Candidates are judged each on its own (their own file), so that only the final
+    layout decides duplicate keys."""
     source = pl.lit("fault-file") if one_file else pl.int_range(pl.len()).cast(pl.String)
     frame = text.select(feed.column_names).with_columns(_source_file=source)
     now = datetime.now(UTC).replace(tzinfo=None)  # the loader works in naive UTC
-    return rules.broken_rules(frame, feed, now)
+    return rules.broken_rules(frame, feed, now, referenced)
+
+
+def _as_loaded(table: pl.DataFrame) -> pl.DataFrame:
+    """A generated table's values as the loader stores them: timestamps in naive UTC."""
+    return table.with_columns(
+        pl.col(c).dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+        for c, t in table.schema.items()
+        if isinstance(t, pl.Datetime) and t.time_zone is not None
+    )
+
+
+def referenced_view(feed: Feed, table: pl.DataFrame) -> pl.DataFrame | None:
+    """What other feeds' cross-feed rules read of this feed once all of `table` is loaded: the current
+    version of every key, only the columns they read (None when no rule refers to the feed)."""
+    read = [r.other for f in FEEDS.values() for r in f.all_rules() if r.references and r.references.feed == feed.name]
+    if not read:
+        return None
+    columns = list(dict.fromkeys([*feed.key, *read, *([feed.version_column] if feed.version_column else [])]))
+    return rules.current_versions(_as_loaded(table.select(columns)), feed)
+
+
+def _with_own_rows(feed: Feed, table: pl.DataFrame, referenced: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """`referenced` plus, for a feed whose rules add a row up with its other rows, the feed's own loaded rows."""
+    if not any(r.summed for r in feed.all_rules()):
+        return referenced
+    return {**referenced, feed.name: rules.current_versions(_as_loaded(table.select(feed.column_names)), feed)}
 
 
 def _text(feed: Feed, name: str, typed: pl.Expr) -> pl.Expr:
@@ -123,7 +153,49 @@ def _future_variant(feed: Feed, r: Rule, text: pl.DataFrame) -> tuple[pl.DataFra
     ), cols
 
 
-def _faults(feed: Feed, text: pl.DataFrame) -> list[_Fault]:
+def _where(r: Rule) -> pl.Expr:
+    """The pool rows a conditional rule applies to."""
+    c = pl.col(f"_t_{r.when.column}")
+    return c.is_null() if not r.when.values else c.is_in(list(r.when.values))
+
+
+def _conditional(r: Rule, text: pl.DataFrame, change: list[pl.Expr]) -> list[pl.DataFrame]:
+    """The change on rows the rule applies to; and on any row, made to apply (its condition set)."""
+    if r.when is None:
+        return [text.with_columns(change)]
+    force = pl.lit(r.when.values[0] if r.when.values else None, pl.String).alias(r.when.column)
+    return [text.filter(_where(r)).with_columns(change), text.with_columns(force, *change)]
+
+
+def _touched(r: Rule, *columns: str) -> tuple[str, ...]:
+    return (*columns, r.when.column) if r.when else columns
+
+
+def _referenced_variant(feed: Feed, r: Rule, text: pl.DataFrame, referenced: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The column one step above the limit its referenced row sets, on rows whose referenced row is known."""
+    target = FEEDS[r.references.feed]
+    found = referenced.get(target.name)
+    if found is None:
+        return text.clear()
+    mine = [f"_t_{c}" for c in r.references.columns]
+    ref = found.select(
+        *[pl.col(k).alias(m) for k, m in zip(target.key, mine, strict=True)], pl.col(r.other).alias("_ref")
+    )
+    dtype = feed.column(r.column).dtype
+    limit = pl.col("_ref").fill_null(0)
+    if r.factor:
+        limit = limit * pl.col(f"_t_{r.factor}")
+    step = 1 if dtype == "int" else 0.01
+    value = limit + pl.lit(Decimal(str(r.tolerance + step)) if dtype == "dec" else r.tolerance + step)
+    over = value.cast(pl.Int64) if dtype == "int" else value
+    return (
+        text.join(ref, on=mine, how="inner", maintain_order="left")
+        .with_columns(over.cast(pl.String).alias(r.column))
+        .drop("_ref")
+    )
+
+
+def _faults(feed: Feed, text: pl.DataFrame, referenced: dict[str, pl.DataFrame]) -> list[_Fault]:
     out: list[_Fault] = []
     for r in feed.all_rules():
         col = r.column
@@ -133,10 +205,10 @@ def _faults(feed: Feed, text: pl.DataFrame) -> list[_Fault]:
             if r.min is not None:
                 low = r.min if r.strict_min else r.min - step
                 low_text = _number(low, dtype)
-                out.append(_Fault(r.name, [text.with_columns(pl.lit(low_text).alias(col))], (col,)))
+                out.append(_Fault(r.name, _conditional(r, text, [pl.lit(low_text).alias(col)]), _touched(r, col)))
             if r.max is not None:
                 high = _number(r.max + step, dtype)
-                out.append(_Fault(r.name, [text.with_columns(pl.lit(high).alias(col))], (col,)))
+                out.append(_Fault(r.name, _conditional(r, text, [pl.lit(high).alias(col)]), _touched(r, col)))
         elif r.kind == "in_set":
             out.append(_Fault(r.name, [text.with_columns(pl.lit(f"not_a_{col}").alias(col))], (col,)))
         elif r.kind == "pattern":
@@ -145,14 +217,26 @@ def _faults(feed: Feed, text: pl.DataFrame) -> list[_Fault]:
         elif r.kind == "pair_ge":
             out.append(_Fault(r.name, _pair_variants(feed, r, text), (r.column, r.other)))
         elif r.kind == "null_when":
-            # The smallest value the column takes elsewhere: plausible, and within any range rule.
-            value = text.select(_text(feed, col, pl.col(f"_t_{col}").min())).item()
-            value = value if value is not None else PLAIN[feed.column(col).dtype]
-            when = pl.col(r.when_column) == r.when_value
-            out.append(_Fault(r.name, [text.filter(when).with_columns(pl.lit(value).alias(col))], (col,)))
+            # A value the column takes elsewhere: plausible, and within any range rule (the smallest, or for
+            # a time that must come after others, the largest).
+            variants = []
+            for pick in (pl.col(f"_t_{col}").min(), pl.col(f"_t_{col}").max()):
+                value = text.select(_text(feed, col, pick)).item()
+                value = value if value is not None else PLAIN[feed.column(col).dtype]
+                variants += _conditional(r, text, [pl.lit(value).alias(col)])
+            out.append(_Fault(r.name, variants, _touched(r, col)))
+        elif r.kind == "required_when":
+            out.append(_Fault(r.name, _conditional(r, text, [pl.lit(None, pl.String).alias(col)]), _touched(r, col)))
         elif r.kind == "not_future":
             variant, cols = _future_variant(feed, r, text)
             out.append(_Fault(r.name, [variant], cols))
+        elif r.kind == "min_date":
+            ancient = pl.lit(ANCIENT) if feed.column(col).dtype == "date" else pl.lit(ANCIENT).cast(pl.Datetime("us"))
+            moved = _text(feed, col, ancient).alias(col)
+            has = pl.col(f"_t_{col}").is_not_null()
+            out.append(_Fault(r.name, [text.filter(has).with_columns(moved), text.with_columns(moved)], (col,)))
+        elif r.kind == "at_most_referenced":
+            out.append(_Fault(r.name, [_referenced_variant(feed, r, text, referenced)], (r.column,)))
         elif r.kind != "unique_key":  # unique_key is a copy of a good row, added when the file is laid out
             raise ValueError(f"no fault builder for rule kind {r.kind!r} ({feed.name}.{r.name})")
     for c in feed.columns:
@@ -173,15 +257,19 @@ def _key_text(feed: Feed, text: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
-def row_fault_file(feed: Feed, table: pl.DataFrame, seed: int) -> tuple[pl.DataFrame, list[dict]]:
-    """Text rows of a feed's fault file and, per bad row, {row, rule, also_breaks}."""
+def row_fault_file(
+    feed: Feed, table: pl.DataFrame, seed: int, referenced: dict[str, pl.DataFrame] | None = None
+) -> tuple[pl.DataFrame, list[dict]]:
+    """Text rows of a feed's fault file and, per bad row, {row, rule, also_breaks}. `referenced`: what the
+    feeds loaded before this one hold once their files are loaded (`referenced_view`), for cross-feed rules."""
+    referenced = _with_own_rows(feed, table, referenced or {})
     r = rng(seed, Stream.FAULTS, list(FEEDS).index(feed.name))
     pick = np.sort(r.choice(table.height, size=min(POOL_ROWS, table.height), replace=False))
     text = as_text(feed.name, table.select(feed.column_names)[pick])
     typed = _parse(feed, text)
     pool = text.with_columns(typed.rename(lambda c: f"_t_{c}"))
     unique_rule = next(x.name for x in feed.all_rules() if x.kind == "unique_key")
-    faults = _faults(feed, pool)
+    faults = _faults(feed, pool, referenced)
     version = feed.version_column
     latest = typed[version].max() if version else None
     frames = []
@@ -192,7 +280,7 @@ def row_fault_file(feed: Feed, table: pl.DataFrame, seed: int) -> tuple[pl.DataF
                 v = v.with_columns(_text(feed, version, bumped).alias(version))
             frames.append(v.select(*feed.column_names, _fault=pl.lit(k), _rule=pl.lit(f.rule)))
     cand = pl.concat(frames).with_row_index("_cand")
-    cand = cand.with_columns(_broken=_broken(feed, cand, one_file=False))
+    cand = cand.with_columns(_broken=_broken(feed, cand, one_file=False, referenced=referenced))
     hits = (
         cand.with_columns(_hit=pl.col("_broken").list.contains(pl.col("_rule")), _extra=pl.col("_broken").list.len())
         .filter("_hit")
@@ -216,14 +304,14 @@ def row_fault_file(feed: Feed, table: pl.DataFrame, seed: int) -> tuple[pl.DataF
     entries = [{"rule": unique_rule, "also_breaks": []}, *entries]
     for i, e in enumerate(entries):
         e["row"] = split + 1 + i
-    _verify(feed, body, entries)
+    _verify(feed, body, entries, referenced)
     return body, entries
 
 
-def _verify(feed: Feed, body: pl.DataFrame, entries: list[dict]) -> None:
+def _verify(feed: Feed, body: pl.DataFrame, entries: list[dict], referenced: dict[str, pl.DataFrame]) -> None:
     """Every good row breaks nothing; every bad row breaks exactly its rule (and its also_breaks)."""
     expected = {e["row"]: {e["rule"], *e["also_breaks"]} for e in entries}
-    for i, broken in enumerate(_broken(feed, body, one_file=True).to_list(), start=1):  # a few dozen rows
+    for i, broken in enumerate(_broken(feed, body, True, referenced).to_list(), start=1):  # a few dozen rows
         got = set(broken)
         if got != expected.get(i, set()):
             raise RuntimeError(f"{feed.name} fault row {i}: breaks {sorted(got)}, meant {expected.get(i)}")
@@ -258,13 +346,19 @@ def _reject(
 
 
 def write_feed_faults(
-    out_dir: Path, feed: Feed, table: pl.DataFrame, last: date, fmt: Format, seed: int
+    out_dir: Path,
+    feed: Feed,
+    table: pl.DataFrame,
+    last: date,
+    fmt: Format,
+    seed: int,
+    referenced: dict[str, pl.DataFrame] | None = None,
 ) -> tuple[list[dict], int, int]:
     """Write a feed's row-fault file and the whole-file rejects it carries.
     Returns (manifest entries, files written, readable rows written)."""
     entries, files, rows = [], 0, 0
     if not table.is_empty():  # a world too short to have this feed yet has nothing to spoil
-        body, bad = row_fault_file(feed, table, seed)
+        body, bad = row_fault_file(feed, table, seed, referenced)
         rel = f"{feed.name}/{file_name(feed.name, last, fmt, '_faults')}"
         (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
         if fmt == "parquet":
