@@ -122,11 +122,19 @@ def _resolve() -> tuple[Current, duckdb.DuckDBPyConnection | None]:
     """The snapshot to read and an open connection to it (the check opens it anyway)."""
     folder = snapshots_dir()
     named, problem = _pointer_target(folder)
-    if named is not None:
-        con, problem = _open_checked(named)
+    for _ in range(3):
+        if named is None:
+            break
+        con, why = _open_checked(named)
         if con is not None:
             return Current(named), con
-        problem = f"{folder / POINTER} names {named.name}, which {problem}"
+        problem = f"{folder / POINTER} names {named.name}, which {why}"
+        # Two publishes between reading the pointer and opening its file remove that file: the pointer has
+        # moved on, and what it names now is the snapshot to read, without a warning.
+        again, again_problem = _pointer_target(folder)
+        if again == named:
+            break
+        named, problem = again, again_problem
     for candidate in sorted(_snapshot_files(folder), reverse=True):  # names start with the publish time
         if candidate != named:
             con, _ = _open_checked(candidate)

@@ -238,3 +238,21 @@ def test_a_publish_removes_what_a_killed_publish_left_and_keeps_current_and_prev
     assert sorted(p.name for p in folder.iterdir()) == sorted(["CURRENT", first.path.name, third.path.name])
     fourth = publish(data_dir, "run-four", day=4)
     assert sorted(p.name for p in folder.iterdir()) == sorted(["CURRENT", third.path.name, fourth.path.name])
+
+
+def test_a_reader_racing_two_publishes_follows_the_pointer_without_a_warning(data_dir, monkeypatch):
+    publish(data_dir, "run-one", day=1)
+    second = publish(data_dir, "run-two", day=2)
+    real_open_checked, raced = snapshot._open_checked, []
+
+    def two_publishes_land_first(path):
+        # The reader has read CURRENT (run-two); before it opens the file, two runs publish and run-two is removed.
+        if path == second.path and not raced:
+            raced.append(True)
+            publish(data_dir, "run-three", day=3)
+            raced.append(publish(data_dir, "run-four", day=4))
+            assert not second.path.exists()
+        return real_open_checked(path)
+
+    monkeypatch.setattr(snapshot, "_open_checked", two_publishes_land_first)
+    assert snapshot.locate() == snapshot.Current(raced[-1].path)
