@@ -94,3 +94,108 @@ def test_a_huge_load_is_validated_on_whole_files_spread_over_it():
     assert [f for f, _ in chosen] == [f"orders/2025-01-{d:02d}.csv" for d in (2, 5, 8, 11, 14, 17, 20, 23, 26, 29)]
     assert file_groups(chosen, max_rows=250) == [[f for f, _ in chosen[i : i + 2]] for i in range(0, 10, 2)]
     assert file_groups([("big.csv", 900), ("a.csv", 10)], max_rows=250) == [["big.csv"], ["a.csv"]]
+
+
+def _warehouse_with_loads(tmp_path):
+    """A warehouse file with raw tables and two logged loads of orders, inventory and purchase orders: L1
+    earlier, L2 latest."""
+    import duckdb
+
+    from pipelines.feeds.raw_tables import create_raw_tables
+
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    create_raw_tables(con)
+    for feed in ("orders", "inventory", "purchase_orders"):
+        con.execute(
+            "insert into raw.ingest_log (load_id, feed, file, status, rows_read, rows_loaded, rows_quarantined, "
+            "loaded_at) values ('L1', ?, ?, 'loaded', 0, 0, 0, '2024-01-01'), ('L2', ?, ?, 'loaded', 0, 0, 0, "
+            "'2024-01-02')",
+            [feed, f"{feed}/a.csv", feed, f"{feed}/b.csv"],
+        )
+    return path, con
+
+
+def test_outliers_are_listed_with_their_file_and_row_and_still_load(tmp_path):
+    """The issue's cases: a price 1,000x the sku's usual one, on-hand 999,999,999. The rows stay loaded; the
+    WARN check names where they are and what is usual."""
+    import dagster as dg
+
+    from pipelines import checks
+    from pipelines.resources import WarehouseResource
+
+    path, con = _warehouse_with_loads(tmp_path)
+    usual = [("L1", "orders/a.csv", n, "S1", 9.99) for n in range(1, 21)]
+    latest = [("L2", "orders/b.csv", 1, "S1", 11.5), ("L2", "orders/b.csv", 2, "S1", 9990.0)]
+    latest += [("L2", "orders/b.csv", 3, "S2", 0.5)]  # a sku seen once is its own usual: not flagged
+    con.executemany(
+        "insert into raw.orders (_load_id, _source_file, _row_number, sku, unit_price) values (?, ?, ?, ?, ?)",
+        usual + latest,
+    )
+    stock = [("L1", "inventory/a.csv", n, 40 + n % 30) for n in range(1, 31)]
+    stock += [("L2", "inventory/b.csv", 1, 999_999_999), ("L2", "inventory/b.csv", 2, 120)]
+    con.executemany(
+        "insert into raw.inventory (_load_id, _source_file, _row_number, sku, warehouse_id, on_hand_qty) "
+        "values (?, ?, ?, 'S1', 'W1', ?)",
+        stock,
+    )
+    con.close()
+
+    by_feed = {next(iter(c.check_keys)).asset_key.path[-1]: c for c in checks.outlier_checks}
+    assert set(by_feed) == {"orders", "inventory", "purchase_orders"}
+    warehouse = WarehouseResource(path=str(path))
+    orders = by_feed["orders"](warehouse=warehouse)
+    assert (orders.passed, orders.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert orders.description == (
+        "1 row(s) far above their usual level (loaded): unit_price_outlier (1): unit_price more than 10x the "
+        "sku's median unit_price (a decimal or currency slip); first: orders/b.csv row 2, unit_price 9,990 "
+        "(usual 9.99)"
+    )
+    assert orders.metadata["rows"].data == {
+        "unit_price_outlier": [{"file": "orders/b.csv", "row": 2, "sku": "S1", "value": 9990.0, "usual": 9.99}]
+    }
+    inventory = by_feed["inventory"](warehouse=warehouse)
+    assert not inventory.passed and inventory.metadata["on_hand_qty_outlier"].value == 1
+    (row,) = inventory.metadata["rows"].data["on_hand_qty_outlier"]
+    assert (row["file"], row["row"], row["value"]) == ("inventory/b.csv", 1, 999_999_999)
+    assert by_feed["purchase_orders"](warehouse=warehouse).passed
+
+
+def test_an_extra_column_that_looks_like_a_missing_optional_one_warns_naming_both(tmp_path):
+    import dagster as dg
+
+    from pipelines import checks
+    from pipelines.feeds.misnamed import look_alike
+    from pipelines.resources import WarehouseResource
+
+    path, con = _warehouse_with_loads(tmp_path)
+    con.execute(
+        "update raw.ingest_log set extra_columns = ['gift_wrap', 'qty_shipped'], "
+        "missing_columns = ['quantity_shipped', 'carrier'] where load_id = 'L2' and feed = 'orders'"
+    )
+    con.execute(
+        "update raw.ingest_log set extra_columns = ['qty_shipped'], missing_columns = [] "
+        "where load_id = 'L2' and feed = 'purchase_orders'"
+    )
+    con.close()
+    by_feed = {next(iter(c.check_keys)).asset_key.path[-1]: c for c in checks.misnamed_checks}
+    assert "inventory" not in by_feed  # every inventory column is required: a missing one rejects the file
+    warehouse = WarehouseResource(path=str(path))
+    result = by_feed["orders"](warehouse=warehouse)
+    assert (result.passed, result.severity) == (False, dg.AssetCheckSeverity.WARN)
+    assert result.description == (
+        "orders/b.csv: column `qty_shipped` looks like `quantity_shipped`, which the file lacks (rename it to load it)"
+    )
+    assert result.metadata["columns"].data == [
+        {"file": "orders/b.csv", "column": "qty_shipped", "looks_like": "quantity_shipped"}
+    ]
+    # An extra column is only suspicious beside a contract column the file lacks.
+    assert by_feed["purchase_orders"](warehouse=warehouse).passed
+    missing = ["quantity_shipped", "shipped_ts", "shipping_cost", "received_date", "disposition"]
+    assert {x: look_alike(x, missing) for x in ("ShippedQty", "shiped_ts", "shipping_costs", "rcvd_date")} == {
+        "ShippedQty": "quantity_shipped",
+        "shiped_ts": "shipped_ts",
+        "shipping_costs": "shipping_cost",
+        "rcvd_date": "received_date",
+    }
+    assert [look_alike(x, missing) for x in ("gift_wrap", "carrier_name", "notes")] == [None, None, None]

@@ -157,7 +157,10 @@ def _describe(rule: Rule) -> pl.Expr:
     if rule.kind in ("pair_ge",):
         shown = pl.format("{} vs {}", shown, pl.col(rule.other).fill_null("<null>"))
     elif rule.kind == "at_most_referenced":
-        ref = pl.col(_referenced(rule)).cast(pl.String).fill_null("none")
+        ref = pl.col(_referenced(rule)).cast(pl.String)
+        if FEEDS[rule.references.feed].column(rule.other).dtype == "dec":
+            ref = ref.str.replace(r"0+$", "").str.replace(r"\.$", "")  # 9.9900 -> 9.99, 5.0000 -> 5
+        ref = ref.fill_null("none")
         if rule.summed:
             shown = pl.format(f"{{}} + {{}} on other rows vs {rule.other} {{}}", shown, pl.col(_others(rule)), ref)
         else:
