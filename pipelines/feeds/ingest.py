@@ -99,12 +99,18 @@ def ingest_feed(
         _log(con, feed, passed_over, load_id, now)
     outcomes: list[FileOutcome] = [o for _, _, o in passed_over]
     known_hashes = _known_hashes(con, feed)
+    logged_before = _logged_contents(con, feed)
     seq = next_file_seq(con)
     by_rule: Counter[str] = Counter()
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=4) as pool:
         for batch in in_batches(candidates, lambda c: c.size, BATCH_BYTES):
             logged, reads = _read_batch(pool, batch, feed, known_hashes)
+            # A file as it was logged, only moved, copied or touched (its times or inode changed, not its bytes)
+            # is no delivery: its log entry takes the new identity, so that it is not read again.
+            unchanged = [(c, d) for c, d, _ in logged if (c.rel, d) in logged_before]
+            logged = [(c, d, o) for c, d, o in logged if (c.rel, d) not in logged_before]
+            _refresh_identity(con, feed, unchanged)
             for _, _, outcome in logged:
                 if outcome.status == "loaded":
                     outcome.file_seq, seq = seq, seq + 1
@@ -178,9 +184,7 @@ def _read_batch(
     reads: list[FileRead] = []
     for cand, digest, read in pool.map(parse, batch):
         if digest is not None and digest in known_hashes:
-            same = known_hashes[digest]
-            why = "unchanged since it was loaded" if same == cand.rel else f"same content as {same}"
-            outcome = FileOutcome(cand.rel, "duplicate", message=why)
+            outcome = FileOutcome(cand.rel, "duplicate", message=f"same content as {known_hashes[digest]}")
         elif isinstance(read, FileRejected):
             outcome = FileOutcome(cand.rel, "rejected", reject_reason=read.reason, message=read.message)
         else:
@@ -243,6 +247,23 @@ def _new_entries(con: duckdb.DuckDBPyConnection, feed: Feed, landing: Path) -> l
         # A row logged before change times and inodes were is matched on what it has.
         seen.add((file, size, modified, changed, inode) if inode is not None else (file, size, modified))
     return [e for e in scan(landing, feed.name) if e.identity not in seen and e.identity[:3] not in seen]
+
+
+def _logged_contents(con: duckdb.DuckDBPyConnection, feed: Feed) -> set[tuple[str, str]]:
+    """(file, content hash) of every file of the feed read so far."""
+    rows = con.execute(
+        f"select distinct file, content_hash from {INGEST_LOG} where feed = ? and content_hash is not null", [feed.name]
+    ).fetchall()
+    return set(rows)
+
+
+def _refresh_identity(con: duckdb.DuckDBPyConnection, feed: Feed, unchanged: list[tuple[Entry, str | None]]) -> None:
+    for entry, digest in unchanged:
+        con.execute(
+            f"update {INGEST_LOG} set size_bytes = ?, modified_ns = ?, ctime_ns = ?, inode = ? "
+            "where feed = ? and file = ? and content_hash = ?",
+            [entry.size, entry.modified_ns, entry.changed_ns, entry.inode, feed.name, entry.rel, digest],
+        )
 
 
 def _known_hashes(con: duckdb.DuckDBPyConnection, feed: Feed) -> dict[str, str]:

@@ -122,6 +122,12 @@ def test_a_file_replaced_under_the_same_size_and_mtime_is_a_new_delivery(con, tm
     assert [r[0] for r in reserved(con)] == [5, 6, 7]
     # Nothing changed since: nothing is even read again.
     assert ingest_feed(con, INVENTORY, tmp_path, "l4", NOW).files == []
+    # Touched, or copied back from a backup: read again, found to hold the bytes logged for it, and not logged
+    # again (the log entry takes the file's new identity, so the next run does not read it either).
+    os.utime(path)
+    assert ingest_feed(con, INVENTORY, tmp_path, "l5", NOW).files == []
+    assert con.sql(f"select count(*) from {INGEST_LOG}").fetchall() == [(3,)]
+    assert ingest_module._new_entries(con, INVENTORY, tmp_path) == []
 
 
 def test_every_entry_that_is_not_loaded_is_logged_once_with_why(con, tmp_path):
