@@ -63,19 +63,19 @@ def generate(scale: float, seed: int, start, days: int, fmt: str, faults: bool, 
     "refit and rebuild the planning marts only.",
 )
 def run(verbose: bool, job: str) -> None:
-    """Run the pipeline once, in process, through Dagster (the whole asset graph by default)."""
+    """Run the pipeline once, in process, through Dagster (the whole asset graph by default).
+
+    Exit status: 0 all passed (WARN checks may have failed), 1 the run failed, 3 it succeeded but an ERROR
+    check needs a look."""
     from pipelines.progress import TerminalBar, set_sink
     from pipelines.runner import run_job
 
     set_sink(None if verbose else TerminalBar())
     try:
-        summary = run_job(job, verbose=verbose)
+        summary = _unless_fault(lambda: run_job(job, verbose=verbose))
     finally:
         set_sink(None)
-    click.echo(summary.render())
-    if not summary.success:
-        click.echo("run failed: " + "; ".join(summary.failures), err=True)
-        sys.exit(1)
+    _report(summary, "run")
 
 
 @main.command()
@@ -83,17 +83,38 @@ def run(verbose: bool, job: str) -> None:
 @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True)
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's step log.")
 def backfill(start, end, verbose: bool) -> None:
-    """Rebuild the facts dated FROM .. TO from all their raw versions, and everything downstream."""
+    """Rebuild the facts dated FROM .. TO from all their raw versions, and everything downstream.
+
+    Exit status as for `scm run`."""
     from pipelines.runner import run_backfill
 
     if end < start:
         click.echo("error: --to is before --from", err=True)
         sys.exit(2)
-    summary = run_backfill(start.date(), end.date(), verbose=verbose)
+    _report(_unless_fault(lambda: run_backfill(start.date(), end.date(), verbose=verbose)), "backfill")
+
+
+def _unless_fault(call):
+    """call(), or, when a fault of the environment stops it before any step ran (a read-only data directory,
+    a full disk under Dagster's run history), its one line on stderr and exit status 1."""
+    from pipelines.errors import explain
+    from pipelines.runner import EXIT_FAILED
+
+    try:
+        return call()
+    except Exception as exc:
+        fault = explain(exc)
+        if fault is None:
+            raise
+        click.echo(f"error: {fault.message}", err=True)
+        sys.exit(EXIT_FAILED)
+
+
+def _report(summary, what: str) -> None:
     click.echo(summary.render())
-    if not summary.success:
-        click.echo("backfill failed: " + "; ".join(summary.failures), err=True)
-        sys.exit(1)
+    for line in summary.failures:
+        click.echo(f"{what} failed at {line}", err=True)
+    sys.exit(summary.exit_code)
 
 
 @main.command()

@@ -1,16 +1,41 @@
-"""Run the whole asset graph once, in this process, and summarise what it did (for `scm run`)."""
+"""Run the whole asset graph once, in this process, and summarise what it did (for `scm run`).
+
+The summary decides the command's exit code (`RunSummary.exit_code`), so that a scheduler can alert on
+it: 0 when everything passed or only WARN checks failed, 1 when the run failed, 3 when it succeeded but a
+check of ERROR severity needs a look (a rejected file, a quarantined share over the limit: the severities
+are decided where each check is, pipelines/checks.py and the dbt tests' configs). A failed step is named
+with what failed: the fault sentence of pipelines/errors.py, a step's own failure message, or the
+innermost error under Dagster's retry wrapper.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections import Counter
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import IO, NamedTuple
 
 import dagster as dg
 
+from pipelines import errors
 from pipelines.settings import ensure_dagster_home, paths
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_NEEDS_A_LOOK = 3  # succeeded, but an ERROR check failed
+
+
+class CheckOutcome(NamedTuple):
+    asset: str
+    check: str
+    passed: bool
+    text: str
+    severity: str = "ERROR"  # dg.AssetCheckSeverity's value: "ERROR" or "WARN"
+    metadata: dict | None = None
 
 
 @dataclass
@@ -18,9 +43,22 @@ class RunSummary:
     success: bool
     run_id: str
     materialized: dict[str, dict] = field(default_factory=dict)  # asset key -> metadata values
-    checks: list[tuple[str, str, bool, str]] = field(default_factory=list)  # asset, check, passed, text
-    failures: list[str] = field(default_factory=list)
+    checks: list[CheckOutcome] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # one line per distinct cause: "<steps>: <cause>"
     log_file: Path | None = None
+
+    @property
+    def failed_checks(self) -> list[CheckOutcome]:
+        # ERROR first: they are what the exit code is about.
+        return sorted((c for c in self.checks if not c.passed), key=lambda c: c.severity != "ERROR")
+
+    @property
+    def exit_code(self) -> int:
+        if not self.success:
+            return EXIT_FAILED
+        if any(c.severity == "ERROR" for c in self.failed_checks):
+            return EXIT_NEEDS_A_LOOK
+        return EXIT_OK
 
     def render(self) -> str:
         lines = [f"run {self.run_id}: {'succeeded' if self.success else 'FAILED'}"]
@@ -35,9 +73,11 @@ class RunSummary:
         built = Counter(k.split("/")[0] for k in self.materialized if not k.startswith("raw/"))
         if built:
             lines.append("built: " + ", ".join(f"{n} {schema}" for schema, n in built.items()))
-        bad = [c for c in self.checks if not c[2]]
-        lines.append(f"checks: {len(self.checks) - len(bad)} passed, {len(bad)} need a look")
-        lines += [f"  {asset} {check}: {text}" for asset, check, _, text in bad]
+        bad = self.failed_checks
+        levels = Counter(c.severity for c in bad)
+        detail = f" ({', '.join(f'{n} {level}' for level, n in sorted(levels.items()))})" if bad else ""
+        lines.append(f"checks: {len(self.checks) - len(bad)} passed, {len(bad)} need a look{detail}")
+        lines += [f"  {c.severity:<5} {c.asset} {c.check}: {c.text}" for c in bad]
         if self.log_file:
             lines.append(f"log: {self.log_file}")
         return "\n".join(lines)
@@ -66,38 +106,84 @@ def run_job(name: str, verbose: bool = False, ops: dict | None = None) -> RunSum
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(name)
-    level = "INFO" if verbose else "WARNING"
-    run_config: dict = {"loggers": {"console": {"config": {"log_level": level}}}}
-    if ops:
-        run_config["ops"] = ops
-
-    def execute():
-        return job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=run_config)
+    run_config: dict = {"ops": ops} if ops else {}
 
     log_file = None
     if verbose:
-        result = execute()
+        run_config["loggers"] = {"console": {"config": {"log_level": "INFO"}}}
+        result = job.execute_in_process(instance=_instance(), raise_on_error=False, run_config=run_config)
     else:
-        # dbt's own progress lines go to stdout; keep them in a log file instead of the terminal.
+        # dbt's own progress lines go to stdout; keep them in a log file instead of the terminal, with
+        # Dagster's log (failures with their stack traces) beside them.
         log_dir = paths().data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         log_file = log_dir / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
         with log_file.open("w") as out, redirect_stdout(out):
-            result = execute()
+            quiet = job.with_logger_defs({"console": _console_logger(out)})
+            run_config["loggers"] = {"console": {}}  # a job's logger runs only when the run config names it
+            result = quiet.execute_in_process(instance=_instance(), raise_on_error=False, run_config=run_config)
+    return summarise(result, log_file)
+
+
+def summarise(result, log_file: Path | None = None) -> RunSummary:
+    """The summary of an ExecuteInProcessResult."""
     summary = RunSummary(success=result.success, run_id=result.run_id, log_file=log_file)
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         summary.materialized[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
     for evaluation in result.get_asset_check_evaluations():
         summary.checks.append(
-            (
-                evaluation.asset_key.to_user_string(),
-                evaluation.check_name,
-                evaluation.passed,
-                evaluation.description or "",
+            CheckOutcome(
+                asset=evaluation.asset_key.to_user_string(),
+                check=evaluation.check_name,
+                passed=evaluation.passed,
+                text=evaluation.description or "",
+                severity=evaluation.severity.value,
+                metadata={k: v.value for k, v in evaluation.metadata.items()},
             )
         )
-    for event in result.all_events:
-        if event.is_step_failure:
-            summary.failures.append(f"{event.step_key}: {event.event_specific_data.error.message.strip()}")
+    summary.failures = failure_lines(result.all_events)
     return summary
+
+
+def failure_lines(events) -> list[str]:
+    """One line per distinct cause of failure, naming the steps it stopped, in the order they failed."""
+    causes: dict[str, list[str]] = {}
+    for event in events:
+        if event.is_step_failure:
+            data = event.event_specific_data
+            # A step that raised dg.Failure (every fault errors.py names) said what happened itself.
+            described = data.user_failure_data.description if data.user_failure_data else None
+            cause = errors.one_line(described, limit=1000) if described else errors.root_cause(data.error)
+            causes.setdefault(cause, []).append(event.step_key.replace("__", "/"))
+    if not causes:
+        # The run stopped outside any step (a resource that could not start, say).
+        for event in events:
+            if event.is_run_failure and event.event_specific_data and event.event_specific_data.error:
+                causes.setdefault(errors.root_cause(event.event_specific_data.error), []).append("the start")
+    lines = []
+    for cause, steps in causes.items():
+        shown = ", ".join(steps[:3]) + (f" and {len(steps) - 3} more" if len(steps) > 3 else "")
+        lines.append(f"{shown}: {cause}")
+    return lines
+
+
+def _console_logger(log: IO[str]) -> dg.LoggerDefinition:
+    """Dagster's log for `scm run` without -v: warnings (a run waiting for the run lock, a feed's first
+    bad rows) on stderr as they happen; everything from INFO, stack traces included, in the run's log.
+    Errors are not printed as they happen: the summary names each failure once, in one line."""
+
+    @dg.logger(description="scm run: warnings on the terminal, the whole log in the run's log file")
+    def console(_init_context) -> logging.Logger:
+        logger = logging.Logger("dagster", level=logging.INFO)
+        formatter = logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s", "%Y-%m-%d %H:%M:%S %z")
+        terminal = logging.StreamHandler(sys.stderr)
+        terminal.setLevel(logging.WARNING)
+        terminal.addFilter(lambda record: record.levelno < logging.ERROR)
+        to_file = logging.StreamHandler(log)
+        for handler in (terminal, to_file):
+            handler.setFormatter(formatter)
+            logger.addHandler(handler)
+        return logger
+
+    return console

@@ -1,4 +1,5 @@
-"""The `scm` command line: generate, and read-only SQL with clear errors."""
+"""The `scm` command line: generate, read-only SQL with clear errors, and the exit status and summary of
+`scm run` / `scm backfill`."""
 
 import json
 
@@ -64,3 +65,74 @@ def test_sql_without_a_query_opens_a_prompt_on_the_snapshot(data_dir):
     text = "".join(out)
     assert "42" in text and "marts.t" in text  # a statement over two lines, then the table list
     assert "error: the warehouse is read-only here" in text
+
+
+def _summary(success=True, checks=()):
+    from pipelines.runner import CheckOutcome, RunSummary
+
+    return RunSummary(
+        success=success,
+        run_id="r1",
+        checks=[CheckOutcome("raw/orders", name, passed, text, severity) for name, passed, severity, text in checks],
+        failures=[] if success else ["raw/orders: ValueError: the real cause"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("summary", "code"),
+    [
+        (_summary(checks=[("contract_expectations", True, "WARN", "ok")]), 0),
+        (_summary(checks=[("contract_expectations", False, "WARN", "2 row(s) quarantined")]), 0),
+        (_summary(checks=[("contract_expectations", False, "ERROR", "1 file(s) rejected")]), 3),
+        (_summary(success=False, checks=[("contract_expectations", False, "ERROR", "1 file(s) rejected")]), 1),
+    ],
+    ids=["all-passed", "warn-only", "error-check", "run-failed"],
+)
+def test_run_exit_status_tells_a_scheduler_what_happened(summary, code, monkeypatch, data_dir):
+    """0: passed (WARN checks may fail), 1: the run failed, 3: succeeded with an ERROR check to look at."""
+    import pipelines.runner
+
+    assert summary.exit_code == code
+    monkeypatch.setattr(pipelines.runner, "run_job", lambda job, verbose=False: summary)
+    monkeypatch.setattr(pipelines.runner, "run_backfill", lambda start, end, verbose=False: summary)
+    for args in (["run"], ["backfill", "--from", "2024-01-01", "--to", "2024-01-31"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == code, result.output
+        assert result.stdout.startswith("run r1: ")
+        if code == 1:
+            assert result.stderr == f"{args[0]} failed at raw/orders: ValueError: the real cause\n"
+
+
+def test_run_summary_says_which_checks_are_error_and_which_warn():
+    summary = _summary(
+        checks=[
+            ("freshness", False, "WARN", "no new orders file for 30 h"),
+            ("contract_expectations", False, "ERROR", "1 file(s) rejected"),
+            ("other", True, "ERROR", "fine"),
+        ]
+    )
+    lines = summary.render().splitlines()
+    assert "checks: 1 passed, 2 need a look (1 ERROR, 1 WARN)" in lines
+    # ERROR first: what the exit status is about.
+    assert lines[-2:] == [
+        "  ERROR raw/orders contract_expectations: 1 file(s) rejected",
+        "  WARN  raw/orders freshness: no new orders file for 30 h",
+    ]
+
+
+def test_a_fault_before_any_step_is_one_line_not_a_traceback(monkeypatch, data_dir):
+    """Boundary patch: run_job raising what opening the run's log in a read-only folder raises (the real
+    read-only folder is in tests/reliability/test_environment_faults.py)."""
+    import errno
+
+    import pipelines.runner
+
+    def read_only(job, verbose=False):
+        raise OSError(errno.EROFS, "Read-only file system", str(data_dir / "logs" / "run.log"))
+
+    monkeypatch.setattr(pipelines.runner, "run_job", read_only)
+    result = CliRunner().invoke(main, ["run"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: the data directory is read-only: could not write ")
+    assert str(data_dir / "logs" / "run.log") in result.stderr and result.stderr.count("\n") == 1

@@ -5,19 +5,27 @@ landing file to mart.
 The project is two Dagster definitions because forecasting sits in the middle of it: `warehouse_models`
 (staging to KPI marts) feed the forecast, and `planning_models` (tag `planning`: demand_forecast,
 replenishment, ...) read what the forecast wrote.
+
+dbt tests on derived KPI values (a rate between 0 and 1) are configured to warn and store their failing
+rows (dbt_project/tests/generic/rate_between_0_and_1.sql): one valid but wrong input row must not stop
+the build and keep readers on an old snapshot. Their asset checks carry the failing rows, read from the
+stored table once dbt has finished; a failed build's message names the tests and models that failed.
 """
 
 import json
 import os
 import sys
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from forecasting import store
+from pipelines import errors
 from pipelines.resources import WarehouseResource
 from pipelines.settings import duckdb_memory_limit
 
@@ -97,7 +105,90 @@ def _build(
     # cores only makes the large ones share memory and CPU (at scale 10 on 2 cores, 1 and 2 threads built
     # the warehouse in the same time; with 4, each large model took two to three times as long).
     os.environ.setdefault("SCM_DBT_THREADS", str(os.cpu_count() or 1))
-    yield from dbt.cli([*DBT_BUILD_ARGS, *(extra_args or [])], context=context).stream()
+    invocation = dbt.cli([*DBT_BUILD_ARGS, *(extra_args or [])], context=context, raise_on_error=False)
+    warned = []
+    for event in invocation.stream():
+        if isinstance(event, dg.AssetCheckResult) and not event.passed and event.severity == dg.AssetCheckSeverity.WARN:
+            warned.append(event)  # completed below: dbt holds the warehouse until it exits
+        else:
+            yield event
+    if warned:
+        with warehouse.get_connection() as con:
+            for result in warned:
+                yield with_failing_rows(con, result, invocation.manifest)
+    error = invocation.get_error()
+    if error is not None:
+        run_results = invocation.target_path / "run_results.json"
+        results = json.loads(run_results.read_text()) if run_results.exists() else None
+        messages = getattr(invocation, "_error_messages", [])  # dbt's error log lines, when no results
+        raise dg.Failure(description=build_failure(results, messages), allow_retries=False) from error
+
+
+FAILURE_SAMPLE_ROWS = 5
+
+
+def with_failing_rows(
+    con: duckdb.DuckDBPyConnection, result: dg.AssetCheckResult, manifest: Mapping
+) -> dg.AssetCheckResult:
+    """A dbt test's check result with its failing rows: how many, the table that stores them, the first
+    few (in metadata) and the first one (in the description, which `scm run` prints)."""
+    meta = {k: getattr(v, "value", v) for k, v in result.metadata.items()}
+    count = meta.get("dagster_dbt/failed_row_count")
+    text = f"{count} failing row{'' if count == 1 else 's'}" if count is not None else "failed"
+    extra: dict[str, Any] = {}
+    node = manifest.get("nodes", {}).get(meta.get("unique_id"), {})
+    if node.get("config", {}).get("store_failures"):
+        table = f"{node['schema']}.{node['alias']}"
+        try:
+            frame = con.sql(f'select * from "{node["schema"]}"."{node["alias"]}" limit {FAILURE_SAMPLE_ROWS}').pl()
+        except duckdb.Error as exc:
+            text += f" (stored failures in {table} unreadable: {errors.one_line(str(exc), 120)})"
+        else:
+            sample = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dicts()]
+            text += f", all in the warehouse table {table}"
+            if sample:
+                text += "; first: " + ", ".join(f"{k}={v}" for k, v in sample[0].items())
+            extra = {"failures_table": table, "failing_rows_sample": dg.MetadataValue.json(sample)}
+    return dg.AssetCheckResult(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=False,
+        severity=result.severity,
+        description=errors.one_line(text),
+        metadata={**result.metadata, **extra},
+    )
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON metadata holds it: numbers stay numbers, dates and the rest become text."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+def build_failure(run_results: Mapping | None, messages: list[str]) -> str:
+    """One line for a failed `dbt build`: the fault when the environment caused it (errors.py), else the
+    failed tests (with their failing row counts) and models (with dbt's message), then what was skipped."""
+    results = list((run_results or {}).get("results", []))
+    failed = [r for r in results if r.get("status") in ("error", "fail", "runtime error")]
+    texts = [r.get("message") or "" for r in failed] + list(messages)
+    for text in texts:
+        fault = errors.explain(text)
+        if fault:
+            return fault.message
+    if not failed:
+        first = next((m for m in messages if m.strip()), "no dbt result")
+        return f"dbt build failed: {errors.one_line(first, 200)}"
+    parts = []
+    for r in failed[:5]:
+        kind, _, name = r["unique_id"].split(".")[:3]
+        if r.get("status") == "fail":
+            parts.append(f"test {name} failed ({r.get('failures')} failing rows)")
+        else:
+            parts.append(f"{kind} {name}: {errors.one_line(r.get('message') or '', 160)}")
+    more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
+    skipped = sum(r.get("status") == "skipped" for r in results)
+    return f"dbt build failed: {'; '.join(parts)}{more}; {skipped} skipped after them"
 
 
 @dbt_assets(

@@ -1,19 +1,23 @@
 """One Dagster asset per feed: load the landing folder's new files into `raw.<feed>`.
 
 The work is done by `pipelines.feeds.ingest.ingest_feed`; this module only wires it to Dagster
-(resources, retries, metadata).
+(resources, retries, metadata). A file that cannot be read is a reject of that file, not an error of the
+step; what stops a step is the warehouse or its disk (pipelines/errors.py).
 """
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipelines.errors import fail_fast_on_faults
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.ingest import ingest_feed
 from pipelines.feeds.landing import settle_seconds
 from pipelines.resources import LandingResource, WarehouseResource
 
-# Reading the landing folder can hit a file still being copied in; a short backoff usually clears it.
+# Retried with a short backoff: an error nothing names, such as a transient I/O error of a network share.
+# A fault errors.py names (disk full, read-only, permission denied, the warehouse held open by another
+# process) fails at once with its sentence (fail_fast_on_faults): waiting does not clear it.
 IO_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
@@ -31,6 +35,7 @@ def _build(feed: Feed) -> dg.AssetsDefinition:
         # Cross-feed rules check a batch against the feeds it refers to as loaded so far, this run's load included.
         deps=sorted({raw_key(r.references.feed) for r in feed.all_rules() if r.references}, key=str),
     )
+    @fail_fast_on_faults
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
         now = datetime.now(UTC).replace(tzinfo=None)
         with warehouse.get_connection() as con:
