@@ -107,6 +107,13 @@ def _others(rule: Rule) -> str:
     return f"__others_{rule.name}"
 
 
+def _exceeds(rule: Rule) -> pl.Expr:
+    """An `at_most_referenced` rule's comparison; its limit and the other rows' share are joined in by
+    `evaluate` (a null limit: the referenced row is unknown, and the row passes)."""
+    total = pl.col(typed(rule.column)) + pl.col(_others(rule)) if rule.summed else pl.col(typed(rule.column))
+    return total > pl.col(_limit(rule))
+
+
 def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
     """True where the row breaks the rule; null-safe (a null never breaks a value rule)."""
     col = pl.col(typed(rule.column)) if rule.kind != "unique_key" else None
@@ -141,9 +148,7 @@ def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
         # Computed on the whole batch by `evaluate` (a window cannot be judged on a subset of rows).
         out = pl.col(DUPLICATE)
     elif rule.kind == "at_most_referenced":
-        # The limit and the other rows' share are joined in by `evaluate` (null: the reference is unknown).
-        total = col + pl.col(_others(rule)) if rule.summed else col
-        out = total > pl.col(_limit(rule))
+        out = _exceeds(rule)
     else:
         raise ValueError(f"unknown rule kind {rule.kind!r}")
     return (out & _applies(rule)).fill_null(False)
@@ -205,11 +210,11 @@ def current_versions(frame: pl.DataFrame, feed: Feed) -> pl.DataFrame:
 
 
 def _join_references(
-    prepared: pl.DataFrame, feed: Feed, rules: list[Rule], referenced: Mapping[str, pl.DataFrame]
+    prepared: pl.DataFrame, feed: Feed, cross: list[Rule], referenced: Mapping[str, pl.DataFrame]
 ) -> pl.DataFrame:
     """Add, per cross-feed rule, the referenced value, the limit it sets, and the other rows' share."""
     out = prepared.with_row_index("__row")
-    for rule in rules:
+    for rule in cross:
         target = FEEDS[rule.references.feed]
         mine = [typed(c) for c in rule.references.columns]
         found = referenced.get(target.name)
@@ -233,7 +238,7 @@ def _join_references(
             # one absurd return must not hold back a sensible one of the same line.
             loaded = referenced.get(feed.name)
             out = out.with_columns(_others_share(out, feed, rule, loaded, pl.lit(False)))
-            fits = ~pl.col(LOCAL_BAD) & ~_violation(rule, feed, datetime.min)
+            fits = ~pl.col(LOCAL_BAD) & ~(_exceeds(rule) & _applies(rule)).fill_null(False)
             out = out.with_columns(_others_share(out, feed, rule, loaded, fits))
     return out.drop("__row")
 
@@ -295,8 +300,7 @@ def evaluate(
     if not cross:
         return prepared.with_columns(pl.col(LOCAL_BAD).alias(IS_BAD))
     # A row that breaks a rule of its own is not counted with the others of its reference (it will not load).
-    rules = [r for r in feed.all_rules() if r.name in cross]
-    prepared = _join_references(prepared, feed, rules, referenced or {})
+    prepared = _join_references(prepared, feed, [r for r in feed.all_rules() if r.name in cross], referenced or {})
     bad = pl.col(LOCAL_BAD) | pl.any_horizontal([violation for name, violation, _ in checks if name in cross])
     return prepared.with_columns(bad.alias(IS_BAD))
 

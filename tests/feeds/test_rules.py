@@ -282,3 +282,11 @@ def test_great_expectations_check_the_new_rules_on_loaded_rows():
     returns_suite = {name for name, _ in expectations_for(RETURNS, NOW)}
     assert "disposition_null_until_received" in returns_suite
     assert not returns_suite & {"quantity_returned_le_shipped", "refund_amount_le_paid"}
+
+
+def test_returns_load_after_the_orders_they_are_checked_against():
+    from pipelines.assets.ingest import ingest_assets, raw_key
+
+    deps = {a.key.path[-1]: set(a.dependency_keys) for a in ingest_assets}
+    assert deps["returns"] == {raw_key("orders")}
+    assert all(not d for name, d in deps.items() if name != "returns")
