@@ -51,11 +51,11 @@ _ERRNO_KINDS = {errno.ENOSPC: DISK_FULL, errno.EDQUOT: DISK_FULL, errno.EROFS: R
 _TEXT_KINDS = (
     ("no space left on device", DISK_FULL),
     ("disk quota exceeded", DISK_FULL),
-    ("database or disk is full", DISK_FULL),  # sqlite (Dagster's run history)
     ("read-only file system", READ_ONLY),
-    ("attempt to write a readonly database", READ_ONLY),  # sqlite
     ("permission denied", PERMISSION),
 )
+# sqlite's texts: only Dagster's run history ($DAGSTER_HOME) is sqlite here, and sqlite names no file.
+_SQLITE_KINDS = (("database or disk is full", DISK_FULL), ("attempt to write a readonly database", READ_ONLY))
 
 
 def explain(error: BaseException | str) -> Fault | None:
@@ -168,9 +168,13 @@ def _from_text(text: str) -> Fault | None:
         code = int(os_error["errno"])
         return _sentence(_ERRNO_KINDS[code], os_error["path"], os.strerror(code))
     lowered = text.lower()
+    run_history = Path(os.environ.get("DAGSTER_HOME", "."))
+    for needle, kind in _SQLITE_KINDS:
+        if needle in lowered:
+            return _sentence(kind, run_history, needle)
     if "unable to open database file" in lowered:
-        # sqlite (Dagster's run history) says no more; the folder it could not write says why.
-        return _unwritable(Path(os.environ.get("DAGSTER_HOME", ".")))
+        # sqlite says no more; the folder it could not write says why.
+        return _unwritable(run_history)
     for needle, kind in _TEXT_KINDS:
         if needle in lowered:
             quoted = _QUOTED_PATH.search(text)

@@ -170,20 +170,33 @@ def failure_lines(events) -> list[str]:
 
 def _console_logger(log: IO[str]) -> dg.LoggerDefinition:
     """Dagster's log for `scm run` without -v: warnings (a run waiting for the run lock, a feed's first
-    bad rows) on stderr as they happen; everything from INFO, stack traces included, in the run's log.
-    Errors are not printed as they happen: the summary names each failure once, in one line."""
+    bad rows) on stderr as they happen, one line each; everything from INFO, stack traces included, in the
+    run's log. Errors are not printed as they happen: the summary names each failure once, in one line."""
 
     @dg.logger(description="scm run: warnings on the terminal, the whole log in the run's log file")
     def console(_init_context) -> logging.Logger:
         logger = logging.Logger("dagster", level=logging.INFO)
-        formatter = logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s", "%Y-%m-%d %H:%M:%S %z")
         terminal = logging.StreamHandler(sys.stderr)
         terminal.setLevel(logging.WARNING)
         terminal.addFilter(lambda record: record.levelno < logging.ERROR)
+        terminal.setFormatter(_FirstLine(_LOG_FORMAT, _DATE_FORMAT))
         to_file = logging.StreamHandler(log)
-        for handler in (terminal, to_file):
-            handler.setFormatter(formatter)
-            logger.addHandler(handler)
+        to_file.setFormatter(logging.Formatter(_LOG_FORMAT, _DATE_FORMAT))
+        logger.addHandler(terminal)
+        logger.addHandler(to_file)
         return logger
 
     return console
+
+
+_LOG_FORMAT, _DATE_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s", "%Y-%m-%d %H:%M:%S %z"
+
+
+class _FirstLine(logging.Formatter):
+    """A record's first line, without the traceback a library attached to it (the run's log has it)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return super().format(record).splitlines()[0]
+
+    def formatException(self, ei) -> str:  # noqa: N802 (logging's name)
+        return ""
