@@ -29,7 +29,8 @@ $SCM_LANDING_DIR (default: $SCM_DATA_DIR/landing, i.e. data/landing)
 ```
 
 - Any file name; a feed's files load in name order (ISO dates in names sort right).
-- CSV: UTF-8, a header row, comma separated. Header names are matched ignoring case and blanks.
+- CSV: UTF-8, a header row, comma separated. Header names are matched ignoring case, blanks, `_` and `-`
+  (`Quantity Shipped` is `quantity_shipped`).
 - Dates `YYYY-MM-DD`; timestamps ISO-8601 with or without an offset (none means UTC). Timestamps are
   stored in UTC, so `order_ts::date` is the UTC date.
 - A nullable column may be left out of a file; a missing required column rejects the file.
@@ -37,7 +38,14 @@ $SCM_LANDING_DIR (default: $SCM_DATA_DIR/landing, i.e. data/landing)
 - A file is loaded once: its content hash is recorded, and the same bytes again (under any name) load
   nothing. Files are never moved or changed: they stay where they were dropped.
 - Feeds send changes. Every version that arrives is kept in `raw.<feed>` with the file and row it came
-  from; the current version of a key is the one with the latest version column, then the later file.
+  from; the current version of a key is the one with the latest version column; on a tie, the one loaded
+  later (a later delivery wins, even under the same file name: a corrected file re-sent, or a `-fixed`
+  copy; the files of one run load in name order).
+- A file is read once it has stopped changing (size and times unchanged for `SCM_SETTLE_SECONDS`, 30 by
+  default): a file still being copied in is waited for, not loaded cut short. A file that changes after it
+  was loaded is a new delivery.
+- Every entry of a feed folder that is not loaded (a subfolder, an `.xlsx` or `.txt` file, a hidden or
+  temporary file, a broken link, a pipe) gets a `skipped` row in `raw.ingest_log` saying why.
 
 ## What happens to bad input
 
@@ -79,7 +87,7 @@ def render() -> str:
 
 def _feed_section(feed: Feed) -> str:
     lines = [f"### {feed.name}\n", feed.description, ""]
-    version = f"`{feed.version_column}`, then the later file" if feed.version_column else "the later file"
+    version = f"`{feed.version_column}`, then the later delivery" if feed.version_column else "the later delivery"
     cadence = (
         f" A new file is expected at least every {feed.expected_every_hours} hours (freshness check)."
         if feed.expected_every_hours
