@@ -51,6 +51,7 @@ with st.sidebar:
     st.markdown(kpis.freshness(meta))
     st.caption(
         f"{meta['files']:,} files landed, {meta['rejected_files']:,} rejected, "
-        f"{meta['rows_quarantined']:,} rows quarantined."
+        f"{meta['rows_quarantined']:,} rows quarantined"
+        + (f", {meta['skipped_files']:,} other entries not loaded." if meta["skipped_files"] else ".")
     )
 page.run()

@@ -83,8 +83,9 @@ def snapshot_meta(path: str) -> dict:
     ingest = _frame(
         path,
         """
-        select count(*)::bigint as files,
+        select count(*) filter (where status in ('loaded', 'rejected', 'duplicate'))::bigint as files,
                count(*) filter (where status = 'rejected')::bigint as rejected_files,
+               count(*) filter (where status in ('skipped', 'waiting'))::bigint as skipped_files,
                coalesce(sum(rows_quarantined), 0)::bigint as rows_quarantined,
                max(loaded_at) as last_loaded_at
         from meta.ingest_log

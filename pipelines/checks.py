@@ -184,7 +184,8 @@ def _build_freshness(feed: Feed) -> dg.AssetChecksDefinition:
     def _check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         with warehouse.get_connection() as con:
             (last,) = con.execute(
-                f"select max(loaded_at) from {INGEST_LOG} where feed = ? and status <> 'duplicate'", [feed.name]
+                f"select max(loaded_at) from {INGEST_LOG} where feed = ? and status in ('loaded', 'rejected')",
+                [feed.name],
             ).fetchall()[0]
         passed, summary = judge_freshness(feed, last, datetime.now(UTC).replace(tzinfo=None))
         return dg.AssetCheckResult(

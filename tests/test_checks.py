@@ -199,3 +199,27 @@ def test_an_extra_column_that_looks_like_a_missing_optional_one_warns_naming_bot
         "rcvd_date": "received_date",
     }
     assert [look_alike(x, missing) for x in ("gift_wrap", "carrier_name", "notes")] == [None, None, None]
+
+
+def test_freshness_counts_files_that_arrived_not_entries_skipped_or_awaited(tmp_path):
+    """An `.xlsx` dropped every day into a feed folder is skipped: the feed has still stopped arriving."""
+    from datetime import UTC, datetime, timedelta
+
+    import duckdb
+
+    from pipelines import checks
+    from pipelines.feeds.raw_tables import INGEST_LOG, create_raw_tables
+    from pipelines.resources import WarehouseResource
+
+    path = tmp_path / "warehouse.duckdb"
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with duckdb.connect(str(path)) as con:
+        create_raw_tables(con)
+        for file, status, hours_ago in [("a.csv", "loaded", 40), ("b.xlsx", "skipped", 1), ("c.csv", "waiting", 1)]:
+            con.execute(
+                f"insert into {INGEST_LOG} (load_id, feed, file, status, loaded_at) values ('L', 'orders', ?, ?, ?)",
+                [f"orders/{file}", status, now - timedelta(hours=hours_ago)],
+            )
+    (check,) = [c for c in checks.freshness_checks if next(iter(c.check_keys)).asset_key.path[-1] == "orders"]
+    result = check(warehouse=WarehouseResource(path=str(path)))
+    assert not result.passed and result.description.startswith("no new orders file for 40 h")
