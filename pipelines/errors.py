@@ -5,9 +5,9 @@ read-only, this user may not write there, another process holds the warehouse fi
 error behind it names a file and an errno, or is DuckDB's or sqlite's text for the same thing. `explain`
 turns such an error (an exception, its cause chain, or the text Dagster recorded of one) into a `Fault`
 with one line for the operator; `scm run` prints it instead of a traceback, and the I/O assets, decorated
-with `fail_fast_on_faults`, fail at once with it instead of retrying. Every other error stays what it is:
-`root_cause` picks the innermost error of a recorded chain, so a retried step reports what failed rather
-than `Exceeded max_retries`.
+with `retry_only_io_errors`, fail at once with it instead of retrying. `root_cause` picks the innermost
+error of a recorded chain, so that a step that was retried reports what failed rather than `Exceeded
+max_retries`.
 """
 
 from __future__ import annotations
@@ -98,18 +98,24 @@ def one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def fail_fast_on_faults(fn: Callable) -> Callable:
-    """For an asset with a retry policy: a fault of the environment fails the step at once, its sentence the
-    step's message, instead of being retried (a full disk or a read-only folder stays so for the seconds
-    a retry waits, and every writer of the pipeline takes the run lock first, so the process holding the
-    warehouse is not one of ours and does not let go on its own). Any other error is retried as before."""
+def retry_only_io_errors(fn: Callable) -> Callable:
+    """For an asset with a retry policy: retry only what a retry can clear, an I/O error that may pass (an
+    OSError or DuckDB I/O error that is none of the faults above: a network share that hiccups, a file
+    briefly busy). A fault fails the step at once with its sentence: a full disk or a read-only folder
+    stays so for the seconds a retry waits, and every writer of the pipeline takes the run lock first, so
+    the process holding the warehouse is not one of ours and does not let go on its own. Any other error
+    (a bug, data the code did not expect) fails at once with its own message: the same code on the same
+    files fails the same way again."""
     import dagster as dg
+    import duckdb
 
     def _raise(exc: Exception):
         fault = explain(exc)
-        if fault is None:
+        if fault is not None:
+            raise dg.Failure(description=fault.message, metadata={"fault": fault.kind}, allow_retries=False) from exc
+        if isinstance(exc, OSError | duckdb.IOException):
             raise exc
-        raise dg.Failure(description=fault.message, metadata={"fault": fault.kind}, allow_retries=False) from exc
+        raise dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
 
     if inspect.isgeneratorfunction(fn):
 
@@ -117,6 +123,8 @@ def fail_fast_on_faults(fn: Callable) -> Callable:
         def gen_wrapper(*args, **kwargs) -> Iterator:
             try:
                 yield from fn(*args, **kwargs)
+            except dg.Failure:
+                raise
             except Exception as exc:
                 _raise(exc)
 
@@ -126,6 +134,8 @@ def fail_fast_on_faults(fn: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except dg.Failure:
+            raise
         except Exception as exc:
             _raise(exc)
 

@@ -148,28 +148,35 @@ def test_a_retried_step_that_fails_says_what_failed_not_exceeded_max_retries():
     assert summary.failures == ['flaky: ValueError: unable to find column "_file_seq"']
 
 
-def test_a_fault_fails_an_io_step_at_once_with_its_sentence():
-    """Boundary patch: the OSError DuckDB's Python client would raise; the real full disk is in
-    tests/reliability/test_environment_faults.py."""
+def test_an_io_step_retries_only_what_a_retry_can_clear():
+    """Boundary patch: the errors DuckDB's Python client or the loader would raise; the real full disk is
+    in tests/reliability/test_environment_faults.py."""
     import errno
 
     import dagster as dg
 
-    from pipelines.assets.ingest import IO_RETRY
-    from pipelines.errors import fail_fast_on_faults
+    from pipelines.errors import retry_only_io_errors
 
-    attempts = []
+    def attempts_and_message(error: Exception) -> tuple[int, str]:
+        attempts = []
 
-    @dg.asset(retry_policy=IO_RETRY)
-    @fail_fast_on_faults
-    def load():
-        attempts.append(1)
-        raise OSError(errno.ENOSPC, "No space left on device", "/data/warehouse.duckdb.wal")
+        @dg.asset(retry_policy=dg.RetryPolicy(max_retries=2))
+        @retry_only_io_errors
+        def load():
+            attempts.append(1)
+            raise error
 
-    summary = _run_one(load)
-    assert len(attempts) == 1  # not retried: IO_RETRY would wait 2 s, then 4 s
-    (line,) = summary.failures
-    assert line.startswith("load: the disk is full: could not write /data/warehouse.duckdb.wal")
+        (line,) = _run_one(load).failures
+        return len(attempts), line.removeprefix("load: ")
+
+    attempts, message = attempts_and_message(
+        OSError(errno.ENOSPC, "No space left on device", "/d/warehouse.duckdb.wal")
+    )
+    assert attempts == 1 and message.startswith("the disk is full: could not write /d/warehouse.duckdb.wal")
+    # A bug: the same code fails the same way again.
+    assert attempts_and_message(KeyError("_file_seq")) == (1, "KeyError: '_file_seq'")
+    flaky = OSError(errno.EIO, "Input/output error", "/share/landing/orders/a.csv")
+    assert attempts_and_message(flaky) == (3, "OSError: [Errno 5] Input/output error: '/share/landing/orders/a.csv'")
 
 
 def test_a_failed_dbt_build_names_the_failed_tests_and_models():

@@ -9,15 +9,15 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from pipelines.errors import fail_fast_on_faults
+from pipelines.errors import retry_only_io_errors
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.ingest import ingest_feed
 from pipelines.feeds.landing import settle_seconds
 from pipelines.resources import LandingResource, WarehouseResource
 
-# Retried with a short backoff: an error nothing names, such as a transient I/O error of a network share.
-# A fault errors.py names (disk full, read-only, permission denied, the warehouse held open by another
-# process) fails at once with its sentence (fail_fast_on_faults): waiting does not clear it.
+# Retried with a short backoff: an I/O error that may pass (a network share's hiccup). Everything else fails
+# at once (retry_only_io_errors): a fault of the disk or the warehouse file with its sentence, a bug with its
+# message; a retry would meet them again.
 IO_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
@@ -35,7 +35,7 @@ def _build(feed: Feed) -> dg.AssetsDefinition:
         # Cross-feed rules check a batch against the feeds it refers to as loaded so far, this run's load included.
         deps=sorted({raw_key(r.references.feed) for r in feed.all_rules() if r.references}, key=str),
     )
-    @fail_fast_on_faults
+    @retry_only_io_errors
     def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource):
         now = datetime.now(UTC).replace(tzinfo=None)
         with warehouse.get_connection() as con:

@@ -9,7 +9,7 @@ from pipelines import snapshot
 from pipelines.assets.dbt import planning_models, warehouse_models
 from pipelines.assets.forecast import FORECAST_KEYS
 from pipelines.assets.ingest import IO_RETRY
-from pipelines.errors import fail_fast_on_faults
+from pipelines.errors import retry_only_io_errors
 from pipelines.resources import WarehouseResource
 
 SNAPSHOT_KEY = dg.AssetKey(["serve", "snapshot"])
@@ -29,10 +29,10 @@ def _published_upstream() -> list[dg.AssetKey]:
     group_name="serve",
     kinds={"duckdb"},
     description="Read-only copy of the marts and forecasts that dashboards and `scm sql` read.",
-    # The copy is retried on an error nothing names; a full disk fails at once (pipelines/errors.py).
+    # The copy is retried on an I/O error that may pass; a full disk fails at once (pipelines/errors.py).
     retry_policy=IO_RETRY,
 )
-@fail_fast_on_faults
+@retry_only_io_errors
 def published_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
         published = snapshot.publish(con, run_id=context.run_id)
