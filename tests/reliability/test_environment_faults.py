@@ -102,7 +102,7 @@ def _load_late_return(data: Path, line: dict) -> None:
 
 DISK_FULL_SCRIPT = """
 set -e
-mount -t tmpfs -o size=64m tmpfs "$MNT"
+mount -t tmpfs -o size="$SIZE"m tmpfs "$MNT"
 cp -a "$DATA"/. "$MNT"/
 rm -rf "$MNT/dagster_home"
 # The run lock file keeps its page, so that the run lock is taken and DuckDB is the first to need space.
@@ -163,7 +163,9 @@ def faults(built_world, tmp_path_factory) -> dict:
         mnt, result = tmp / "full", tmp / "full-run"
         mnt.mkdir()
         result.mkdir()
-        script = {"MNT": str(mnt), "DATA": str(data), "OUT": str(result), "SCM": str(SCM)}
+        # Room for the world (without Dagster's run history, left on the real disk) and some to fill.
+        size_mb = sum(p.stat().st_size for p in data.rglob("*") if p.is_file()) // 2**20 + 32
+        script = {"MNT": str(mnt), "DATA": str(data), "OUT": str(result), "SCM": str(SCM), "SIZE": str(size_mb)}
         subprocess.run(["unshare", "-m", "sh", "-c", DISK_FULL_SCRIPT], env={**env, **script}, check=True, timeout=600)
         out["disk_full"] = subprocess.CompletedProcess(
             ["scm", "run"],
