@@ -70,6 +70,18 @@ class RunSummary:
                     f"{key.removeprefix('raw/'):<16}{m.get('files_new', 0):>7}{m.get('files_rejected', 0):>10}"
                     f"{m.get('rows_read', 0):>12,}{m.get('rows_loaded', 0):>12,}{m.get('rows_quarantined', 0):>13,}"
                 )
+            # Entries of a feed folder that are not feed files, or not finished: each is in the ingest log with why.
+            passed_over = [
+                f"{key.removeprefix('raw/')} {n} {what}"
+                for key, m in feeds.items()
+                for what, n in (
+                    ("skipped", m.get("files_skipped", 0)),
+                    ("still being written", m.get("files_waiting", 0)),
+                )
+                if n
+            ]
+            if passed_over:
+                lines.append(f"not loaded: {', '.join(passed_over)} (meta.ingest_log says why)")
         built = Counter(k.split("/")[0] for k in self.materialized if not k.startswith("raw/"))
         if built:
             lines.append("built: " + ", ".join(f"{n} {schema}" for schema, n in built.items()))

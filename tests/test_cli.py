@@ -120,6 +120,17 @@ def test_run_summary_says_which_checks_are_error_and_which_warn():
     ]
 
 
+def test_run_summary_names_the_entries_it_did_not_load():
+    summary = _summary()
+    summary.materialized = {
+        "raw/orders": {"files_new": 3, "files_skipped": 2, "files_waiting": 1},
+        "raw/products": {"files_new": 1},
+    }
+    assert "not loaded: orders 2 skipped, orders 1 still being written (meta.ingest_log says why)" in (
+        summary.render().splitlines()
+    )
+
+
 def test_a_fault_before_any_step_is_one_line_not_a_traceback(monkeypatch, data_dir):
     """Boundary patch: run_job raising what opening the run's log in a read-only folder raises (the real
     read-only folder is in tests/reliability/test_environment_faults.py)."""
