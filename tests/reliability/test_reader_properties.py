@@ -78,7 +78,15 @@ def good_values(draw, number: int) -> tuple[dict[str, str], dict]:
     promised = order_ts.date() + timedelta(days=draw(st.integers(0, 30)))
     status = draw(st.sampled_from(["open", "shipped", "delivered", "cancelled"]))
     quantity = draw(st.integers(1, 100_000))
-    shipped = None if status == "open" else draw(st.one_of(st.none(), st.integers(0, quantity)))
+    # The fields a status implies (feed contract): shipped and delivered lines have a ship time and a quantity,
+    # delivered ones a delivery time, a cancelled line shipped nothing.
+    if status in ("shipped", "delivered"):
+        shipped = draw(st.integers(1, quantity))
+        shipped_ts = order_ts + timedelta(hours=draw(st.integers(0, 72)))
+    else:
+        shipped = None if status == "open" else draw(st.sampled_from([None, 0]))
+        shipped_ts = None
+    delivered_ts = shipped_ts + timedelta(hours=draw(st.integers(0, 96))) if status == "delivered" else None
     price = draw(st.decimals(min_value=0, max_value=10**6, places=4, allow_nan=False, allow_infinity=False))
     cost = draw(st.one_of(st.none(), st.decimals(min_value=0, max_value=1000, places=2)))
     texts = {c: draw(TEXT) for c in ("order_id", "customer_id", "ship_to_region", "sku", "warehouse_id")}
@@ -94,8 +102,8 @@ def good_values(draw, number: int) -> tuple[dict[str, str], dict]:
         "promised_date": promised.isoformat(),
         "status": status,
         "quantity_shipped": "" if shipped is None else str(shipped),
-        "shipped_ts": "",
-        "delivered_ts": "",
+        "shipped_ts": "" if shipped_ts is None else shipped_ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "delivered_ts": "" if delivered_ts is None else delivered_ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "carrier": carrier,
         "shipping_cost": "" if cost is None else str(cost),
         "updated_at": ts_text,
@@ -110,8 +118,8 @@ def good_values(draw, number: int) -> tuple[dict[str, str], dict]:
         "promised_date": promised,
         "status": status,
         "quantity_shipped": shipped,
-        "shipped_ts": None,
-        "delivered_ts": None,
+        "shipped_ts": shipped_ts,
+        "delivered_ts": delivered_ts,
         "carrier": _strip(carrier) or None,
         "shipping_cost": cost,
         "updated_at": order_ts,
