@@ -100,6 +100,7 @@ def ingest_feed(
     outcomes: list[FileOutcome] = [o for _, _, o in passed_over]
     known_hashes = _known_hashes(con, feed)
     logged_before = _logged_contents(con, feed)
+    names_before = {file for file, _ in logged_before}
     seq = next_file_seq(con)
     by_rule: Counter[str] = Counter()
     errors: list[str] = []
@@ -111,6 +112,9 @@ def ingest_feed(
             unchanged = [(c, d) for c, d, _ in logged if (c.rel, d) in logged_before]
             logged = [(c, d, o) for c, d, o in logged if (c.rel, d) not in logged_before]
             _refresh_identity(con, feed, unchanged)
+            for _, _, outcome in logged:
+                if outcome.status == "loaded" and outcome.file in names_before:
+                    outcome.message = "replaces a file of the same name loaded before: on a tie its versions win"
             for _, _, outcome in logged:
                 if outcome.status == "loaded":
                     outcome.file_seq, seq = seq, seq + 1

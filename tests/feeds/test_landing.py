@@ -98,7 +98,9 @@ def test_a_file_loaded_cut_short_then_finished_loads_again_and_wins(con, tmp_pat
     with path.open("a") as f:
         f.write("0\n")
     result = ingest_feed(con, INVENTORY, tmp_path, "l2", NOW)
-    assert [f.status for f in result.files] == ["loaded"]
+    assert [(f.status, f.message) for f in result.files] == [
+        ("loaded", "replaces a file of the same name loaded before: on a tie its versions win")
+    ]
     # Two versions of one snapshot under one name: the later delivery comes later in load order.
     assert reserved(con) == [(1, "inventory/2024-05-01.csv", 1), (10, "inventory/2024-05-01.csv", 2)]
 
