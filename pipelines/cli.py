@@ -1,5 +1,5 @@
-"""`scm`: the project's command line (generate demo feeds, run the pipeline, query the published
-snapshot, open the dashboards and the dbt docs)."""
+"""`scm`: the project's command line (set up a data directory, check and map exports, generate demo feeds, run
+the pipeline, query the published snapshot, open the dashboards and the dbt docs)."""
 
 from __future__ import annotations
 
@@ -173,6 +173,71 @@ def docs(port: int, host: str, no_serve: bool) -> None:
     if not no_serve:
         click.echo(f"serving on http://{host}:{port}  (Ctrl-C stops)")
         serve_docs(site, host, port)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--feed", default=None, help="The feed the files are (default: the folder's name).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(path: Path, feed: str | None, fmt: str) -> None:
+    """Read a file or folder with its profile and say what would load, be quarantined or rejected; loads nothing.
+
+    PATH is a file, a feed folder, or a landing folder of feed folders. Exit status: 0 every file would load
+    whole, 1 rows would be quarantined, 2 a file would be rejected or a profile is bad."""
+    from pipelines.feeds.check import EXIT_REJECT, CheckError, check_path
+
+    try:
+        report = check_path(path, feed=feed, warehouse=paths().warehouse)
+    except CheckError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_REJECT)
+    click.echo(report.to_json() if fmt == "json" else report.render(), nl=fmt == "json")
+    sys.exit(report.exit_code)
+
+
+@main.command()
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+def init(directory: Path | None) -> None:
+    """Create a data directory (default: $SCM_DATA_DIR) with a landing folder and an example profile per feed."""
+    from pipelines.feeds.scaffold import init_data_dir, next_steps
+
+    data_dir = directory.resolve() if directory else paths().data_dir
+    landing = data_dir / "landing" if directory else paths().landing
+    result = init_data_dir(data_dir, landing)
+    click.echo(next_steps(result, landing, default=data_dir == paths().data_dir), nl=False)
+
+
+@main.group()
+def profile() -> None:
+    """Feed profiles: how your own exports map onto the contract."""
+
+
+@profile.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--feed", required=True, help="The feed the file is.")
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the draft here (default: stdout).")
+def suggest(file: Path, feed: str, out: Path | None) -> None:
+    """Draft a profile for FILE: delimiter, decimal mark, encoding, date formats and column mapping, every
+    guess marked for you to confirm."""
+    from pipelines.feeds.contract import FEEDS
+    from pipelines.feeds.suggest import SuggestError, suggest_profile
+
+    if feed not in FEEDS:
+        click.echo(f"error: {feed!r} is not a feed (one of {', '.join(FEEDS)})", err=True)
+        sys.exit(2)
+    try:
+        draft = suggest_profile(file, FEEDS[feed])
+    except SuggestError as exc:
+        click.echo(f"error: {file}: {exc}", err=True)
+        sys.exit(2)
+    if out is None:
+        click.echo(draft.text, nl=False)
+        return
+    if out.exists():
+        click.echo(f"error: {out} exists; not overwritten (remove it or pass another --out)", err=True)
+        sys.exit(2)
+    out.write_text(draft.text, encoding="utf-8")
+    click.echo(f"draft profile written to {out}: confirm every line marked GUESS or TODO, then run scm check")
 
 
 if __name__ == "__main__":

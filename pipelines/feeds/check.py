@@ -1,0 +1,284 @@
+"""`scm check`: what loading a file or folder would do, without loading anything.
+
+Each file is read the way ingest reads it (with its folder's profile) and judged with the contract's rules
+(`rules.evaluate` / `rules.split`) on the frames; nothing is written. The cross-feed rules (a return against
+its order line) compare with the rows loaded so far, so they are checked only when the warehouse exists and
+can be opened read-only; otherwise the report says they were not checked.
+
+Exit codes: 0 every file would load whole, 1 rows would be quarantined, 2 a file would be rejected or a
+profile is bad.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.feeds import rules
+from pipelines.feeds.contract import FEEDS, Feed
+from pipelines.feeds.landing import SKIP_REASONS, scan
+from pipelines.feeds.reader import FileRead, FileRejected, read_feed_file
+
+EXIT_LOADS, EXIT_QUARANTINE, EXIT_REJECT = 0, 1, 2
+# Rows shown per broken rule: enough to see the pattern, few enough to read.
+FIRST_ROWS = 5
+# Entries that are no feed file at all (a hidden or temporary file, a subfolder): listed, not judged.
+_IGNORED_SKIPS = ("temporary", "directory")
+
+
+class CheckError(Exception):
+    """PATH cannot be checked at all (not a feed folder, an unknown feed); one line for the user."""
+
+
+@dataclass
+class RuleCount:
+    rule: str
+    count: int
+    first_rows: list[dict] = field(default_factory=list)  # {"row", "reason", "sent"}
+
+
+@dataclass
+class FileCheck:
+    file: str
+    status: str  # load | quarantine | reject | skipped
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    quarantined_by_rule: list[RuleCount] = field(default_factory=list)
+    reject_reason: str | None = None
+    message: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.status == "reject" or (self.status == "skipped" and self.reject_reason not in _IGNORED_SKIPS):
+            return EXIT_REJECT
+        return EXIT_QUARANTINE if self.status == "quarantine" else EXIT_LOADS
+
+
+@dataclass
+class FeedCheck:
+    feed: str
+    folder: str
+    profile: str | None = None  # the profile file used, None without one
+    profile_error: str | None = None  # one line naming the file and key; then no file is read
+    cross_feed: str | None = None  # None: the feed has no cross-feed rule; else "checked" or why not
+    files: list[FileCheck] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.profile_error:
+            return EXIT_REJECT
+        return max((f.exit_code for f in self.files), default=EXIT_LOADS)
+
+
+@dataclass
+class CheckReport:
+    feeds: list[FeedCheck]
+
+    @property
+    def exit_code(self) -> int:
+        return max((f.exit_code for f in self.feeds), default=EXIT_LOADS)
+
+    def to_json(self) -> str:
+        return json.dumps({"exit_code": self.exit_code, "feeds": [asdict(f) for f in self.feeds]}, indent=2)
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for fc in self.feeds:
+            profile = f"profile {fc.profile}" if fc.profile else "no profile"
+            lines.append(f"{fc.feed} ({fc.folder}, {profile})")
+            if fc.profile_error:
+                lines.append(f"  bad profile: {fc.profile_error}")
+                lines.append("  its files wait until the profile is fixed (none would load)")
+                continue
+            if not fc.files:
+                lines.append("  no files")
+            for f in fc.files:
+                lines += _render_file(f)
+            if fc.cross_feed and fc.cross_feed != "checked":
+                lines.append(f"  cross-feed rules not checked: {fc.cross_feed}")
+        files = [f for fc in self.feeds for f in fc.files if f.status != "skipped"]
+        counts = {s: sum(f.status == s for f in files) for s in ("load", "quarantine", "reject")}
+        bad_profiles = sum(bool(fc.profile_error) for fc in self.feeds)
+        summary = (
+            f"{len(files)} file(s): {counts['load']} would load whole, {counts['quarantine']} with rows quarantined, "
+            f"{counts['reject']} rejected"
+        )
+        if bad_profiles:
+            summary += f"; {bad_profiles} bad profile(s)"
+        lines.append(summary)
+        return "\n".join(lines) + "\n"
+
+
+def _render_file(f: FileCheck) -> list[str]:
+    if f.status == "skipped":
+        return [f"  {f.file}: not read: {f.message}"]
+    if f.status == "reject":
+        return [f"  {f.file}: would be rejected ({f.reject_reason}): {f.message}"]
+    if f.status == "load":
+        return [f"  {f.file}: would load all {f.rows_read:,} rows"]
+    out = [f"  {f.file}: {f.rows_loaded:,} of {f.rows_read:,} rows would load, {f.rows_quarantined:,} quarantined"]
+    for rc in f.quarantined_by_rule:
+        out.append(f"    {rc.rule}: {rc.count:,} row(s)")
+        for row in rc.first_rows:
+            out.append(f"      row {row['row']}: {row['reason']}")
+            out.append(f"        as sent: {json.dumps(row['sent'], ensure_ascii=False)}")
+    return out
+
+
+def check_path(
+    path: Path,
+    feed: str | None = None,
+    now: datetime | None = None,
+    warehouse: Path | None = None,
+) -> CheckReport:
+    """Check a file, a feed folder, or a landing folder holding feed folders (`feed` overrides the folder's
+    name). `warehouse`: the pipeline's DuckDB file, opened read-only for the cross-feed rules if it exists."""
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    path = Path(path)
+    if not path.exists():
+        raise CheckError(f"{path}: no such file or folder")
+    if path.is_file():
+        name = _feed_name(feed or path.parent.name, path)
+        return CheckReport([_check_feed(path.parent, FEEDS[name], now, warehouse, only=path)])
+    if feed or path.name in FEEDS:
+        name = _feed_name(feed or path.name, path)
+        return CheckReport([_check_feed(path, FEEDS[name], now, warehouse)])
+    folders = [path / name for name in FEEDS if (path / name).is_dir()]
+    if not folders:
+        raise CheckError(
+            f"{path}: not a feed folder and holds none (feed folders are named {', '.join(FEEDS)}; or pass --feed)"
+        )
+    return CheckReport([_check_feed(folder, FEEDS[folder.name], now, warehouse) for folder in folders])
+
+
+def _feed_name(name: str, path: Path) -> str:
+    if name not in FEEDS:
+        raise CheckError(f"{path}: {name!r} is not a feed (one of {', '.join(FEEDS)}); pass --feed")
+    return name
+
+
+def _profile_module():
+    """pipelines.feeds.profile when the project has it (profiles map a folder's files onto the feed)."""
+    try:
+        from pipelines.feeds import profile
+    except ImportError:
+        return None
+    return profile
+
+
+def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None, only: Path | None = None) -> FeedCheck:
+    result = FeedCheck(feed.name, str(folder))
+    profiles = _profile_module()
+    profile = None
+    profile_file = profiles.PROFILE_FILE if profiles else None
+    if profiles is not None:
+        try:
+            profile = profiles.load_profile(folder, feed)
+        except profiles.ProfileError as exc:
+            result.profile, result.profile_error = str(folder / profile_file), str(exc)
+            return result
+        if profile is not None:
+            result.profile = str(folder / profile_file)
+    entries = [e for e in scan(folder.parent, folder.name) if e.path.name != profile_file]
+    if only is not None:
+        entries = [e for e in entries if e.path.name == only.name]
+    reads: list[FileRead] = []
+    for entry in entries:
+        if entry.skip:
+            result.files.append(
+                FileCheck(entry.rel, "skipped", reject_reason=entry.skip, message=SKIP_REASONS[entry.skip])
+            )
+            continue
+        try:
+            read = _read(entry.path, feed, entry.rel, profile)
+        except FileRejected as rej:
+            result.files.append(FileCheck(entry.rel, "reject", reject_reason=rej.reason, message=rej.message))
+            continue
+        except Exception as exc:
+            if profiles is not None and isinstance(exc, profiles.ProfileError):
+                # A key the file cannot satisfy (a source column it does not have): the profile is what is wrong.
+                result.profile_error = str(exc)
+                result.files = []
+                return result
+            raise
+        reads.append(read)
+        result.files.append(FileCheck(entry.rel, "load", rows_read=read.rows_read))
+    if reads:
+        cross = [r for r in feed.all_rules() if r.kind in rules.CROSS_FEED]
+        frame = pl.concat([r.frame for r in reads], how="vertical_relaxed")
+        referenced = None
+        if cross:
+            referenced, result.cross_feed = _referenced(warehouse, feed, frame)
+        good, bad = rules.split(rules.evaluate(frame, feed, now, referenced), feed, now)
+        malformed = [r.malformed for r in reads if r.malformed.height]
+        if malformed:
+            bad = pl.concat([bad, *malformed], how="vertical_relaxed")
+        _count(result.files, good, bad, feed)
+    return result
+
+
+def _read(path: Path, feed: Feed, rel: str, profile) -> FileRead:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileRejected("unreadable", f"cannot be opened: {exc.strerror or exc}") from None
+    if profile is None:
+        return read_feed_file(data, path.name, feed, rel)
+    return read_feed_file(data, path.name, feed, rel, profile=profile)
+
+
+def _referenced(warehouse: Path | None, feed: Feed, frame: pl.DataFrame) -> tuple[dict | None, str]:
+    """The loaded rows the cross-feed rules compare with, and "checked", or None and why they are not."""
+    import duckdb
+
+    from pipelines.feeds import references
+
+    if warehouse is None or not warehouse.exists():
+        return None, "no warehouse yet, so nothing is loaded to compare with (they are checked when loading)"
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as exc:
+        return None, f"the warehouse cannot be opened read-only ({_first_line(exc)})"
+    try:
+        return references.lookup(con, feed, frame), "checked"
+    except duckdb.CatalogException:
+        return None, "the warehouse has no raw layer yet (no run has loaded it)"
+    finally:
+        con.close()
+
+
+def _count(files: list[FileCheck], good: pl.DataFrame, bad: pl.DataFrame, feed: Feed) -> None:
+    loaded = dict(good.group_by("_source_file").len().iter_rows()) if good.height else {}
+    for f in files:
+        if f.status != "load":
+            continue
+        f.rows_loaded = loaded.get(f.file, 0)
+        mine = bad.filter(pl.col("_source_file") == f.file).sort("_row_number")
+        f.rows_quarantined = mine.height
+        if not mine.height:
+            continue
+        f.status = "quarantine"
+        for rule, count in sorted(mine.group_by("_rule").len().iter_rows(), key=lambda rc: (-rc[1], rc[0])):
+            first = mine.filter(pl.col("_rule") == rule).head(FIRST_ROWS)
+            f.quarantined_by_rule.append(
+                RuleCount(rule, count, [_shown(row, feed) for row in first.iter_rows(named=True)])
+            )
+
+
+def _shown(row: dict, feed: Feed) -> dict:
+    """A quarantined row as the report shows it: its source row number, why, and the row as sent."""
+    sent = {c: row[c] for c in feed.column_names}
+    if row.get("_extra"):
+        extra = json.loads(row["_extra"])
+        # A malformed line is shown as the line; a mapped row's source columns, or the extra columns, beside.
+        sent = extra if row["_rule"] == "malformed_row" else {**sent, **extra}
+    return {"row": row["_row_number"], "reason": row["_reason"], "sent": sent}
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
