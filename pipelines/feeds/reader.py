@@ -7,6 +7,7 @@ stores what the user sent.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipelines.feeds.contract import Feed
+from pipelines.feeds.profile import Profile, ProfileError
 
 META_COLUMNS = ("_source_file", "_row_number", "_extra")
 
@@ -51,8 +53,11 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_feed_file(data: bytes, name: str, feed: Feed, source: str) -> FileRead:
-    """Parse the bytes of one file (`name` decides the format; `source` is recorded on every row)."""
+def read_feed_file(data: bytes, name: str, feed: Feed, source: str, profile: Profile | None = None) -> FileRead:
+    """Parse the bytes of one file (`name` decides the format; `source` is recorded on every row). With the
+    folder's profile, the file is read as it says and mapped onto the feed (pipelines/feeds/mapping.py)."""
+    if profile is not None:
+        return _read_profiled(data, name, feed, source, profile)
     lower = name.lower()
     if lower.endswith(".parquet"):
         frame, malformed_rows = _read_parquet(data, feed), []
@@ -62,7 +67,7 @@ def read_feed_file(data: bytes, name: str, feed: Feed, source: str) -> FileRead:
                 data = gzip.decompress(data)
             except (OSError, EOFError) as exc:
                 raise FileRejected("unreadable", f"not a gzip file ({exc})") from None
-        frame, malformed_rows = _read_csv(data)
+        frame, malformed_rows = read_csv(data)
     frame = _normalise_header(frame, feed)
     _check_columns(frame.columns, feed)
     extra = [c for c in frame.columns if c not in feed.column_names and c != "_row_number"]
@@ -74,16 +79,32 @@ def read_feed_file(data: bytes, name: str, feed: Feed, source: str) -> FileRead:
     return FileRead(frame=out, malformed=malformed, extra_columns=extra, missing_columns=missing)
 
 
+def _read_profiled(data: bytes, name: str, feed: Feed, source: str, profile: Profile) -> FileRead:
+    from pipelines.feeds import mapping  # it reads CSV with this module's reader
+
+    rows, malformed_rows = mapping.read_source_rows(data, name, profile)
+    try:
+        mapped = mapping.apply_profile(rows, profile, feed, from_text=mapping.source_format(name, profile) == "csv")
+    except ProfileError as exc:
+        raise ProfileError(exc.file, exc.key, f"{exc.message}, in {source}") from None
+    out = mapped.select(*feed.column_names, pl.lit(source).alias("_source_file"), "_row_number", "_extra")
+    malformed = _malformed_frame(malformed_rows, feed, source)
+    if out.height + malformed.height == 0:
+        raise FileRejected("empty", "the file has a header but no rows")
+    missing = mapping.unmapped_optional(rows.columns, profile, feed)
+    return FileRead(frame=out, malformed=malformed, missing_columns=missing)
+
+
 # pandas writes its index as a column of this name (`to_parquet` of a filtered frame): not the user's data.
-_PANDAS_INDEX = re.compile(r"__index_level_\d+__")
+PANDAS_INDEX = re.compile(r"__index_level_\d+__")
 
 
 def _read_parquet(data: bytes, feed: Feed) -> pl.DataFrame:
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except Exception as exc:  # polars raises several types for a corrupt file
-        raise FileRejected("unreadable", f"not a Parquet file ({_first_line(exc)})") from None
-    frame = frame.drop([c for c in frame.columns if _PANDAS_INDEX.fullmatch(c)])
+        raise FileRejected("unreadable", f"not a Parquet file ({first_line(exc)})") from None
+    frame = frame.drop([c for c in frame.columns if PANDAS_INDEX.fullmatch(c)])
     return _as_text(frame, feed).with_row_index("_row_number", offset=1)
 
 
@@ -131,38 +152,50 @@ _QUOTED_FIELD = r'"(?:[^"]|"")*"'
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def _read_csv(data: bytes) -> tuple[pl.DataFrame, list[Malformed]]:
+def read_csv(
+    data: bytes, delimiter: str = ",", encoding: str = "utf-8", skip_rows: int = 0
+) -> tuple[pl.DataFrame, list[Malformed]]:
+    """(rows, malformed rows) of a CSV file; the options are a profile's (`encoding` as Python names it, and
+    `skip_rows` lines before the header)."""
     if not data.strip():
         raise FileRejected("empty", "the file is empty")
-    if data.startswith(_UTF16_BOMS) or _looks_like_utf16(data[:8192]):
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    if utf8 and (data.startswith(_UTF16_BOMS) or _looks_like_utf16(data[:8192])):
         # UTF-16 (Excel's "Unicode text") is text, not binary: say what to do about it.
         raise FileRejected("encoding", "not UTF-8: the file is UTF-16 text (save the file as UTF-8)")
-    if b"\x00" in data[:8192]:
+    if utf8 and b"\x00" in data[:8192]:
         raise FileRejected("unreadable", "binary content, not CSV text")
     try:
         # utf-8-sig: a byte-order mark is not part of the first column's name (polars drops it too).
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig" if utf8 else encoding)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise FileRejected(
-            "encoding", f"not UTF-8: byte 0x{data[exc.start]:02x} on line {line} (save the file as UTF-8)"
-        ) from None
-    header = _header(text)
+        named = "UTF-8" if utf8 else encoding
+        fix = "save the file as UTF-8" if utf8 else "check the profile's csv: encoding"
+        raise FileRejected("encoding", f"not {named}: byte 0x{data[exc.start]:02x} on line {line} ({fix})") from None
+    if not utf8 or skip_rows or text.startswith("\ufeff"):
+        text = text.removeprefix("\ufeff")  # a byte-order mark of UTF-16 or UTF-8 is no part of the header
+        if skip_rows:
+            text = "".join(text.splitlines(keepends=True)[skip_rows:])
+            if not text.strip():
+                raise FileRejected("empty", f"the file has no lines after the {skip_rows} skipped")
+        data = text.encode("utf-8")
+    header = _header(text, delimiter)
     lines = data.count(b"\n") + (not data.endswith(b"\n"))  # the header's included
     # polars pads a short row with nulls, reads a blank line as a row of nulls and keeps a stray CR in an
     # unquoted field; the contract quarantines the first as `malformed_row` and a blank line is no row.
     # So the fast path is taken only when every line splits into the header's fields.
     if b'"' in data:  # commas inside quoted fields do not count: line by line, without them
         per_line = pl.Series([text]).str.split("\n").explode().head(lines)
-        fields = per_line.str.replace_all(_QUOTED_FIELD, "").str.count_matches(",", literal=True) + 1
+        fields = per_line.str.replace_all(_QUOTED_FIELD, "").str.count_matches(delimiter, literal=True) + 1
         splits = bool((fields == len(header)).all())
     else:
         # Without quotes, the file's commas are its lines' commas. A line with too many fields fails polars
         # (below), so when the total is right no line has too few (a short row, or a blank line).
-        splits = data.count(b",") == lines * (len(header) - 1)
+        splits = data.count(delimiter.encode()) == lines * (len(header) - 1)
     if splits and not re.search(rb"\r[^\n]", data):
         try:
-            frame = pl.read_csv(io.BytesIO(data), infer_schema=False, raise_if_empty=True)
+            frame = pl.read_csv(io.BytesIO(data), separator=delimiter, infer_schema=False, raise_if_empty=True)
             # Equal counts: no quoted field ran over a line end (an unclosed quote swallows the lines after it).
             if frame.height == lines - 1:
                 return frame.with_row_index("_row_number", offset=1), []
@@ -172,7 +205,7 @@ def _read_csv(data: bytes) -> tuple[pl.DataFrame, list[Malformed]]:
             pass
     # Broken quoting or rows with a wrong field count: split the file the slow, forgiving way
     # so that the good rows still load and each bad one is quarantined with its row number.
-    return _read_csv_row_by_row(text, header)
+    return _read_csv_row_by_row(text, header, delimiter)
 
 
 def _looks_like_utf16(head: bytes) -> bool:
@@ -181,8 +214,8 @@ def _looks_like_utf16(head: bytes) -> bool:
     return len(head) >= 8 and (head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == len(head) // 2)
 
 
-def _header(text: str) -> list[str]:
-    header = next(csv.reader([text[: text.find("\n") + 1 or len(text)]]), [])
+def _header(text: str, delimiter: str = ",") -> list[str]:
+    header = next(csv.reader([text[: text.find("\n") + 1 or len(text)]], delimiter=delimiter), [])
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
         # polars would rename one copy (`x_duplicated_0`) and the row-by-row reader would drop one. Names that
@@ -212,10 +245,10 @@ class _Lines:
         return self.lines[self.pos - 1]
 
 
-def _read_csv_row_by_row(text: str, header: list[str]) -> tuple[pl.DataFrame, list[Malformed]]:
+def _read_csv_row_by_row(text: str, header: list[str], delimiter: str = ",") -> tuple[pl.DataFrame, list[Malformed]]:
     src = _Lines(text)
     # strict: a quote in the wrong place is an error rather than silently dropped from the value.
-    rows = csv.reader(src, strict=True)
+    rows = csv.reader(src, strict=True, delimiter=delimiter)
     next(rows)  # the header
     good: list[list[str | None]] = []
     numbers: list[int] = []
@@ -244,11 +277,11 @@ def _read_csv_row_by_row(text: str, header: list[str]) -> tuple[pl.DataFrame, li
         if resplit:
             # Only the first line is the bad row: read on from the next one.
             src.pos = start + 1
-            rows = csv.reader(src, strict=True)
+            rows = csv.reader(src, strict=True, delimiter=delimiter)
             used = used[:1]
         sent = "".join(used).removesuffix("\n").removesuffix("\r")  # as sent, without its line break
         if resplit:
-            row = _split_line(sent)
+            row = _split_line(sent, delimiter)
         if resplit and sent.count('"') % 2 == 1:
             why = "has a quote that is not closed on its line (check quoting)"
         elif error is not None:
@@ -270,12 +303,12 @@ _CSV_ERRORS = {
 }
 
 
-def _split_line(line: str) -> list[str]:
+def _split_line(line: str, delimiter: str = ",") -> list[str]:
     """One line's fields, as far as they split (what a bad row's fields were meant to be)."""
     try:
-        return next(csv.reader([line]), [])
+        return next(csv.reader([line], delimiter=delimiter), [])
     except csv.Error:
-        return line.split(",")
+        return line.split(delimiter)
 
 
 def normal_name(name: str) -> str:
@@ -343,5 +376,5 @@ def _malformed_frame(rows: list[Malformed], feed: Feed, source: str) -> pl.DataF
     )
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
