@@ -21,6 +21,7 @@ import polars as pl
 from pipelines.feeds import rules
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.landing import SKIP_REASONS, scan
+from pipelines.feeds.profile import PROFILE_FILE, Profile, ProfileError, load_profile
 from pipelines.feeds.reader import FileRead, FileRejected, read_feed_file
 
 EXIT_LOADS, EXIT_QUARANTINE, EXIT_REJECT = 0, 1, 2
@@ -127,6 +128,8 @@ def _render_file(f: FileCheck) -> list[str]:
         for row in rc.first_rows:
             out.append(f"      row {row['row']}: {row['reason']}")
             out.append(f"        as sent: {json.dumps(row['sent'], ensure_ascii=False)}")
+            if "mapped" in row:
+                out.append(f"        mapped:  {json.dumps(row['mapped'], ensure_ascii=False)}")
     return out
 
 
@@ -162,29 +165,16 @@ def _feed_name(name: str, path: Path) -> str:
     return name
 
 
-def _profile_module():
-    """pipelines.feeds.profile when the project has it (profiles map a folder's files onto the feed)."""
-    try:
-        from pipelines.feeds import profile
-    except ImportError:
-        return None
-    return profile
-
-
 def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None, only: Path | None = None) -> FeedCheck:
     result = FeedCheck(feed.name, str(folder))
-    profiles = _profile_module()
-    profile = None
-    profile_file = profiles.PROFILE_FILE if profiles else None
-    if profiles is not None:
-        try:
-            profile = profiles.load_profile(folder, feed)
-        except profiles.ProfileError as exc:
-            result.profile, result.profile_error = str(folder / profile_file), str(exc)
-            return result
-        if profile is not None:
-            result.profile = str(folder / profile_file)
-    entries = [e for e in scan(folder.parent, folder.name) if e.path.name != profile_file]
+    try:
+        profile = load_profile(folder, feed)
+    except ProfileError as exc:
+        result.profile, result.profile_error = str(folder / PROFILE_FILE), str(exc)
+        return result
+    if profile is not None:
+        result.profile = str(folder / PROFILE_FILE)
+    entries = [e for e in scan(folder.parent, folder.name) if e.path.name != PROFILE_FILE]
     if only is not None:
         entries = [e for e in entries if e.path.name == only.name]
     reads: list[FileRead] = []
@@ -199,13 +189,15 @@ def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None,
         except FileRejected as rej:
             result.files.append(FileCheck(entry.rel, "reject", reject_reason=rej.reason, message=rej.message))
             continue
-        except Exception as exc:
-            if profiles is not None and isinstance(exc, profiles.ProfileError):
-                # A key the file cannot satisfy (a source column it does not have): the profile is what is wrong.
-                result.profile_error = str(exc)
-                result.files = []
-                return result
-            raise
+        except ProfileError as exc:
+            # A key the file cannot satisfy (a source column it does not have): the profile is what is wrong,
+            # and the folder's files wait for it, as when loading.
+            result.profile_error, result.files = str(exc), []
+            return result
+        except Exception as exc:  # noqa: BLE001 - as when loading: a file the reader cannot handle is a reject
+            message = f"cannot be read ({type(exc).__name__}: {_first_line(exc)})"
+            result.files.append(FileCheck(entry.rel, "reject", reject_reason="unreadable", message=message))
+            continue
         reads.append(read)
         result.files.append(FileCheck(entry.rel, "load", rows_read=read.rows_read))
     if reads:
@@ -218,17 +210,15 @@ def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None,
         malformed = [r.malformed for r in reads if r.malformed.height]
         if malformed:
             bad = pl.concat([bad, *malformed], how="vertical_relaxed")
-        _count(result.files, good, bad, feed)
+        _count(result.files, good, bad, feed, mapped=profile is not None)
     return result
 
 
-def _read(path: Path, feed: Feed, rel: str, profile) -> FileRead:
+def _read(path: Path, feed: Feed, rel: str, profile: Profile | None) -> FileRead:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise FileRejected("unreadable", f"cannot be opened: {exc.strerror or exc}") from None
-    if profile is None:
-        return read_feed_file(data, path.name, feed, rel)
     return read_feed_file(data, path.name, feed, rel, profile=profile)
 
 
@@ -252,7 +242,7 @@ def _referenced(warehouse: Path | None, feed: Feed, frame: pl.DataFrame) -> tupl
         con.close()
 
 
-def _count(files: list[FileCheck], good: pl.DataFrame, bad: pl.DataFrame, feed: Feed) -> None:
+def _count(files: list[FileCheck], good: pl.DataFrame, bad: pl.DataFrame, feed: Feed, mapped: bool) -> None:
     loaded = dict(good.group_by("_source_file").len().iter_rows()) if good.height else {}
     for f in files:
         if f.status != "load":
@@ -266,18 +256,20 @@ def _count(files: list[FileCheck], good: pl.DataFrame, bad: pl.DataFrame, feed: 
         for rule, count in sorted(mine.group_by("_rule").len().iter_rows(), key=lambda rc: (-rc[1], rc[0])):
             first = mine.filter(pl.col("_rule") == rule).head(FIRST_ROWS)
             f.quarantined_by_rule.append(
-                RuleCount(rule, count, [_shown(row, feed) for row in first.iter_rows(named=True)])
+                RuleCount(rule, count, [_shown(row, feed, mapped) for row in first.iter_rows(named=True)])
             )
 
 
-def _shown(row: dict, feed: Feed) -> dict:
-    """A quarantined row as the report shows it: its source row number, why, and the row as sent."""
-    sent = {c: row[c] for c in feed.column_names}
-    if row.get("_extra"):
-        extra = json.loads(row["_extra"])
-        # A malformed line is shown as the line; a mapped row's source columns, or the extra columns, beside.
-        sent = extra if row["_rule"] == "malformed_row" else {**sent, **extra}
-    return {"row": row["_row_number"], "reason": row["_reason"], "sent": sent}
+def _shown(row: dict, feed: Feed, mapped: bool) -> dict:
+    """A quarantined row as the report shows it: its source row number, why, and the row as sent (through a
+    profile, the source row, which the mapping keeps in `_extra`, and the values it mapped to)."""
+    values = {c: row[c] for c in feed.column_names}
+    extra = json.loads(row["_extra"]) if row.get("_extra") else {}
+    if row["_rule"] == "malformed_row":
+        return {"row": row["_row_number"], "reason": row["_reason"], "sent": extra}  # the line, and its fields
+    if mapped:
+        return {"row": row["_row_number"], "reason": row["_reason"], "sent": extra, "mapped": values}
+    return {"row": row["_row_number"], "reason": row["_reason"], "sent": {**values, **extra}}
 
 
 def _first_line(exc: Exception) -> str:

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipelines.feeds.contract import FEEDS, Feed
-
-PROFILE_FILE = "_profile.yml"  # pipelines.feeds.profile.PROFILE_FILE; the scaffold must not need the core
+from pipelines.feeds.profile import PROFILE_FILE
 
 
 @dataclass
