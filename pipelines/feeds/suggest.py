@@ -1,0 +1,418 @@
+"""`scm profile suggest`: a draft profile for an export, from a sample of it.
+
+It guesses how the file is written (encoding, delimiter, decimal and thousands marks, date formats) and
+which of its columns are the feed's (by name, reusing the header matching of `reader.normal_name` and the
+near-miss matching of `misnamed.look_alike`, and by type), and writes every guess with a comment for the
+user to confirm. Required columns it finds nothing for are listed, commented out, under `defaults:` with a
+TODO, so that the draft fails loudly (a missing required column) rather than loading a made-up value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from pipelines.feeds.contract import Feed
+from pipelines.feeds.misnamed import _words, look_alike
+from pipelines.feeds.reader import normal_name
+
+# Enough rows to see every format a column uses, few enough to read any export at once.
+SAMPLE_BYTES = 1024**2
+SAMPLE_ROWS = 500
+DELIMITERS = (",", ";", "\t", "|")
+
+# Date formats exports write, the ISO ones first; a value fits a format only if strptime takes all of it.
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%d.%m.%Y",
+    "%d.%m.%y",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%d-%b-%y",
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+)
+TIME_FORMATS = ("%H:%M:%S", "%H:%M")
+# ISO-8601 timestamps the contract reads as they are (rules._parse_ts).
+_ISO_TS = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
+
+# Which source types can feed a contract type.
+_FITS = {
+    "str": {"str", "int", "dec", "date", "ts"},
+    "int": {"int"},
+    "dec": {"int", "dec"},
+    "date": {"date", "ts"},
+    "ts": {"ts", "date"},
+}
+
+
+class SuggestError(Exception):
+    """The file cannot be sampled at all (empty, binary); one line."""
+
+
+@dataclass
+class SourceColumn:
+    name: str
+    dtype: str  # str | int | dec | date | ts
+    date_format: str | None = None  # a strptime format, for a non-ISO date or timestamp
+    ambiguous_days: bool = False  # day-first and month-first both fit every value in the sample
+    values: list[str] = field(default_factory=list)  # distinct non-empty values seen (a few)
+
+
+@dataclass
+class Draft:
+    encoding: str
+    encoding_note: str
+    delimiter: str
+    decimal: str
+    thousands: str | None
+    columns: list[SourceColumn]
+    mapping: dict[str, tuple[str, str]]  # contract column -> (source column, why it was matched)
+    unmapped_required: list[str]
+    values: dict[str, dict[str, str | None]]  # contract column -> {source code: contract code or None}
+    text: str = ""
+
+
+def detect_encoding(data: bytes) -> tuple[str, str]:
+    """(encoding, why): a byte-order mark, UTF-16's NULs, valid UTF-8, else cp1252 or latin-1."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", "a UTF-16 byte-order mark"
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", "UTF-8 with a byte-order mark"
+    head = data[:4096][: len(data[:4096]) // 2 * 2]
+    if len(head) >= 8 and (head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4):
+        return "utf-16", "NUL bytes between ASCII letters (UTF-16 without a byte-order mark)"
+    try:
+        # A sample may end inside a character: only a complete text counts against UTF-8.
+        data.decode("utf-8") if len(data) < SAMPLE_BYTES else data[:-4].decode("utf-8")
+        return "utf-8", "valid UTF-8"
+    except UnicodeDecodeError:
+        pass
+    high = {b for b in data if 0x80 <= b <= 0x9F}
+    if high & {0x81, 0x8D, 0x8F, 0x90, 0x9D}:  # undefined in cp1252
+        return "latin-1", "bytes cp1252 does not define"
+    if high:
+        return "cp1252", "bytes 0x80-0x9f (Windows quotes, dashes, the euro sign): cp1252, not latin-1"
+    return "cp1252", "not UTF-8; cp1252 and latin-1 read this file the same"
+
+
+def detect_delimiter(text: str) -> str:
+    """The delimiter that splits the sample's lines into one same number (above 1) of fields most often."""
+    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    best, best_score = ",", (0, 0)
+    for delimiter in DELIMITERS:
+        widths = Counter(len(row) for row in csv.reader(lines, delimiter=delimiter))
+        width, count = widths.most_common(1)[0] if widths else (1, 0)
+        score = (count if width > 1 else 0, width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+_NUMBER = re.compile(r"[-+]?[\d.,' ]*\d[\d.,' ]*")
+# 15.03.2024, 3/15/24: a date, whose marks say nothing about numbers.
+_DATE_LIKE = re.compile(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}")
+
+
+def detect_number_marks(values: list[str]) -> tuple[str, str | None]:
+    """(decimal mark, thousands mark or None) from the values that look like numbers."""
+    decimal: Counter[str] = Counter()
+    thousands: Counter[str] = Counter()
+    for value in values:
+        v = value.strip().lstrip("+-")
+        if _DATE_LIKE.fullmatch(v) or not _NUMBER.fullmatch(v) or not any(m in v for m in ".,' "):
+            continue
+        marks = [m for m in v if m in ".,' "]
+        last = marks[-1]
+        if len(set(marks)) > 1:  # 1.234,56 or 1,234.56: the last mark is the decimal one
+            decimal[last] += 1
+            thousands[marks[0]] += 1
+        elif len(marks) > 1 or last in "' ":  # 1.234.567 (a mark seen twice), 1 234 or 1'234: thousands
+            thousands[last] += 1
+        elif re.search(rf"\{last}\d{{3}}$", v) and not v.startswith(("0" + last, last)):
+            continue  # 1,234 is a thousand or one point two three four: says nothing
+        else:
+            decimal[last] += 1
+    mark = decimal.most_common(1)[0][0] if decimal else "."
+    group = next((m for m, _ in thousands.most_common() if m != mark), None)
+    return mark, group
+
+
+def _is_number(value: str, decimal: str, thousands: str | None) -> str | None:
+    """'int' or 'dec' when the value is a number written with these marks."""
+    v = value.strip()
+    if thousands:
+        v = v.replace(thousands, "")
+    v = v.replace(decimal, ".")
+    if re.fullmatch(r"[-+]?\d+", v):
+        return "int"
+    if re.fullmatch(r"[-+]?(\d+\.\d*|\.\d+)([eE][-+]?\d+)?", v):
+        return "dec"
+    return None
+
+
+def _fits(values: list[str], fmt: str) -> bool:
+    try:
+        for v in values:
+            datetime.strptime(v, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+def detect_date_format(values: list[str]) -> tuple[str | None, str | None, bool]:
+    """(type 'date' or 'ts', strptime format or None for ISO, day/month ambiguous) for a column of dates."""
+    if all(_ISO_TS.fullmatch(v) for v in values):
+        return "ts", None, False
+    candidates = [(d, "date") for d in DATE_FORMATS]
+    candidates += [(f"{d} {t}", "ts") for d in DATE_FORMATS for t in TIME_FORMATS]
+    candidates += [(f"{d}T{t}", "ts") for d in DATE_FORMATS[:2] for t in TIME_FORMATS]
+    fitting = [(fmt, kind) for fmt, kind in candidates if _fits(values, fmt)]
+    if not fitting:
+        return None, None, False
+    fmt, kind = fitting[0]
+    swapped = _swap_day_month(fmt)
+    ambiguous = swapped != fmt and _fits(values, swapped)
+    return kind, (None if fmt == "%Y-%m-%d" else fmt), ambiguous
+
+
+def _swap_day_month(fmt: str) -> str:
+    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+
+
+def profile_columns(
+    header: list[str], rows: list[list[str]], decimal: str, thousands: str | None
+) -> list[SourceColumn]:
+    out = []
+    for i, name in enumerate(header):
+        values = [r[i].strip() for r in rows if i < len(r) and r[i].strip()]
+        distinct = list(dict.fromkeys(values))
+        column = SourceColumn(name, "str", values=distinct[:20])
+        if not values:
+            out.append(column)
+            continue
+        # Dates first: with `.` grouping thousands, 15.03.2024 would read as the number 15032024.
+        kind, fmt, ambiguous = detect_date_format(values)
+        kinds = {_is_number(v, decimal, thousands) for v in values}
+        if kind:
+            column.dtype, column.date_format, column.ambiguous_days = kind, fmt, ambiguous
+        elif kinds <= {"int"}:
+            column.dtype = "int"
+        elif kinds <= {"int", "dec"}:
+            column.dtype = "dec"
+        out.append(column)
+    return out
+
+
+def map_columns(columns: list[SourceColumn], feed: Feed) -> dict[str, tuple[str, str]]:
+    """Contract column -> (source column, why): the same name as the reader matches it, then a near miss
+    (misnamed.look_alike), then most words in common; each only when the source's type can feed the column."""
+    mapping: dict[str, tuple[str, str]] = {}
+    used: set[str] = set()
+
+    def fits(source: SourceColumn, target: str) -> bool:
+        return source.dtype in _FITS[feed.column(target).dtype]
+
+    for source in columns:
+        for target in feed.column_names:
+            if target not in mapping and normal_name(source.name) == normal_name(target):
+                mapping[target] = (source.name, "the same name")
+                used.add(source.name)
+    for source in columns:
+        if source.name in used:
+            continue
+        free = [t for t in feed.column_names if t not in mapping and fits(source, t)]
+        match = look_alike(source.name, free)
+        if match is not None:
+            mapping[match] = (source.name, "a similar name")
+            used.add(source.name)
+    for source in columns:
+        if source.name in used:
+            continue
+        words = _loose_words(source.name)
+        best, best_score = None, 0.0
+        for target in feed.column_names:
+            if target in mapping or not fits(source, target):
+                continue
+            theirs = _loose_words(target)
+            score = len(words & theirs) / len(words | theirs) if words and theirs else 0
+            if score > best_score:
+                best, best_score = target, score
+        if best is not None and best_score >= 0.5:
+            mapping[best] = (source.name, "words in common with the name (a weak guess)")
+            used.add(source.name)
+    return mapping
+
+
+# For the weakest guess, words that name the same kind of thing in export headers: `PO Number` for `po_id`,
+# `Order Date` for `order_ts`, `Last Modified` for `updated_at` (None: a word that says nothing).
+_LOOSE = {
+    "number": "id",
+    "code": "id",
+    "date": "time",
+    "timestamp": "time",
+    "modified": "updated",
+    "changed": "updated",
+    "last": None,
+    "at": None,
+}
+
+
+def _loose_words(name: str) -> set[str]:
+    return {_LOOSE.get(w, w) for w in _words(name)} - {None}
+
+
+def map_codes(values: list[str], allowed: tuple[str, ...]) -> dict[str, str | None]:
+    """Source code -> contract code for the codes that are not contract codes already (None: no guess)."""
+    out: dict[str, str | None] = {}
+    for value in values:
+        if value in allowed:
+            continue
+        norm = normal_name(value).replace("canceled", "cancelled")
+        best, best_score = None, 0.6
+        for code in allowed:
+            target = normal_name(code)
+            score = (
+                1.0
+                if norm.startswith(target) or target.startswith(norm)
+                else SequenceMatcher(None, norm, target).ratio()
+            )
+            if score > best_score:
+                best, best_score = code, score
+        out[value] = best
+    return out
+
+
+def sample(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        data = fh.read(SAMPLE_BYTES)
+    if not data.strip():
+        raise SuggestError("the file is empty")
+    return data
+
+
+def suggest_profile(path: Path, feed: Feed) -> Draft:
+    """A draft profile for the file at `path` as the feed (its text in `Draft.text`)."""
+    data = sample(path)
+    if path.name.lower().endswith(".gz"):
+        import gzip
+
+        data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(SAMPLE_BYTES)
+    encoding, why = detect_encoding(data)
+    text = data.decode(encoding, errors="replace")
+    if encoding == "utf-16":
+        text = text.lstrip("\ufeff")
+    if len(data) >= SAMPLE_BYTES:
+        text = text[: text.rfind("\n") + 1]  # the last line of a sample may be cut short
+    if "\x00" in text:
+        raise SuggestError("binary content, not delimited text")
+    delimiter = detect_delimiter(text)
+    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(v.strip() for v in r)]
+    if not rows:
+        raise SuggestError("no header line")
+    header, body = [h.strip() for h in rows[0]], rows[1 : SAMPLE_ROWS + 1]
+    cells = [v for r in body for v in r]
+    decimal, thousands = detect_number_marks(cells)
+    columns = profile_columns(header, body, decimal, thousands)
+    mapping = map_columns(columns, feed)
+    by_name = {c.name: c for c in columns}
+    code_lists = {r.column: r.values for r in feed.all_rules() if r.kind == "in_set"}
+    values = {}
+    for target, allowed in code_lists.items():
+        if target in mapping:
+            codes = map_codes(by_name[mapping[target][0]].values, allowed)
+            if codes:
+                values[target] = codes
+    unmapped = [c.name for c in feed.columns if not c.nullable and c.name not in mapping]
+    draft = Draft(encoding, why, delimiter, decimal, thousands, columns, mapping, unmapped, values)
+    draft.text = render(draft, feed, path.name)
+    return draft
+
+
+def _q(value: str) -> str:
+    """A YAML scalar in double quotes (JSON's string syntax is YAML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _column_value(source: SourceColumn, target_type: str) -> tuple[str, str]:
+    """(the YAML value for a mapped column, a note about its format)."""
+    if source.date_format is None or target_type not in ("date", "ts"):
+        return _q(source.name), ""
+    quoted = source.name.replace('"', '""')
+    expr = f"try_strptime(\"{quoted}\", '{source.date_format}')"
+    if target_type == "date":
+        expr += "::date"
+    note = f"; dates written {source.date_format}"
+    if source.ambiguous_days:
+        note += " (GUESS: no day above 12 in the sample, so day-first and month-first both fit: confirm)"
+    elif "%d" in source.date_format and "%m" in source.date_format:
+        first = "day-first" if source.date_format.index("%d") < source.date_format.index("%m") else "month-first"
+        note += f" ({first}: a value in the sample is only valid that way)"
+    return "{sql: " + _q(expr) + "}", note
+
+
+def render(draft: Draft, feed: Feed, file_name: str) -> str:
+    by_name = {c.name: c for c in draft.columns}
+    lines = [
+        f"# Draft profile for the {feed.name} feed, suggested from {file_name}.",
+        "# Every line marked GUESS is a guess from a sample of the file: confirm or correct it, then run",
+        f"# `scm check` on a file to see what would load. Save as <landing>/{feed.name}/_profile.yml.",
+        "format: csv",
+        "csv:",
+        f"  delimiter: {_q(draft.delimiter)}  # GUESS: {_DELIMITER_NAMES[draft.delimiter]}",
+        f"  decimal: {_q(draft.decimal)}  # GUESS: from the numbers in the sample",
+    ]
+    if draft.thousands:
+        lines.append(f"  thousands: {_q(draft.thousands)}  # GUESS: from the numbers in the sample")
+    lines.append(f"  encoding: {draft.encoding}  # GUESS: {draft.encoding_note}")
+    lines.append("columns:")
+    for column in feed.columns:
+        if column.name not in draft.mapping:
+            continue
+        source_name, why = draft.mapping[column.name]
+        source = by_name[source_name]
+        value, note = _column_value(source, column.dtype)
+        lines.append(f"  {column.name}: {value}  # GUESS: {why}, {source.dtype} values{note}")
+    unused = [c.name for c in draft.columns if c.name not in {s for s, _ in draft.mapping.values()}]
+    for column in feed.columns:
+        if column.nullable and column.name not in draft.mapping:
+            lines.append(
+                f"  # {column.name}:   # optional ({column.dtype}): no column found; map one if the file has it"
+            )
+    if unused:
+        lines.append(f"# not mapped (loaded as extra columns): {', '.join(unused)}")
+    if draft.values:
+        lines.append("values:")
+        for target, codes in draft.values.items():
+            allowed = next(r.values for r in feed.all_rules() if r.kind == "in_set" and r.column == target)
+            lines.append(f"  {target}:  # the contract's codes: {', '.join(allowed)}")
+            for code, guess in codes.items():
+                if guess is None:
+                    lines.append(
+                        f"    # {_q(code)}:   # TODO: no contract code looks like it (unmapped, it is quarantined)"
+                    )
+                else:
+                    lines.append(f"    {_q(code)}: {guess}  # GUESS")
+    if draft.unmapped_required:
+        lines.append("# TODO: required columns no column of the file maps to: give each one value for every row")
+        lines.append("# (uncomment it), or map a source column to it under columns:")
+        lines.append("# defaults:")
+        for name in draft.unmapped_required:
+            lines.append(f"#   {name}: ...  # TODO ({feed.column(name).dtype})")
+    return "\n".join(lines) + "\n"
