@@ -10,6 +10,7 @@ TODO, so that the draft fails loudly (a missing required column) rather than loa
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import re
@@ -20,8 +21,10 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from pipelines.feeds.contract import Feed
+from pipelines.feeds.mapping import read_source
 from pipelines.feeds.misnamed import _words, look_alike
-from pipelines.feeds.reader import normal_name
+from pipelines.feeds.profile import Profile
+from pipelines.feeds.reader import FileRejected, normal_name
 
 # Enough rows to see every format a column uses, few enough to read any export at once.
 SAMPLE_BYTES = 1024**2
@@ -74,9 +77,10 @@ class SourceColumn:
 
 @dataclass
 class Draft:
-    encoding: str
-    encoding_note: str
-    delimiter: str
+    format: str  # csv | parquet | xlsx
+    encoding: str | None  # the csv: options, for a text file
+    encoding_note: str | None
+    delimiter: str | None
     decimal: str
     thousands: str | None
     columns: list[SourceColumn]
@@ -297,35 +301,55 @@ def map_codes(values: list[str], allowed: tuple[str, ...]) -> dict[str, str | No
 
 
 def sample(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        data = fh.read(SAMPLE_BYTES)
+    """The file's first SAMPLE_BYTES (of its content, for a gzip file)."""
+    try:
+        if path.name.lower().endswith(".gz"):
+            with gzip.open(path, "rb") as fh:  # streamed: a sample of a large file is not decompressed whole
+                data = fh.read(SAMPLE_BYTES)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(SAMPLE_BYTES)
+    except (OSError, EOFError) as exc:
+        raise SuggestError(f"cannot be read ({exc})") from None
     if not data.strip():
         raise SuggestError("the file is empty")
     return data
 
 
+def _typed_rows(path: Path, fmt: str) -> tuple[list[str], list[list[str]]]:
+    """(header, rows as text) of a Parquet file or a workbook's first sheet, read as the profile reader reads it."""
+    try:
+        frame = read_source(path.read_bytes(), path.name, Profile(source=path.name, format=fmt))
+    except FileRejected as exc:
+        raise SuggestError(exc.message) from None
+    header = [c for c in frame.columns if c != "_row_number"]
+    body = [[v or "" for v in row] for row in frame.select(header).head(SAMPLE_ROWS).iter_rows()]
+    return header, body
+
+
 def suggest_profile(path: Path, feed: Feed) -> Draft:
     """A draft profile for the file at `path` as the feed (its text in `Draft.text`)."""
-    data = sample(path)
-    if path.name.lower().endswith(".gz"):
-        import gzip
-
-        data = gzip.GzipFile(fileobj=io.BytesIO(data)).read(SAMPLE_BYTES)
-    encoding, why = detect_encoding(data)
-    text = data.decode(encoding, errors="replace")
-    if encoding == "utf-16":
-        text = text.lstrip("\ufeff")
-    if len(data) >= SAMPLE_BYTES:
-        text = text[: text.rfind("\n") + 1]  # the last line of a sample may be cut short
-    if "\x00" in text:
-        raise SuggestError("binary content, not delimited text")
-    delimiter = detect_delimiter(text)
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(v.strip() for v in r)]
-    if not rows:
-        raise SuggestError("no header line")
-    header, body = [h.strip() for h in rows[0]], rows[1 : SAMPLE_ROWS + 1]
-    cells = [v for r in body for v in r]
-    decimal, thousands = detect_number_marks(cells)
+    lower = path.name.lower()
+    fmt = "parquet" if lower.endswith(".parquet") else "xlsx" if lower.endswith(".xlsx") else "csv"
+    encoding = why = delimiter = None
+    if fmt == "csv":
+        data = sample(path)
+        encoding, why = detect_encoding(data)
+        text = data.decode(encoding, errors="replace").lstrip("\ufeff")
+        if len(data) >= SAMPLE_BYTES:
+            text = text[: text.rfind("\n") + 1]  # the last line of a sample may be cut short
+        if "\x00" in text:
+            raise SuggestError("binary content, not delimited text")
+        delimiter = detect_delimiter(text)
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(v.strip() for v in r)]
+        if not rows:
+            raise SuggestError("no header line")
+        header, body = [h.strip() for h in rows[0]], rows[1 : SAMPLE_ROWS + 1]
+        decimal, thousands = detect_number_marks([v for r in body for v in r])
+    else:
+        # Typed cells: numbers and dates are values, not text in a local format.
+        header, body = _typed_rows(path, fmt)
+        decimal, thousands = ".", None
     columns = profile_columns(header, body, decimal, thousands)
     mapping = map_columns(columns, feed)
     by_name = {c.name: c for c in columns}
@@ -337,7 +361,7 @@ def suggest_profile(path: Path, feed: Feed) -> Draft:
             if codes:
                 values[target] = codes
     unmapped = [c.name for c in feed.columns if not c.nullable and c.name not in mapping]
-    draft = Draft(encoding, why, delimiter, decimal, thousands, columns, mapping, unmapped, values)
+    draft = Draft(fmt, encoding, why, delimiter, decimal, thousands, columns, mapping, unmapped, values)
     draft.text = render(draft, feed, path.name)
     return draft
 
@@ -373,14 +397,19 @@ def render(draft: Draft, feed: Feed, file_name: str) -> str:
         f"# Draft profile for the {feed.name} feed, suggested from {file_name}.",
         "# Every line marked GUESS is a guess from a sample of the file: confirm or correct it, then run",
         f"# `scm check` on a file to see what would load. Save as <landing>/{feed.name}/_profile.yml.",
-        "format: csv",
-        "csv:",
-        f"  delimiter: {_q(draft.delimiter)}  # GUESS: {_DELIMITER_NAMES[draft.delimiter]}",
-        f"  decimal: {_q(draft.decimal)}  # GUESS: from the numbers in the sample",
+        f"format: {draft.format}",
     ]
-    if draft.thousands:
-        lines.append(f"  thousands: {_q(draft.thousands)}  # GUESS: from the numbers in the sample")
-    lines.append(f"  encoding: {draft.encoding}  # GUESS: {draft.encoding_note}")
+    if draft.format == "xlsx":
+        lines.append("# sheet: NAME   # the first sheet was read; name another one here")
+    if draft.format == "csv":
+        lines += [
+            "csv:",
+            f"  delimiter: {_q(draft.delimiter)}  # GUESS: {_DELIMITER_NAMES[draft.delimiter]}",
+            f"  decimal: {_q(draft.decimal)}  # GUESS: from the numbers in the sample",
+        ]
+        if draft.thousands:
+            lines.append(f"  thousands: {_q(draft.thousands)}  # GUESS: from the numbers in the sample")
+        lines.append(f"  encoding: {draft.encoding}  # GUESS: {draft.encoding_note}")
     lines.append("columns:")
     for column in feed.columns:
         if column.name not in draft.mapping:

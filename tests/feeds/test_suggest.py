@@ -3,6 +3,7 @@
 (day-first timestamps, codes in other capitals); the drafts, once their TODOs are filled, load the files with
 the right values. Plus the detectors on the shapes the fixtures do not cover."""
 
+import gzip
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -175,3 +176,38 @@ def test_suggest_command_writes_a_draft_and_keeps_an_existing_file(tmp_path):
     assert again.exit_code == 2 and "not overwritten" in again.output
     unknown = CliRunner().invoke(main, ["profile", "suggest", str(FIXTURES / "shop_orders_tab.tsv"), "--feed", "x"])
     assert unknown.exit_code == 2 and "'x' is not a feed" in unknown.output
+
+
+def test_workbooks_and_gzip_files(tmp_path):
+    folder = tmp_path / "landing" / "orders"
+    folder.mkdir(parents=True)
+    ts = [datetime(2024, 2, 13, 9, 30), datetime(2024, 3, 1, 11, 12)]
+    pl.DataFrame(
+        {
+            "Order ID": ["SO-1", "SO-2"],
+            "Line": [1, 1],
+            "Order Date": ts,
+            "Customer": ["C-1", "C-2"],
+            "Sales Channel": ["Web", "Marketplace"],
+            "Ship-to Region": ["DACH", "DACH"],
+            "SKU": ["S1", "S2"],
+            "Warehouse": ["WH-1", "WH-1"],
+            "Quantity": [2, 10],
+            "Unit Price": [19.99, 1299.0],
+            "Promised Date": [date(2024, 2, 20), date(2024, 3, 8)],
+            "Status": ["Open", "Open"],
+            "Last Modified": ts,
+        }
+    ).write_excel(folder / "export.xlsx")
+    draft = suggest_profile(folder / "export.xlsx", ORDERS)
+    # Typed cells: no text options to guess, and the dates are values.
+    assert draft.text.splitlines()[3] == "format: xlsx" and "csv:" not in draft.text
+    assert draft.mapping["order_ts"][0] == "Order Date" and draft.mapping["promised_date"][0] == "Promised Date"
+    (folder / PROFILE_FILE).write_text(draft.text, encoding="utf-8")
+    assert _loaded(folder, ORDERS).get_column("order_ts").to_list() == ts
+
+    # A gzip file is sampled from its content: the same draft as the file itself.
+    plain = FIXTURES / "erp_po_semicolon_cp1252.csv"
+    (tmp_path / "po.csv.gz").write_bytes(gzip.compress(plain.read_bytes()))
+    gz, csv = suggest_profile(tmp_path / "po.csv.gz", PURCHASE_ORDERS), suggest_profile(plain, PURCHASE_ORDERS)
+    assert gz.text.splitlines()[1:] == csv.text.splitlines()[1:]
