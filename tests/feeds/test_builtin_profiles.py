@@ -55,7 +55,7 @@ def by_key(frame: pl.DataFrame, *key: str) -> dict[tuple, dict]:
 
 
 def test_amazon_orders_report_maps_fulfilment_status_price_and_dates():
-    good, bad = judged("amazon_orders", "orders", "amazon_all_orders.csv")
+    good, bad = judged("amazon_orders", "orders", "amazon_all_orders.txt")
     lines = by_key(good, "order_id", "sku")
     assert len(lines) == good.height == 8
 
@@ -92,7 +92,7 @@ def test_amazon_orders_report_maps_fulfilment_status_price_and_dates():
 
 
 def test_amazon_returns_report_maps_reasons_and_dispositions():
-    good, bad = judged("amazon_returns", "returns", "amazon_fba_returns.csv")
+    good, bad = judged("amazon_returns", "returns", "amazon_fba_returns.txt")
     returns = {row["return_id"]: row for row in good.iter_rows(named=True)}
     expected = {  # license plate number: (reason_code, disposition), as the table in docs/your-data.md maps them
         "LPNRR384012711": ("damaged", "scrap"),  # DAMAGED_BY_CARRIER, CARRIER_DAMAGED
@@ -164,8 +164,8 @@ def test_marketplace_fixture_through_ingest_and_dbt_ends_in_the_hand_computed_ot
 
     landing = tmp_path / "landing"
     for feed, profile, fixture in (
-        ("orders", "amazon_orders", "amazon_all_orders.csv"),
-        ("returns", "amazon_returns", "amazon_fba_returns.csv"),
+        ("orders", "amazon_orders", "amazon_all_orders.txt"),
+        ("returns", "amazon_returns", "amazon_fba_returns.txt"),
     ):
         (landing / feed).mkdir(parents=True)
         (landing / feed / "_profile.yml").write_text(f"profile: {profile}\n")
