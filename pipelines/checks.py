@@ -5,8 +5,9 @@ Per feed, `contract_expectations`: Great Expectations runs the feed contract on 
 to `VALIDATE_MAX_ROWS`, said in the check's description: the loader's own rules have already judged
 every row, GX is the second, independent opinion, and in pandas it takes over 10 s per million order rows).
 - a few quarantined rows: WARN (the rows are safe in quarantine; someone should look);
-- a rejected file, a quarantined share above `MAX_QUARANTINE_SHARE`, or an expectation that fails on
-  loaded rows (which would mean the loader let a bad row through): ERROR.
+- a rejected file, a file waiting for its folder's profile to be fixed, a quarantined share above
+  `MAX_QUARANTINE_SHARE`, or an expectation that fails on loaded rows (which would mean the loader let a
+  bad row through): ERROR.
 
 Per feed with a cadence in the contract, `freshness`: WARN when no new file has arrived for longer than
 `Feed.expected_every_hours` (the export upstream may have stopped). The published snapshot has a
@@ -30,7 +31,7 @@ import dagster as dg
 from pipelines.assets.ingest import raw_key
 from pipelines.feeds.contract import FEEDS, Feed, Outlier
 from pipelines.feeds.expectations import ExpectationOutcome, merge, validate
-from pipelines.feeds.ingest import in_batches
+from pipelines.feeds.ingest import PROFILE_WAIT, in_batches
 from pipelines.feeds.misnamed import misnamed_columns
 from pipelines.feeds.raw_tables import INGEST_LOG, raw_table
 from pipelines.resources import WarehouseResource
@@ -49,6 +50,9 @@ class LoadStats:
     rows_read: int
     rows_quarantined: int
     files_rejected: int
+    # Files that wait because their folder's profile is invalid or does not fit them, and the profile's error.
+    files_waiting_for_profile: int = 0
+    profile_error: str | None = None
 
 
 def judge(stats: LoadStats, outcomes: list[ExpectationOutcome]) -> tuple[bool, dg.AssetCheckSeverity, str]:
@@ -58,8 +62,12 @@ def judge(stats: LoadStats, outcomes: list[ExpectationOutcome]) -> tuple[bool, d
     if failed:
         rules = ", ".join(f"{o.rule} ({o.unexpected_count})" for o in failed)
         return False, dg.AssetCheckSeverity.ERROR, f"loaded rows break the contract: {rules}"
-    if stats.files_rejected:
-        return False, dg.AssetCheckSeverity.ERROR, f"{stats.files_rejected} file(s) rejected"
+    if stats.files_rejected or stats.files_waiting_for_profile:
+        parts = [f"{stats.files_rejected} file(s) rejected"] if stats.files_rejected else []
+        if stats.files_waiting_for_profile:
+            error = (stats.profile_error or "").removeprefix(PROFILE_WAIT)
+            parts.append(f"{stats.files_waiting_for_profile} file(s) wait for their profile: {error}")
+        return False, dg.AssetCheckSeverity.ERROR, "; ".join(parts)
     if share > MAX_QUARANTINE_SHARE:
         return False, dg.AssetCheckSeverity.ERROR, f"{share:.1%} of rows quarantined (limit {MAX_QUARANTINE_SHARE:.0%})"
     if stats.rows_quarantined:
@@ -74,12 +82,14 @@ def latest_load(con, feed: Feed) -> LoadStats:
             select load_id from {INGEST_LOG} where feed = ? order by loaded_at desc limit 1
         )
         select any_value(load_id), coalesce(sum(rows_read), 0), coalesce(sum(rows_quarantined), 0),
-               count(*) filter (where status = 'rejected')
+               count(*) filter (where status = 'rejected'),
+               count(*) filter (where status = 'waiting' and reject_reason = 'profile'),
+               min(message) filter (where status = 'waiting' and reject_reason = 'profile')
         from {INGEST_LOG} where feed = ? and load_id = (select load_id from latest)
         """,
         [feed.name, feed.name],
     ).fetchall()[0]
-    return LoadStats(row[0], int(row[1]), int(row[2]), int(row[3]))
+    return LoadStats(row[0], int(row[1]), int(row[2]), int(row[3]), int(row[4]), row[5])
 
 
 def loaded_files(con, feed: Feed, load_id: str | None) -> list[tuple[str, int]]:

@@ -7,7 +7,12 @@ A file is identified by its content hash: the same bytes are loaded once, whatev
 whose path, size, times and inode are already logged are not even reread (pipelines/feeds/landing.py).
 Every file loaded gets the next number of one load order (`_file_seq` on its rows): on equal versions of a
 key the later delivery wins, also a corrected file re-sent under the same name. Entries of a feed folder
-that are not loaded (a folder, an `.xlsx`, a broken link, a file still being written) are logged with why.
+that are not loaded (a folder, an `.xlsx` without a profile, a broken link, a file still being written) are
+logged with why.
+
+A folder with a profile (`_profile.yml`, pipelines/feeds/profile.py) has its files read and mapped as it says.
+While the profile is invalid, or does not fit a file of the folder, the files it would map are logged
+`waiting` with reject_reason `profile` and the profile's error, and are read by a later run once it is fixed.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import polars as pl
 from pipelines.feeds import references, rules
 from pipelines.feeds.contract import Feed
 from pipelines.feeds.landing import SKIP_REASONS, Entry, scan, wait_until_settled
+from pipelines.feeds.profile import Profile, ProfileError, load_profile
 from pipelines.feeds.raw_tables import (
     INGEST_LOG,
     INGEST_LOG_COLUMNS,
@@ -72,6 +78,9 @@ class FeedIngestResult:
         return [f for f in self.files if f.status == status]
 
 
+# The message of a file logged `waiting` for its folder's profile, before the profile's error.
+PROFILE_WAIT = "waits for its profile to be fixed: "
+
 # Files are read, checked and committed in batches of about this many bytes, so that memory stays
 # bounded whatever the backlog (a first load of two years of orders is millions of rows: one
 # transaction for all of them would hold them all in memory until it commits).
@@ -95,6 +104,12 @@ def ingest_feed(
     candidates, waiting = wait_until_settled([e for e in entries if not e.skip], settle_seconds, on_wait)
     passed_over = [(e, None, _not_loaded(e, "skipped")) for e in skipped]
     passed_over += [(e, None, _not_loaded(e, "waiting")) for e in waiting]
+    try:
+        profile = load_profile(landing / feed.name, feed) if candidates else None
+    except ProfileError as exc:
+        # A profile that cannot be used maps no file: none is read (nothing half-loaded) until it is fixed.
+        passed_over += [(e, None, _waiting_for_profile(e, exc)) for e in candidates]
+        profile, candidates = None, []
     with _transaction(con):
         _log(con, feed, passed_over, load_id, now)
     outcomes: list[FileOutcome] = [o for _, _, o in passed_over]
@@ -104,9 +119,20 @@ def ingest_feed(
     seq = next_file_seq(con)
     by_rule: Counter[str] = Counter()
     errors: list[str] = []
+    misfit: ProfileError | None = None
     with ThreadPoolExecutor(max_workers=4) as pool:
         for batch in in_batches(candidates, lambda c: c.size, BATCH_BYTES):
-            logged, reads = _read_batch(pool, batch, feed, known_hashes)
+            parsed = [] if misfit else _parse_batch(pool, batch, feed, profile)
+            misfit = misfit or next((r for _, _, r in parsed if isinstance(r, ProfileError)), None)
+            if misfit:
+                # The profile does not fit a file (a source column it lacks, SQL that fails on it): this batch and
+                # the folder's later files wait for the fix, as for an invalid profile.
+                waits = [(c, None, _waiting_for_profile(c, misfit)) for c in batch]
+                with _transaction(con):
+                    _log(con, feed, waits, load_id, now)
+                outcomes += [o for _, _, o in waits]
+                continue
+            logged, reads = _classify(parsed, known_hashes)
             # A file as it was logged, only moved, copied or touched (its times or inode changed, not its bytes)
             # is no delivery: its log entry takes the new identity, so that it is not read again.
             unchanged = [(c, d) for c, d, _ in logged if (c.rel, d) in logged_before]
@@ -132,7 +158,7 @@ def ingest_feed(
     rejects = [
         f"{o.file}: {o.status} ({o.reject_reason}): {o.message}"
         for o in outcomes
-        if o.status in ("rejected", "skipped")
+        if o.status in ("rejected", "skipped") or o.reject_reason == "profile"
     ]
     return FeedIngestResult(feed.name, load_id, outcomes, dict(by_rule.most_common()), rejects + errors)
 
@@ -145,6 +171,10 @@ def _not_loaded(entry: Entry, status: str) -> FileOutcome:
         suffix = "".join(entry.path.suffixes[-2:]) or "no extension"
         why += f" ({suffix}: save it as CSV, UTF-8, or Parquet)"
     return FileOutcome(entry.rel, status, reject_reason=entry.skip, message=why)
+
+
+def _waiting_for_profile(entry: Entry, error: ProfileError) -> FileOutcome:
+    return FileOutcome(entry.rel, "waiting", reject_reason="profile", message=f"{PROFILE_WAIT}{error}")
 
 
 def in_batches(items: Iterable[T], size: Callable[[T], int], limit: int) -> Iterator[list[T]]:
@@ -162,12 +192,13 @@ def in_batches(items: Iterable[T], size: Callable[[T], int], limit: int) -> Iter
         yield batch
 
 
-def _read_batch(
-    pool: ThreadPoolExecutor, batch: list[Entry], feed: Feed, known_hashes: dict[str, str]
-) -> tuple[list[tuple[Entry, str | None, FileOutcome]], list[FileRead]]:
+Parsed = tuple[Entry, str | None, FileRead | FileRejected | ProfileError]
+
+
+def _parse_batch(pool: ThreadPoolExecutor, batch: list[Entry], feed: Feed, profile: Profile | None) -> list[Parsed]:
     """Read and parse a batch of files (in threads: polars and hashing release the GIL)."""
 
-    def parse(cand: Entry) -> tuple[Entry, str | None, FileRead | FileRejected]:
+    def parse(cand: Entry) -> Parsed:
         try:
             data = cand.path.read_bytes()
         except FileNotFoundError:
@@ -177,16 +208,23 @@ def _read_batch(
             return cand, None, FileRejected("unreadable", f"cannot be opened: {exc.strerror or exc}")
         digest = content_hash(data)
         try:
-            return cand, digest, read_feed_file(data, cand.path.name, feed, cand.rel)
-        except FileRejected as rej:
+            return cand, digest, read_feed_file(data, cand.path.name, feed, cand.rel, profile)
+        except (FileRejected, ProfileError) as rej:
             return cand, digest, rej
         except Exception as exc:  # noqa: BLE001 - a file the reader cannot handle must not stop the other files
             text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
             return cand, digest, FileRejected("unreadable", f"cannot be read ({type(exc).__name__}: {text})")
 
+    return list(pool.map(parse, batch))
+
+
+def _classify(
+    parsed: list[Parsed], known_hashes: dict[str, str]
+) -> tuple[list[tuple[Entry, str | None, FileOutcome]], list[FileRead]]:
+    """Each parsed file's outcome (loaded, rejected or a duplicate of a file read before), and the reads to load."""
     logged: list[tuple[Entry, str | None, FileOutcome]] = []
     reads: list[FileRead] = []
-    for cand, digest, read in pool.map(parse, batch):
+    for cand, digest, read in parsed:
         if digest is not None and digest in known_hashes:
             outcome = FileOutcome(cand.rel, "duplicate", message=f"same content as {known_hashes[digest]}")
         elif isinstance(read, FileRejected):

@@ -15,7 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.feeds.profile import PROFILE_FILE
+
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
+# What a folder with a profile (`_profile.yml`, pipelines/feeds/profile.py) loads too: the formats a profile reads.
+PROFILE_SUFFIXES = (".xlsx", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
 # What downloaders and copy tools write while a file is on its way; the finished file gets its real name.
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
 
@@ -46,19 +50,27 @@ class Entry:
 
 def scan(landing: Path, feed: str) -> list[Entry]:
     """Every entry of `<landing>/<feed>/`, in name order (the order its files load in); a vanished entry
-    (deleted while the folder was listed) is left out."""
+    (deleted while the folder was listed) is left out, and so is the folder's profile (no feed file: it says
+    how the others are read)."""
     folder = landing / feed
     if not folder.is_dir():
         return []
     out = []
+    suffixes = _suffixes(folder)
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
-        entry = _entry(path, path.relative_to(landing).as_posix())
+        if path.name == PROFILE_FILE:
+            continue
+        entry = _entry(path, path.relative_to(landing).as_posix(), suffixes)
         if entry is not None:
             out.append(entry)
     return out
 
 
-def _entry(path: Path, rel: str) -> Entry | None:
+def _suffixes(folder: Path) -> tuple[str, ...]:
+    return SUFFIXES + PROFILE_SUFFIXES if (folder / PROFILE_FILE).is_file() else SUFFIXES
+
+
+def _entry(path: Path, rel: str, suffixes: tuple[str, ...] = SUFFIXES) -> Entry | None:
     try:
         st = path.stat()  # follows a symbolic link: a link to a feed file loads like the file
     except FileNotFoundError:
@@ -73,7 +85,7 @@ def _entry(path: Path, rel: str) -> Entry | None:
         skip = "not_a_file"
     elif name.startswith((".", "~$")) or name.endswith(TEMPORARY_SUFFIXES):
         skip = "temporary"
-    elif not name.endswith(SUFFIXES):
+    elif not name.endswith(suffixes):
         skip = "unsupported"
     else:
         return entry
@@ -82,7 +94,7 @@ def _entry(path: Path, rel: str) -> Entry | None:
 
 def restat(entry: Entry) -> Entry | None:
     """The entry as it is now (None once it has gone)."""
-    return _entry(entry.path, entry.rel)
+    return _entry(entry.path, entry.rel, _suffixes(entry.path.parent))
 
 
 def wait_until_settled(

@@ -41,11 +41,11 @@ INGEST_LOG_COLUMNS = (
     ("content_hash", "varchar"),
     ("size_bytes", "bigint"),
     ("modified_ns", "bigint"),
-    ("status", "varchar"),  # loaded | rejected | duplicate
+    ("status", "varchar"),  # a key of STATUSES
     ("rows_read", "bigint"),
     ("rows_loaded", "bigint"),
     ("rows_quarantined", "bigint"),
-    ("reject_reason", "varchar"),
+    ("reject_reason", "varchar"),  # why rejected, skipped or (`profile`) waiting
     ("message", "varchar"),
     ("extra_columns", "varchar[]"),
     ("loaded_at", "timestamp"),
@@ -63,7 +63,8 @@ STATUSES = {
     "rejected": "could not be read as the feed (see reject_reason)",
     "duplicate": "the same bytes as a file already loaded; nothing loaded",
     "skipped": "not a feed file (a folder, another format, a broken link, ...); message says why",
-    "waiting": "still being written when the run ended; loaded by a later run once it settles",
+    "waiting": "still being written when the run ended, or its folder's profile is invalid or does not fit it "
+    "(reject_reason `profile`, message the profile's error); loaded by a later run once it settles or is fixed",
 }
 
 

@@ -82,8 +82,8 @@ def read_feed_file(data: bytes, name: str, feed: Feed, source: str, profile: Pro
 def _read_profiled(data: bytes, name: str, feed: Feed, source: str, profile: Profile) -> FileRead:
     from pipelines.feeds import mapping  # it reads CSV with this module's reader
 
-    rows, malformed_rows = mapping.read_source_rows(data, name, profile)
     try:
+        rows, malformed_rows = mapping.read_source_rows(data, name, profile)
         mapped = mapping.apply_profile(rows, profile, feed, from_text=mapping.source_format(name, profile) == "csv")
     except ProfileError as exc:
         raise ProfileError(exc.file, exc.key, f"{exc.message}, in {source}") from None
