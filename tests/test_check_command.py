@@ -140,6 +140,13 @@ def test_check_cross_feed_rules_use_the_warehouse_read_only(data_dir):
     assert feed["cross_feed"] == "checked"
     (rule,) = feed["files"][0]["quarantined_by_rule"]
     assert rule["rule"] == "quantity_returned_le_shipped" and rule["first_rows"][0]["row"] == 1
+
+    # A file whose bytes are loaded already is not loaded again (under any name), as ingest judges it.
+    (orders / "o_again.csv").write_bytes((orders / "o.csv").read_bytes())
+    again = _check(str(orders))
+    assert again.exit_code == 0, again.output
+    assert "orders/o.csv: would not load: same content as orders/o.csv: not loaded again" in again.output
+    assert "orders/o_again.csv: would not load: same content as orders/o.csv" in again.output
     assert warehouse.stat().st_mtime_ns == before
 
 

@@ -16,13 +16,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
-from pipelines.feeds import rules
+from pipelines.feeds import ingest, references, rules
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.landing import SKIP_REASONS, scan
-from pipelines.feeds.profile import PROFILE_FILE, Profile, ProfileError, load_profile
-from pipelines.feeds.reader import FileRead, FileRejected, read_feed_file
+from pipelines.feeds.profile import PROFILE_FILE, ProfileError, load_profile
+from pipelines.feeds.reader import FileRead, FileRejected, content_hash, read_feed_file
 
 EXIT_LOADS, EXIT_QUARANTINE, EXIT_REJECT = 0, 1, 2
 # Rows shown per broken rule: enough to see the pattern, few enough to read.
@@ -45,7 +46,7 @@ class RuleCount:
 @dataclass
 class FileCheck:
     file: str
-    status: str  # load | quarantine | reject | skipped
+    status: str  # load | quarantine | reject | skipped | duplicate (its bytes are loaded already)
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -102,7 +103,7 @@ class CheckReport:
                 lines += _render_file(f)
             if fc.cross_feed and fc.cross_feed != "checked":
                 lines.append(f"  cross-feed rules not checked: {fc.cross_feed}")
-        files = [f for fc in self.feeds for f in fc.files if f.status != "skipped"]
+        files = [f for fc in self.feeds for f in fc.files if f.status not in ("skipped", "duplicate")]
         counts = {s: sum(f.status == s for f in files) for s in ("load", "quarantine", "reject")}
         bad_profiles = sum(bool(fc.profile_error) for fc in self.feeds)
         summary = (
@@ -118,6 +119,8 @@ class CheckReport:
 def _render_file(f: FileCheck) -> list[str]:
     if f.status == "skipped":
         return [f"  {f.file}: not read: {f.message}"]
+    if f.status == "duplicate":
+        return [f"  {f.file}: would not load: {f.message}"]
     if f.status == "reject":
         return [f"  {f.file}: would be rejected ({f.reject_reason}): {f.message}"]
     if f.status == "load":
@@ -146,17 +149,20 @@ def check_path(
     if not path.exists():
         raise CheckError(f"{path}: no such file or folder")
     if path.is_file():
-        name = _feed_name(feed or path.parent.name, path)
-        return CheckReport([_check_feed(path.parent, FEEDS[name], now, warehouse, only=path)])
-    if feed or path.name in FEEDS:
-        name = _feed_name(feed or path.name, path)
-        return CheckReport([_check_feed(path, FEEDS[name], now, warehouse)])
-    folders = [path / name for name in FEEDS if (path / name).is_dir()]
-    if not folders:
-        raise CheckError(
-            f"{path}: not a feed folder and holds none (feed folders are named {', '.join(FEEDS)}; or pass --feed)"
-        )
-    return CheckReport([_check_feed(folder, FEEDS[folder.name], now, warehouse) for folder in folders])
+        targets = [(path.parent, _feed_name(feed or path.parent.name, path), path)]
+    elif feed or path.name in FEEDS:
+        targets = [(path, _feed_name(feed or path.name, path), None)]
+    else:
+        targets = [(path / name, name, None) for name in FEEDS if (path / name).is_dir()]
+        if not targets:
+            raise CheckError(
+                f"{path}: not a feed folder and holds none (feed folders are named {', '.join(FEEDS)}; or pass --feed)"
+            )
+    loaded = _Loaded(warehouse)
+    try:
+        return CheckReport([_check_feed(folder, FEEDS[name], now, loaded, only) for folder, name, only in targets])
+    finally:
+        loaded.close()
 
 
 def _feed_name(name: str, path: Path) -> str:
@@ -165,7 +171,7 @@ def _feed_name(name: str, path: Path) -> str:
     return name
 
 
-def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None, only: Path | None = None) -> FeedCheck:
+def _check_feed(folder: Path, feed: Feed, now: datetime, loaded: _Loaded, only: Path | None) -> FeedCheck:
     result = FeedCheck(feed.name, str(folder))
     try:
         profile = load_profile(folder, feed)
@@ -178,6 +184,7 @@ def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None,
     if only is not None:
         entries = [e for e in entries if e.path.name == only.name]
     reads: list[FileRead] = []
+    hashes = loaded.hashes(feed)
     for entry in entries:
         if entry.skip:
             result.files.append(
@@ -185,7 +192,19 @@ def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None,
             )
             continue
         try:
-            read = _read(entry.path, feed, entry.rel, profile)
+            data = entry.path.read_bytes()
+        except OSError as exc:
+            message = f"cannot be opened: {exc.strerror or exc}"
+            result.files.append(FileCheck(entry.rel, "reject", reject_reason="unreadable", message=message))
+            continue
+        digest = content_hash(data)
+        if digest in hashes:
+            message = f"same content as {hashes[digest]}: not loaded again"
+            result.files.append(FileCheck(entry.rel, "duplicate", message=message))
+            continue
+        hashes[digest] = entry.rel
+        try:
+            read = read_feed_file(data, entry.path.name, feed, entry.rel, profile=profile)
         except FileRejected as rej:
             result.files.append(FileCheck(entry.rel, "reject", reject_reason=rej.reason, message=rej.message))
             continue
@@ -205,7 +224,7 @@ def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None,
         frame = pl.concat([r.frame for r in reads], how="vertical_relaxed")
         referenced = None
         if cross:
-            referenced, result.cross_feed = _referenced(warehouse, feed, frame)
+            referenced, result.cross_feed = loaded.referenced(feed, frame)
         good, bad = rules.split(rules.evaluate(frame, feed, now, referenced), feed, now)
         malformed = [r.malformed for r in reads if r.malformed.height]
         if malformed:
@@ -214,32 +233,40 @@ def _check_feed(folder: Path, feed: Feed, now: datetime, warehouse: Path | None,
     return result
 
 
-def _read(path: Path, feed: Feed, rel: str, profile: Profile | None) -> FileRead:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FileRejected("unreadable", f"cannot be opened: {exc.strerror or exc}") from None
-    return read_feed_file(data, path.name, feed, rel, profile=profile)
+class _Loaded:
+    """What the warehouse holds so far, opened read-only (or why it cannot be): the rows the cross-feed rules
+    compare with, and the contents already loaded (a file with the same bytes is not loaded again)."""
 
+    def __init__(self, warehouse: Path | None):
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self.why_not = "no warehouse yet, so nothing is loaded to compare with (they are checked when loading)"
+        if warehouse is not None and warehouse.exists():
+            try:
+                self.con = duckdb.connect(str(warehouse), read_only=True)
+            except duckdb.Error as exc:
+                self.why_not = f"the warehouse cannot be opened read-only ({_first_line(exc)})"
 
-def _referenced(warehouse: Path | None, feed: Feed, frame: pl.DataFrame) -> tuple[dict | None, str]:
-    """The loaded rows the cross-feed rules compare with, and "checked", or None and why they are not."""
-    import duckdb
+    def hashes(self, feed: Feed) -> dict[str, str]:
+        """Content hash -> the file first logged with it, as ingest judges duplicates."""
+        if self.con is None:
+            return {}
+        try:
+            return ingest._known_hashes(self.con, feed)  # the very query ingest judges duplicates by
+        except duckdb.CatalogException:
+            return {}  # no run has loaded anything yet
 
-    from pipelines.feeds import references
+    def referenced(self, feed: Feed, frame: pl.DataFrame) -> tuple[dict | None, str]:
+        """The loaded rows the cross-feed rules compare with, and "checked", or None and why they are not."""
+        if self.con is None:
+            return None, self.why_not
+        try:
+            return references.lookup(self.con, feed, frame), "checked"
+        except duckdb.CatalogException:
+            return None, "the warehouse has no raw layer yet (no run has loaded it)"
 
-    if warehouse is None or not warehouse.exists():
-        return None, "no warehouse yet, so nothing is loaded to compare with (they are checked when loading)"
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
-        return None, f"the warehouse cannot be opened read-only ({_first_line(exc)})"
-    try:
-        return references.lookup(con, feed, frame), "checked"
-    except duckdb.CatalogException:
-        return None, "the warehouse has no raw layer yet (no run has loaded it)"
-    finally:
-        con.close()
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
 
 
 def _count(files: list[FileCheck], good: pl.DataFrame, bad: pl.DataFrame, feed: Feed, mapped: bool) -> None:
