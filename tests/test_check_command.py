@@ -189,3 +189,26 @@ def test_init_creates_landing_folders_with_example_profiles_that_change_nothing(
     assert again.exit_code == 0
     assert edited.read_text() == 'csv: {delimiter: ";"}\n'
     assert f"kept {edited}" in again.output
+
+
+def test_check_agrees_with_ingest_file_by_file(tmp_path):
+    """What check says would happen is what loading does, on the demo's bad files and rows."""
+    from pipelines.feeds.check import check_path
+    from pipelines.feeds.generator import generate
+
+    landing = tmp_path / "landing"
+    generate(landing, scale=0.01, days=3, seed=3, start=datetime(2024, 1, 1).date(), faults=True)
+    now = datetime(2024, 1, 4, 12)
+    report = check_path(landing, now=now)
+    predicted = {f.file: (f.status, f.rows_loaded, f.rows_quarantined) for fc in report.feeds for f in fc.files}
+    assert {s for s, _, _ in predicted.values()} >= {"load", "quarantine", "reject"}
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        for feed in FEEDS.values():
+            ingest_feed(con, feed, landing, "load-1", now)
+        logged = con.execute("select file, status, rows_loaded, rows_quarantined from raw.ingest_log").fetchall()
+    words = {"loaded": "load", "rejected": "reject", "skipped": "skipped"}
+    actual = {}
+    for file, status, rows_loaded, rows_quarantined in logged:
+        status = "quarantine" if status == "loaded" and rows_quarantined else words[status]
+        actual[file] = (status, rows_loaded, rows_quarantined)
+    assert predicted == actual

@@ -21,8 +21,8 @@ import polars as pl
 
 from pipelines.feeds import ingest, references, rules
 from pipelines.feeds.contract import FEEDS, Feed
-from pipelines.feeds.landing import SKIP_REASONS, scan
-from pipelines.feeds.profile import PROFILE_FILE, ProfileError, load_profile
+from pipelines.feeds.landing import SKIP_REASONS, Entry, scan
+from pipelines.feeds.profile import PROFILE_FILE, Profile, ProfileError, load_profile
 from pipelines.feeds.reader import FileRead, FileRejected, content_hash, read_feed_file
 
 EXIT_LOADS, EXIT_QUARANTINE, EXIT_REJECT = 0, 1, 2
@@ -183,54 +183,73 @@ def _check_feed(folder: Path, feed: Feed, now: datetime, loaded: _Loaded, only: 
     entries = [e for e in scan(folder.parent, folder.name) if e.path.name != PROFILE_FILE]
     if only is not None:
         entries = [e for e in entries if e.path.name == only.name]
-    reads: list[FileRead] = []
     hashes = loaded.hashes(feed)
     for entry in entries:
         if entry.skip:
             result.files.append(
                 FileCheck(entry.rel, "skipped", reject_reason=entry.skip, message=SKIP_REASONS[entry.skip])
             )
-            continue
-        try:
-            data = entry.path.read_bytes()
-        except OSError as exc:
-            message = f"cannot be opened: {exc.strerror or exc}"
-            result.files.append(FileCheck(entry.rel, "reject", reject_reason="unreadable", message=message))
-            continue
-        digest = content_hash(data)
-        if digest in hashes:
-            message = f"same content as {hashes[digest]}: not loaded again"
-            result.files.append(FileCheck(entry.rel, "duplicate", message=message))
-            continue
-        hashes[digest] = entry.rel
-        try:
-            read = read_feed_file(data, entry.path.name, feed, entry.rel, profile=profile)
-        except FileRejected as rej:
-            result.files.append(FileCheck(entry.rel, "reject", reject_reason=rej.reason, message=rej.message))
-            continue
-        except ProfileError as exc:
-            # A key the file cannot satisfy (a source column it does not have): the profile is what is wrong,
-            # and the folder's files wait for it, as when loading.
-            result.profile_error, result.files = str(exc), []
-            return result
-        except Exception as exc:  # noqa: BLE001 - as when loading: a file the reader cannot handle is a reject
-            message = f"cannot be read ({type(exc).__name__}: {_first_line(exc)})"
-            result.files.append(FileCheck(entry.rel, "reject", reject_reason="unreadable", message=message))
-            continue
-        reads.append(read)
-        result.files.append(FileCheck(entry.rel, "load", rows_read=read.rows_read))
-    if reads:
-        cross = [r for r in feed.all_rules() if r.kind in rules.CROSS_FEED]
-        frame = pl.concat([r.frame for r in reads], how="vertical_relaxed")
-        referenced = None
-        if cross:
-            referenced, result.cross_feed = loaded.referenced(feed, frame)
-        good, bad = rules.split(rules.evaluate(frame, feed, now, referenced), feed, now)
-        malformed = [r.malformed for r in reads if r.malformed.height]
-        if malformed:
-            bad = pl.concat([bad, *malformed], how="vertical_relaxed")
-        _count(result.files, good, bad, feed, mapped=profile is not None)
+    # In batches of files as ingest reads them, so that memory stays bounded whatever the folder holds.
+    candidates = [e for e in entries if not e.skip]
+    for batch in ingest.in_batches(candidates, lambda e: e.size or 0, ingest.BATCH_BYTES):
+        reads: list[tuple[FileCheck, FileRead]] = []
+        for entry in batch:
+            try:
+                outcome = _read(entry, feed, profile, hashes)
+            except ProfileError as exc:
+                # A key the file cannot satisfy (a source column it does not have): the profile is what is wrong,
+                # and the folder's files wait for it, as when loading.
+                result.profile_error, result.files = str(exc), []
+                return result
+            if isinstance(outcome, FileCheck):
+                result.files.append(outcome)
+                continue
+            checked = FileCheck(entry.rel, "load", rows_read=outcome.rows_read)
+            result.files.append(checked)
+            reads.append((checked, outcome))
+        if reads:
+            result.cross_feed = _judge(reads, feed, now, loaded, mapped=profile is not None) or result.cross_feed
+    result.files.sort(key=lambda f: f.file)  # in the order they load
     return result
+
+
+def _read(entry: Entry, feed: Feed, profile: Profile | None, hashes: dict[str, str]) -> FileCheck | FileRead:
+    """The file read as the feed, or its outcome when it would not be loaded (a reject, a duplicate)."""
+    try:
+        data = entry.path.read_bytes()
+    except OSError as exc:
+        return FileCheck(
+            entry.rel, "reject", reject_reason="unreadable", message=f"cannot be opened: {exc.strerror or exc}"
+        )
+    digest = content_hash(data)
+    if digest in hashes:
+        return FileCheck(entry.rel, "duplicate", message=f"same content as {hashes[digest]}: not loaded again")
+    hashes[digest] = entry.rel
+    try:
+        return read_feed_file(data, entry.path.name, feed, entry.rel, profile=profile)
+    except FileRejected as rej:
+        return FileCheck(entry.rel, "reject", reject_reason=rej.reason, message=rej.message)
+    except ProfileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as when loading: a file the reader cannot handle is a reject
+        message = f"cannot be read ({type(exc).__name__}: {_first_line(exc)})"
+        return FileCheck(entry.rel, "reject", reject_reason="unreadable", message=message)
+
+
+def _judge(
+    reads: list[tuple[FileCheck, FileRead]], feed: Feed, now: datetime, loaded: _Loaded, mapped: bool
+) -> str | None:
+    """Evaluate the contract on a batch of files and fill in their counts; the cross-feed rules' status."""
+    frame = pl.concat([r.frame for _, r in reads], how="vertical_relaxed")
+    referenced, cross_feed = None, None
+    if any(r.kind in rules.CROSS_FEED for r in feed.all_rules()):
+        referenced, cross_feed = loaded.referenced(feed, frame)
+    good, bad = rules.split(rules.evaluate(frame, feed, now, referenced), feed, now)
+    malformed = [r.malformed for _, r in reads if r.malformed.height]
+    if malformed:
+        bad = pl.concat([bad, *malformed], how="vertical_relaxed")
+    _count([f for f, _ in reads], good, bad, feed, mapped)
+    return cross_feed
 
 
 class _Loaded:
