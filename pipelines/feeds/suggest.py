@@ -73,6 +73,7 @@ class SourceColumn:
     date_format: str | None = None  # a strptime format, for a non-ISO date or timestamp
     ambiguous_days: bool = False  # day-first and month-first both fit every value in the sample
     values: list[str] = field(default_factory=list)  # distinct non-empty values seen (a few)
+    placeholders: list[str] = field(default_factory=list)  # spellings of "no value" seen (`N/A`, `-`)
 
 
 @dataclass
@@ -197,14 +198,20 @@ def _swap_day_month(fmt: str) -> str:
     return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
 
+# What exports write for "no value"; a column's type is judged without them, and the draft maps them to null.
+PLACEHOLDERS = ("n/a", "na", "#n/a", "-", "--", "null", "none", "nil", "?")
+
+
 def profile_columns(
     header: list[str], rows: list[list[str]], decimal: str, thousands: str | None
 ) -> list[SourceColumn]:
     out = []
     for i, name in enumerate(header):
         values = [r[i].strip() for r in rows if i < len(r) and r[i].strip()]
+        placeholders = list(dict.fromkeys(v for v in values if v.lower() in PLACEHOLDERS))
+        values = [v for v in values if v.lower() not in PLACEHOLDERS]
         distinct = list(dict.fromkeys(values))
-        column = SourceColumn(name, "str", values=distinct[:20])
+        column = SourceColumn(name, "str", values=distinct[:20], placeholders=placeholders)
         if not values:
             out.append(column)
             continue
@@ -383,6 +390,8 @@ def _column_value(source: SourceColumn, target_type: str) -> tuple[str, str]:
     if target_type == "date":
         expr += "::date"
     note = f"; dates written {source.date_format}"
+    if source.placeholders:
+        note += f", {' and '.join(source.placeholders)} read as missing"
     if source.ambiguous_days:
         note += " (GUESS: no day above 12 in the sample, so day-first and month-first both fit: confirm)"
     elif "%d" in source.date_format and "%m" in source.date_format:
@@ -426,18 +435,28 @@ def render(draft: Draft, feed: Feed, file_name: str) -> str:
             )
     if unused:
         lines.append(f"# not mapped (loaded as extra columns): {', '.join(unused)}")
-    if draft.values:
+    # A placeholder of a column mapped through SQL is null already (try_strptime); elsewhere `values:` nulls it.
+    placeholders = {
+        target: by_name[source].placeholders
+        for target, (source, _) in draft.mapping.items()
+        if by_name[source].placeholders and by_name[source].date_format is None
+    }
+    targets = [c.name for c in feed.columns if c.name in draft.values or c.name in placeholders]
+    if targets:
         lines.append("values:")
-        for target, codes in draft.values.items():
-            allowed = next(r.values for r in feed.all_rules() if r.kind == "in_set" and r.column == target)
-            lines.append(f"  {target}:  # the contract's codes: {', '.join(allowed)}")
-            for code, guess in codes.items():
-                if guess is None:
-                    lines.append(
-                        f"    # {_q(code)}:   # TODO: no contract code looks like it (unmapped, it is quarantined)"
-                    )
-                else:
-                    lines.append(f"    {_q(code)}: {guess}  # GUESS")
+    for target in targets:
+        codes = draft.values.get(target, {})
+        allowed = next((r.values for r in feed.all_rules() if r.kind == "in_set" and r.column == target), ())
+        lines.append(f"  {target}:" + (f"  # the contract's codes: {', '.join(allowed)}" if allowed else ""))
+        for code in placeholders.get(target, []):
+            lines.append(f"    {_q(code)}: null  # GUESS: written for a missing value")
+        for code, guess in codes.items():
+            if guess is None:
+                lines.append(
+                    f"    # {_q(code)}:   # TODO: no contract code looks like it (unmapped, it is quarantined)"
+                )
+            else:
+                lines.append(f"    {_q(code)}: {guess}  # GUESS")
     if draft.unmapped_required:
         lines.append("# TODO: required columns no column of the file maps to: give each one value for every row")
         lines.append("# (uncomment it), or map a source column to it under columns:")

@@ -211,3 +211,22 @@ def test_workbooks_and_gzip_files(tmp_path):
     (tmp_path / "po.csv.gz").write_bytes(gzip.compress(plain.read_bytes()))
     gz, csv = suggest_profile(tmp_path / "po.csv.gz", PURCHASE_ORDERS), suggest_profile(plain, PURCHASE_ORDERS)
     assert gz.text.splitlines()[1:] == csv.text.splitlines()[1:]
+
+
+def test_erp_report_with_month_names_and_placeholders(tmp_path):
+    draft = suggest_profile(FIXTURES / "erp_po_report.csv", PURCHASE_ORDERS)
+    formats = {c.name: c.date_format for c in draft.columns if c.date_format}
+    assert formats == {"Order Date": "%d-%b-%y", "Promised Date": "%d-%b-%y", "Received Date": "%d-%b-%y"}
+    # `N/A` is no value: the columns holding it are still dates and numbers, and the draft maps it to null.
+    types = {c.name: c.dtype for c in draft.columns}
+    assert (types["Received Date"], types["Qty Received"]) == ("date", "int")
+    assert '    "N/A": null  # GUESS: written for a missing value' in draft.text.splitlines()
+    done = draft.text.replace("# defaults:", "defaults:").replace(
+        "#   updated_at: ...", '  updated_at: "2006-09-01T00:00:00Z"'
+    )
+    folder = _install(tmp_path, "erp_po_report.csv", "purchase_orders", done)
+    assert check_path(folder, now=NOW).exit_code == 0
+    good = _loaded(folder, PURCHASE_ORDERS).sort("po_id", "line_number")
+    assert good.get_column("order_date").to_list()[0] == date(2006, 6, 2)
+    assert good.get_column("received_date").to_list() == [date(2006, 6, 14), date(2006, 6, 19), None, None]
+    assert good.get_column("quantity_received").to_list() == [100, 18, None, None]
