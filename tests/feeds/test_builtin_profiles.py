@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from datetime import date, datetime
 from decimal import Decimal
@@ -22,7 +23,7 @@ import pytest
 
 from pipelines.feeds import rules
 from pipelines.feeds.contract import FEEDS
-from pipelines.feeds.profile import builtin_profile
+from pipelines.feeds.profile import builtin_profile, load_profile
 from pipelines.feeds.reader import read_feed_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,3 +217,48 @@ def test_marketplace_fixture_through_ingest_and_dbt_ends_in_the_hand_computed_ot
     assert (due, otif / due) == (4, HAND_OTIF)
     assert operators == {"113-5529107-8830264 SKILLET-26": "own", "112-6618830-1907742 SKILLET-26": "3pl"}
     assert joined == 2  # LPNRR384012711 and LPNRR384099204; the other returns are of orders before the report
+
+
+def documented_blocks(section: str) -> dict[str, str]:
+    """The code blocks of a section of docs/your-data.md, by language: the example the page shows is the one run."""
+    text = (ROOT / "docs" / "your-data.md").read_text()
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return {lang: code for lang, code in re.findall(r"```(\w+)\n(.*?)```", body, flags=re.S)}
+
+
+def test_the_documented_erp_profile_loads_the_documented_report(tmp_path):
+    blocks = documented_blocks("A profile of your own")
+    folder = tmp_path / "purchase_orders"
+    folder.mkdir()
+    (folder / "_profile.yml").write_text(blocks["yaml"])
+    feed = FEEDS["purchase_orders"]
+    profile = load_profile(folder, feed)
+    read = read_feed_file(blocks["csv"].encode(), "po_report.csv", feed, "purchase_orders/po_report.csv", profile)
+    good, bad = rules.split(rules.evaluate(read.frame, feed, NOW), feed, NOW)
+    assert bad.height == 0, bad["_reason"].to_list()
+    lines = by_key(good, "po_id", "line_number")
+    received = lines["PO-004711", 1]
+    assert received["order_date"] == date(2006, 6, 2)  # 2-Jun-06
+    assert received["promised_date"] == date(2006, 6, 16)  # plus a lead time of 14 days
+    assert (received["quantity_ordered"], received["quantity_received"]) == (1200, 1200)  # "1,200"
+    assert (received["status"], received["received_date"]) == ("received", date(2006, 6, 15))
+    assert received["unit_cost"] == Decimal("3.85") and received["supplier_id"] == "V-ACME"
+    still_open = lines["PO-004711", 2]  # N/A where the report has no value yet
+    assert still_open["status"] == "open" and still_open["received_date"] is None
+    assert still_open["quantity_received"] is None and still_open["quantity_rejected"] is None
+    assert lines["PO-004712", 1]["status"] == "cancelled"
+    assert lines["PO-004712", 1]["promised_date"] == date(2006, 6, 26)  # 5-Jun-06 plus 21 days
+    assert lines["PO-004712", 1]["updated_at"] == datetime(2006, 6, 7)
+
+
+def test_the_documented_override_changes_only_what_it_names(tmp_path):
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    (folder / "_profile.yml").write_text(documented_blocks("The built-in profiles")["yaml"])
+    feed = FEEDS["orders"]
+    data = (FIXTURES / "amazon_all_orders.txt").read_bytes()
+    read = read_feed_file(data, "all_orders.txt", feed, "orders/all_orders.txt", load_profile(folder, feed))
+    warehouses = dict(zip(read.frame["order_id"], read.frame["warehouse_id"], strict=True))
+    assert warehouses["113-5529107-8830264"] == "WH-DE-HAM"  # FBM: the folder's own warehouse
+    assert warehouses["112-3810476-2291401"] == "WH-AMAZON-FBA"  # FBA: as built in
+    assert set(read.frame["status"]) >= {"delivered", "cancelled", "open"}  # the built-in codes still apply
