@@ -176,18 +176,19 @@ def docs(port: int, host: str, no_serve: bool) -> None:
 
 
 @main.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", required=False, type=click.Path(path_type=Path))
 @click.option("--feed", default=None, help="The feed the files are (default: the folder's name).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def check(path: Path, feed: str | None, fmt: str) -> None:
+def check(path: Path | None, feed: str | None, fmt: str) -> None:
     """Read a file or folder with its profile and say what would load, be quarantined or rejected; loads nothing.
 
-    PATH is a file, a feed folder, or a landing folder of feed folders. Exit status: 0 every file would load
-    whole, 1 rows would be quarantined, 2 a file would be rejected or a profile is bad."""
+    PATH is a file, a feed folder, or a landing folder of feed folders (default: the landing folder). Exit
+    status: 0 every file would load whole, 1 rows would be quarantined, 2 a file would be rejected or a profile
+    is bad."""
     from pipelines.feeds.check import EXIT_REJECT, CheckError, check_path
 
     try:
-        report = check_path(path, feed=feed, warehouse=paths().warehouse)
+        report = check_path(path or paths().landing, feed=feed, warehouse=paths().warehouse)
     except CheckError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_REJECT)

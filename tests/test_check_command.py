@@ -49,7 +49,7 @@ def test_check_reports_load_quarantine_and_reject_with_exit_codes(data_dir):
     folder = data_dir / "landing" / "orders"
     folder.mkdir(parents=True)
     (folder / "a_good.csv").write_text(_orders([ORDER_LINE.format(n=1, qty=2), ORDER_LINE.format(n=2, qty=1)]))
-    good = _check(str(data_dir / "landing"))
+    good = _check()  # the landing folder
     assert good.exit_code == 0, good.output
     assert "orders/a_good.csv: would load all 2 rows" in good.output
     assert "no profile" in good.output
