@@ -114,6 +114,15 @@ def test_amazon_returns_report_maps_reasons_and_dispositions():
     assert "(got SWITCHEROO)" in bad["_reason"][0]
 
 
+def test_amazon_returns_day_first_dates_of_some_marketplaces():
+    contract = FEEDS["returns"]
+    sent = (FIXTURES / "amazon_fba_returns.txt").read_text()
+    for day_first in ("11-Mar-2024", "11-03-2024"):
+        data = sent.replace("2024-03-11T14:02:51+00:00", day_first).encode()
+        read = read_feed_file(data, "r.txt", contract, "returns/r.txt", builtin_profile("amazon_returns", contract))
+        assert read.frame.row(0, named=True)["received_ts"] == "2024-03-11T00:00:00+00:00"
+
+
 def test_shopify_export_takes_order_fields_from_the_first_row_of_each_order():
     good, bad = judged("shopify_orders", "orders", "shopify_orders_export.csv")
     lines = by_key(good, "order_id", "line_number")
