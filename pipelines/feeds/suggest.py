@@ -10,6 +10,7 @@ TODO, so that the draft fails loudly (a missing required column) rather than loa
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import json
@@ -20,10 +21,10 @@ from datetime import datetime
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from pipelines.feeds.contract import Feed
+from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.mapping import read_source
 from pipelines.feeds.misnamed import _words, look_alike
-from pipelines.feeds.profile import Profile
+from pipelines.feeds.profile import Profile, ProfileError, Source, builtin_names, builtin_profile
 from pipelines.feeds.reader import FileRejected, normal_name
 
 # Enough rows to see every format a column uses, few enough to read any export at once.
@@ -88,6 +89,7 @@ class Draft:
     mapping: dict[str, tuple[str, str]]  # contract column -> (source column, why it was matched)
     unmapped_required: list[str]
     values: dict[str, dict[str, str | None]]  # contract column -> {source code: contract code or None}
+    builtins: list[str] = field(default_factory=list)  # built-in profiles that read files with this header
     text: str = ""
 
 
@@ -369,8 +371,36 @@ def suggest_profile(path: Path, feed: Feed) -> Draft:
                 values[target] = codes
     unmapped = [c.name for c in feed.columns if not c.nullable and c.name not in mapping]
     draft = Draft(fmt, encoding, why, delimiter, decimal, thousands, columns, mapping, unmapped, values)
+    draft.builtins = fitting_builtins(header, feed)
     draft.text = render(draft, feed, path.name)
     return draft
+
+
+# A built-in profile fits a file whose header has at least this share of the source columns it maps.
+BUILTIN_FIT = 0.8
+
+
+def fitting_builtins(header: list[str], feed: Feed) -> list[str]:
+    """The built-in profiles of the feed whose source columns the header has (then `profile: NAME` is the
+    whole profile)."""
+    names = {normal_name(h) for h in header}
+    out = []
+    for name in builtin_names():
+        sources = _builtin_sources(name, feed.name)
+        if sources and len(sources & names) >= BUILTIN_FIT * len(sources):
+            out.append(name)
+    return out
+
+
+@functools.cache
+def _builtin_sources(name: str, feed: str) -> frozenset[str]:
+    """The source columns a built-in profile maps (normal names), none when it is for another feed. Cached:
+    validating a profile parses its SQL."""
+    try:
+        builtin = builtin_profile(name, FEEDS[feed])
+    except ProfileError:
+        return frozenset()
+    return frozenset(normal_name(m.column) for m in builtin.columns.values() if isinstance(m, Source))
 
 
 def _q(value: str) -> str:
@@ -406,8 +436,13 @@ def render(draft: Draft, feed: Feed, file_name: str) -> str:
         f"# Draft profile for the {feed.name} feed, suggested from {file_name}.",
         "# Every line marked GUESS is a guess from a sample of the file: confirm or correct it, then run",
         f"# `scm check` on a file to see what would load. Save as <landing>/{feed.name}/_profile.yml.",
-        f"format: {draft.format}",
     ]
+    for name in draft.builtins:
+        lines += [
+            f"# The file has the columns of the built-in profile {name}: `profile: {name}` alone may be all this",
+            "# folder needs (docs/your-data.md); the draft below is the guess without it.",
+        ]
+    lines.append(f"format: {draft.format}")
     if draft.format == "xlsx":
         lines.append("# sheet: NAME   # the first sheet was read; name another one here")
     if draft.format == "csv":

@@ -230,3 +230,14 @@ def test_erp_report_with_month_names_and_placeholders(tmp_path):
     assert good.get_column("order_date").to_list()[0] == date(2006, 6, 2)
     assert good.get_column("received_date").to_list() == [date(2006, 6, 14), date(2006, 6, 19), None, None]
     assert good.get_column("quantity_received").to_list() == [100, 18, None, None]
+
+
+def test_a_file_a_built_in_profile_reads_is_pointed_to_it():
+    from pipelines.feeds.contract import RETURNS
+
+    exports = FIXTURES.parent / "profiles"
+    assert suggest_profile(exports / "amazon_all_orders.txt", ORDERS).builtins == ["amazon_orders"]
+    assert suggest_profile(exports / "shopify_orders_export.csv", ORDERS).builtins == ["shopify_orders"]
+    returns = suggest_profile(exports / "amazon_fba_returns.txt", RETURNS)
+    assert returns.builtins == ["amazon_returns"] and "`profile: amazon_returns` alone" in returns.text
+    assert suggest_profile(FIXTURES / "shop_orders_tab.tsv", ORDERS).builtins == []
