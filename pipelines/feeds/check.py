@@ -1,12 +1,14 @@
 """`scm check`: what loading a file or folder would do, without loading anything.
 
 Each file is read the way ingest reads it (with its folder's profile) and judged with the contract's rules
-(`rules.evaluate` / `rules.split`) on the frames; nothing is written. The cross-feed rules (a return against
-its order line) compare with the rows loaded so far, so they are checked only when the warehouse exists and
-can be opened read-only; otherwise the report says they were not checked.
+(`rules.evaluate` / `rules.split`) on the frames, in ingest's batches; nothing is written. What ingest would
+learn from the warehouse comes from it opened read-only, when it exists: the rows the cross-feed rules compare
+with (a return against its order line; without a warehouse the report says they were not checked; the
+published snapshot holds no raw rows to compare with) and the contents already loaded (a file with the same
+bytes would not load again).
 
-Exit codes: 0 every file would load whole, 1 rows would be quarantined, 2 a file would be rejected or a
-profile is bad.
+Exit codes: 0 every file would load whole, 1 rows would be quarantined, 2 a file would be rejected (or is no
+feed file ingest reads, such as an .xlsx without a profile) or a profile is bad.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ class CheckError(Exception):
 class RuleCount:
     rule: str
     count: int
-    first_rows: list[dict] = field(default_factory=list)  # {"row", "reason", "sent"}
+    # {"row": source row number, "reason", "sent": the row as sent, "mapped": its mapped values (with a profile)}
+    first_rows: list[dict] = field(default_factory=list)
 
 
 @dataclass
