@@ -114,6 +114,19 @@ def test_amazon_returns_report_maps_reasons_and_dispositions():
     assert "(got SWITCHEROO)" in bad["_reason"][0]
 
 
+def test_amazon_returns_with_the_documented_override_for_amazon_order_id(tmp_path):
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    (folder / "_profile.yml").write_text(documented_blocks("The built-in profiles")["yaml"][1])
+    contract = FEEDS["returns"]
+    sent = (FIXTURES / "amazon_fba_returns.txt").read_text().replace("\torder-id\t", "\tamazon-order-id\t", 1)
+    sent = sent.replace("\tLPNRR384012711\t", "\t\t")  # no license plate: the composite id
+    read = read_feed_file(sent.encode(), "r.txt", contract, "returns/r.txt", load_profile(folder, contract))
+    first = read.frame.row(0, named=True)
+    assert first["order_id"] == "112-3810476-2291401"
+    assert first["return_id"] == "112-3810476-2291401/MUG-350-SAGE/2024-03-11T14:02:51+00:00"
+
+
 def test_amazon_returns_day_first_dates_of_some_marketplaces():
     contract = FEEDS["returns"]
     sent = (FIXTURES / "amazon_fba_returns.txt").read_text()
@@ -228,21 +241,25 @@ def test_marketplace_fixture_through_ingest_and_dbt_ends_in_the_hand_computed_ot
     assert joined == 2  # LPNRR384012711 and LPNRR384099204; the other returns are of orders before the report
 
 
-def documented_blocks(section: str) -> dict[str, str]:
-    """The code blocks of a section of docs/your-data.md, by language: the example the page shows is the one run."""
+def documented_blocks(section: str) -> dict[str, list[str]]:
+    """The code blocks of a section of docs/your-data.md, by language in page order: the examples the page shows
+    are the ones run."""
     text = (ROOT / "docs" / "your-data.md").read_text()
     body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return {lang: code for lang, code in re.findall(r"```(\w+)\n(.*?)```", body, flags=re.S)}
+    blocks: dict[str, list[str]] = {}
+    for lang, code in re.findall(r"```(\w+)\n(.*?)```", body, flags=re.S):
+        blocks.setdefault(lang, []).append(code)
+    return blocks
 
 
 def test_the_documented_erp_profile_loads_the_documented_report(tmp_path):
     blocks = documented_blocks("A profile of your own")
     folder = tmp_path / "purchase_orders"
     folder.mkdir()
-    (folder / "_profile.yml").write_text(blocks["yaml"])
+    (folder / "_profile.yml").write_text(blocks["yaml"][0])
     feed = FEEDS["purchase_orders"]
     profile = load_profile(folder, feed)
-    read = read_feed_file(blocks["csv"].encode(), "po_report.csv", feed, "purchase_orders/po_report.csv", profile)
+    read = read_feed_file(blocks["csv"][0].encode(), "po_report.csv", feed, "purchase_orders/po_report.csv", profile)
     good, bad = rules.split(rules.evaluate(read.frame, feed, NOW), feed, NOW)
     assert bad.height == 0, bad["_reason"].to_list()
     lines = by_key(good, "po_id", "line_number")
@@ -263,7 +280,7 @@ def test_the_documented_erp_profile_loads_the_documented_report(tmp_path):
 def test_the_documented_override_changes_only_what_it_names(tmp_path):
     folder = tmp_path / "orders"
     folder.mkdir()
-    (folder / "_profile.yml").write_text(documented_blocks("The built-in profiles")["yaml"])
+    (folder / "_profile.yml").write_text(documented_blocks("The built-in profiles")["yaml"][0])
     feed = FEEDS["orders"]
     data = (FIXTURES / "amazon_all_orders.txt").read_bytes()
     read = read_feed_file(data, "all_orders.txt", feed, "orders/all_orders.txt", load_profile(folder, feed))
