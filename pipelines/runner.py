@@ -77,6 +77,7 @@ class RunSummary:
                 for what, n in (
                     ("skipped", m.get("files_skipped", 0)),
                     ("still being written", m.get("files_waiting", 0)),
+                    ("waiting for their profile to be fixed", m.get("files_waiting_for_profile", 0)),
                 )
                 if n
             ]

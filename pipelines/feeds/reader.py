@@ -285,7 +285,8 @@ def _read_csv_row_by_row(text: str, header: list[str], delimiter: str = ",") -> 
         if resplit and sent.count('"') % 2 == 1:
             why = "has a quote that is not closed on its line (check quoting)"
         elif error is not None:
-            why = f"{_CSV_ERRORS.get(error, f'cannot be split into fields ({error})')} (check quoting and separators)"
+            said = _CSV_ERRORS.get(error.replace(repr(delimiter), "','"), f"cannot be split into fields ({error})")
+            why = f"{said} (check quoting and separators)"
         else:
             why = f"has {len(row)} fields, the header has {len(header)} (check quoting and separators)"
         malformed.append((number, row, sent, why))

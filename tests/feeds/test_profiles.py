@@ -145,6 +145,20 @@ def test_a_number_not_written_in_the_profiles_form_is_refused_not_guessed(con, t
     ]
 
 
+def test_a_row_that_does_not_split_on_the_profiles_delimiter_is_quarantined_as_sent(con, tmp_path):
+    write(tmp_path, "_profile.yml", 'csv: {delimiter: ";", skip_rows: 2}\n' + DEFAULTS)
+    text = "Report\n\norder_id;line_number;order_ts;sku;quantity_ordered;unit_price\n"
+    text += 'A1;1;2024-01-01T10:00:00Z;S;2;1.5\nA2;1;2024-01-01T10:00:00Z;S;2;1.5;oops\nA3;1;"x"y;S;2;1\n'
+    write(tmp_path, "a.csv", text)
+    result = load(con, tmp_path)
+    assert [(f.rows_read, f.rows_loaded, f.rows_quarantined) for f in result.files] == [(3, 1, 2)]
+    bad = rows(con, "select _row_number, _rule, _reason, _extra from raw.orders_quarantine order by 1")
+    assert [(b["_row_number"], b["_rule"]) for b in bad] == [(2, "malformed_row"), (3, "malformed_row")]
+    assert "has 7 fields, the header has 6" in bad[0]["_reason"]
+    assert "has text after a closing quote" in bad[1]["_reason"]
+    assert json.loads(bad[0]["_extra"])["line"] == "A2;1;2024-01-01T10:00:00Z;S;2;1.5;oops"
+
+
 def test_tab_separated_utf16_gzip_and_a_tsv_suffix_load(con, tmp_path):
     """Excel's "Unicode text" (UTF-16, tab-separated), gzipped: contract names in other spellings map by name."""
     write(tmp_path, "_profile.yml", 'csv: {delimiter: "\\t", encoding: utf-16}\n' + DEFAULTS)
@@ -193,6 +207,8 @@ def test_parquet_with_a_profile_and_a_builtin_overridden(con, tmp_path, monkeypa
         "values: {warehouse_id: {A: W-A, B: W-B}}\n" + DEFAULTS.replace("  warehouse_id: MAIN\n", "")
     )
     monkeypatch.setattr(profiles, "BUILTIN_DIR", builtin)
+    with pytest.raises(ProfileError, match=r"^builtin:tiny: profile: builtin:tiny is a profile for the orders feed"):
+        profiles.builtin_profile("tiny", FEEDS["returns"])
     # The folder's keys override the built-in's per column and per code.
     write(tmp_path, "_profile.yml", "profile: tiny\ncolumns: {sku: item}\nvalues: {warehouse_id: {B: W-B2}}\n")
     frame = pl.DataFrame(
