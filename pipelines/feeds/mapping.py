@@ -219,21 +219,28 @@ def _computed(column: str) -> str:
 
 
 def _run_sql(source: pl.DataFrame, sql: dict[str, str], profile: Profile) -> list[pl.Series]:
-    """The profile's SQL expressions over the source rows, each as text, in row order."""
+    """The profile's SQL expressions over the source rows, each as text, in row order: one query for all of them,
+    and, when it fails, one per expression to name the column whose SQL fails."""
     con = duckdb.connect()
     try:
         con.register("_source", source.to_arrow())
-        out = []
-        for column, expression in sql.items():
+
+        def run(columns: list[str]) -> pl.DataFrame:
+            select = ", ".join(f'({sql[c]})::varchar as "{_computed(c)}"' for c in columns)
+            return con.sql(f"select {select} from _source order by _row_number").pl()
+
+        try:
+            return run(list(sql)).get_columns()
+        except duckdb.Error:
+            pass
+        for column in sql:
             try:
-                frame = con.sql(f"select ({expression})::varchar as v from _source order by _row_number").pl()
+                run([column])
             except duckdb.Error as exc:
                 text = reader.first_line(exc)
                 hint = "" if "Binder" in type(exc).__name__ else " (try_cast and try_strptime make a bad value null)"
-                raise ProfileError(
-                    profile.source, f"columns.{column}", f"SQL fails on the file: {text}{hint}"
-                ) from None
-            out.append(frame.get_column("v").alias(_computed(column)))
-        return out
+                why = f"SQL fails on the file: {text}{hint}"
+                raise ProfileError(profile.source, f"columns.{column}", why) from None
+        raise ProfileError(profile.source, "columns", "the SQL expressions fail together on the file")
     finally:
         con.close()
