@@ -198,7 +198,8 @@ def _find(wanted: str, names: list[str]) -> str | None:
 def _normalise_number(expr: pl.Expr, decimal: str, thousands: str | None) -> pl.Expr:
     """`1.234,5` as `1234.5` for a profile with decimal `,` and thousands `.`. Only a value written in that form
     is rewritten (digit groups of three); any other text is kept as sent, so that the contract's type rule
-    refuses it rather than reading it as some other number."""
+    refuses it (`12.5.0`) rather than reading it as some other number. A value in the contract's own
+    notation that is not in that form (`1.5`, with `.` as thousands mark) stays as sent too, and reads as 1.5."""
     if decimal == "." and thousands is None:
         return expr
     d = re.escape(decimal)
