@@ -83,6 +83,19 @@ class Profile:
     defaults: dict[str, str] = field(default_factory=dict)
     description: str | None = None
 
+    @property
+    def maps_nothing(self) -> bool:
+        """No option, column, code or default (a profile of comments only, as `scm init` writes): a CSV or Parquet
+        file is then read as without a profile."""
+        return (self.format, self.csv, self.sheet, self.columns, self.values, self.defaults) == (
+            None,
+            CsvOptions(),
+            None,
+            {},
+            {},
+            {},
+        )
+
 
 class _Loader(yaml.SafeLoader):
     """YAML without guessed booleans, floats and timestamps: `NO`, `off`, `1.10` and `2024-01-01` are codes and
@@ -150,6 +163,8 @@ def _check_feed(raw: dict, feed: Feed, source: str, file: str) -> None:
 def _read_yaml(path: Path, name: str) -> dict:
     try:
         raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
+    except OSError as exc:
+        raise ProfileError(name, "", f"cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ProfileError(name, "", "not UTF-8 text (save it as UTF-8)") from None
     except yaml.YAMLError as exc:

@@ -56,7 +56,7 @@ def content_hash(data: bytes) -> str:
 def read_feed_file(data: bytes, name: str, feed: Feed, source: str, profile: Profile | None = None) -> FileRead:
     """Parse the bytes of one file (`name` decides the format; `source` is recorded on every row). With the
     folder's profile, the file is read as it says and mapped onto the feed (pipelines/feeds/mapping.py)."""
-    if profile is not None:
+    if profile is not None and not (profile.maps_nothing and name.lower().endswith((".csv", ".csv.gz", ".parquet"))):
         return _read_profiled(data, name, feed, source, profile)
     lower = name.lower()
     if lower.endswith(".parquet"):

@@ -244,6 +244,17 @@ def test_without_a_profile_nothing_changes_and_an_xlsx_is_still_skipped(con, tmp
     }
 
 
+def test_a_profile_of_comments_only_reads_a_contract_shaped_file_as_without_one(con, tmp_path):
+    """`scm init` writes a commented example profile into every folder: it changes nothing until filled in."""
+    write(tmp_path, "_profile.yml", "# columns:\n#   order_id: Order No\n")
+    header = ",".join(ORDERS.column_names)
+    line = "O1,1,2024-01-01T10:00:00Z,C1,web,EU,S,W1,2,9.99,2024-01-04,open,,,,,,2024-01-01T10:00:00Z"
+    write(tmp_path, "a.csv", f"{header},gift_wrap\n{line},yes\n")
+    result = load(con, tmp_path)
+    assert [(f.status, f.rows_loaded, f.extra_columns) for f in result.files] == [("loaded", 1, ["gift_wrap"])]
+    assert con.sql("select _extra from raw.orders").fetchall() == [('{"gift_wrap":"yes"}',)]
+
+
 GOOD_FILE = "Ref;Qty\nA1;2\nA2;3\n"
 GOOD_PROFILE = (
     'csv: {delimiter: ";"}\ncolumns: {order_id: Ref, line_number: {value: 1}, quantity_ordered: Qty,'
