@@ -4,6 +4,9 @@ reason it is skipped), and whether a file is still being written.
 A file is identified by its path, size, modification time, change time and inode: a file rewritten in
 place, or replaced by another one (`mv` over it), is a new delivery even when size and mtime came out the
 same. The sensor (pipelines/automation.py) and the loader (pipelines/feeds/ingest.py) both go by this.
+
+A folder's profile (`_profile.yml`) is no entry: it is left out of the scan, not logged. A folder that has
+one also loads the formats a profile reads (`PROFILE_SUFFIXES`: Excel workbooks, tab-separated text).
 """
 
 from __future__ import annotations

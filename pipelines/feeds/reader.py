@@ -2,7 +2,9 @@
 
 Every value is kept as the text the file holds (Parquet values are rendered as text), so that the
 contract's casting and rules (`rules.py`) run the same way for both formats, and a quarantined row
-stores what the user sent.
+stores what the user sent. A file of a folder with a profile is read and mapped as the profile says
+(pipelines/feeds/mapping.py), through the same CSV reader with the profile's delimiter, encoding and
+skipped lines.
 """
 
 from __future__ import annotations
