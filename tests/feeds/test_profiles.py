@@ -360,3 +360,23 @@ def test_a_profile_parses_into_its_model_and_yaml_does_not_guess_codes():
     # In a profile file, NO, off and 1.10 are codes as written, not YAML's false and 1.1.
     loaded = profiles.yaml.load("values: {status: {NO: open, off: cancelled, 1.10: open}}", Loader=profiles._Loader)
     assert list(loaded["values"]["status"]) == ["NO", "off", "1.10"]
+
+
+def test_the_first_file_the_profile_does_not_fit_stops_the_folder_until_fixed(con, tmp_path, monkeypatch):
+    """Files go in batches: a batch already committed stays loaded (each of its files whole); from the batch
+    holding the file the profile does not fit, the folder's files wait."""
+    monkeypatch.setattr("pipelines.feeds.ingest.BATCH_BYTES", 1)  # one file per batch
+    write(tmp_path, "_profile.yml", GOOD_PROFILE)
+    write(tmp_path, "a.csv", GOOD_FILE)
+    write(tmp_path, "b.csv", GOOD_FILE.replace("Qty", "Quantity"))
+    write(tmp_path, "c.csv", GOOD_FILE.replace("A", "C"))
+    result = load(con, tmp_path)
+    assert [(f.file, f.status, f.rows_loaded) for f in result.files] == [
+        ("orders/a.csv", "loaded", 2),
+        ("orders/b.csv", "waiting", 0),
+        ("orders/c.csv", "waiting", 0),
+    ]
+    assert "columns.quantity_ordered: the file has no column 'Qty' (it has: Ref, Quantity), in orders/b.csv" in (
+        result.files[2].message
+    )
+    assert con.sql("select distinct _source_file from raw.orders").fetchall() == [("orders/a.csv",)]
