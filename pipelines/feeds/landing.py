@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.feeds.profile import PROFILE_FILE
+from pipelines.feeds.profile import PROFILE_FILE, has_profile
 
 SUFFIXES = (".csv", ".csv.gz", ".parquet")
 # What a folder with a profile (`_profile.yml`, pipelines/feeds/profile.py) loads too: the formats a profile reads.
@@ -70,7 +70,7 @@ def scan(landing: Path, feed: str) -> list[Entry]:
 
 
 def _suffixes(folder: Path) -> tuple[str, ...]:
-    return SUFFIXES + PROFILE_SUFFIXES if (folder / PROFILE_FILE).is_file() else SUFFIXES
+    return SUFFIXES + PROFILE_SUFFIXES if has_profile(folder) else SUFFIXES
 
 
 def _entry(path: Path, rel: str, suffixes: tuple[str, ...] = SUFFIXES) -> Entry | None:

@@ -131,6 +131,18 @@ def load_profile(folder: Path, feed: Feed) -> Profile | None:
     return parse_profile(raw, feed, name)
 
 
+def has_profile(folder: Path) -> bool:
+    """Whether the folder's files are read through a profile: it has a `_profile.yml` that is more than
+    comments (an unreadable or invalid one counts: its files wait for it to be fixed)."""
+    path = folder / PROFILE_FILE
+    if not path.is_file():
+        return False
+    try:
+        return bool(_read_yaml(path, PROFILE_FILE))
+    except ProfileError:
+        return True
+
+
 def builtin_profile(name: str, feed: Feed) -> Profile:
     """A built-in profile (`profiles/<name>.yml`) for the feed."""
     raw = _raw_builtin(name)

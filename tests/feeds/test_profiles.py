@@ -250,8 +250,12 @@ def test_a_profile_of_comments_only_reads_a_contract_shaped_file_as_without_one(
     header = ",".join(ORDERS.column_names)
     line = "O1,1,2024-01-01T10:00:00Z,C1,web,EU,S,W1,2,9.99,2024-01-04,open,,,,,,2024-01-01T10:00:00Z"
     write(tmp_path, "a.csv", f"{header},gift_wrap\n{line},yes\n")
+    write(tmp_path, "export.xlsx", b"PK\x03\x04")  # what only a profile reads: skipped, as without one
     result = load(con, tmp_path)
-    assert [(f.status, f.rows_loaded, f.extra_columns) for f in result.files] == [("loaded", 1, ["gift_wrap"])]
+    assert sorted((f.file, f.status, f.rows_loaded, f.extra_columns) for f in result.files) == [
+        ("orders/a.csv", "loaded", 1, ["gift_wrap"]),
+        ("orders/export.xlsx", "skipped", 0, []),
+    ]
     assert con.sql("select _extra from raw.orders").fetchall() == [('{"gift_wrap":"yes"}',)]
 
 
