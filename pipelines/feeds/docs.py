@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from pipelines.feeds.contract import FEEDS, FILE_REJECT_REASONS, MIN_DATE, Feed
+from pipelines.feeds.profile import builtin_names
 from pipelines.feeds.raw_tables import DUCKDB_TYPES
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "feed-contract.md"
@@ -47,6 +48,18 @@ $SCM_LANDING_DIR (default: $SCM_DATA_DIR/landing, i.e. data/landing)
 - Every entry of a feed folder that is not loaded (a subfolder, an `.xlsx` or `.txt` file, a hidden or
   temporary file, a broken link, a pipe) gets a `skipped` row in `raw.ingest_log` saying why.
 
+## Mapping your own exports (feed profiles)
+
+A `_profile.yml` in a feed's folder maps that folder's files onto the contract: how to read them (`format`:
+csv, parquet or xlsx with `sheet`; `csv:` delimiter, decimal, thousands, encoding, skip_rows), where each
+contract column comes from (`columns:` a source column, `{value: ...}` or `{sql: ...}`, DuckDB SQL over the
+source file), code lists (`values:`) and `defaults:` for required columns an export lacks; `profile: <name>`
+starts from a built-in one ({builtins}).
+A folder with a profile also takes `.xlsx`, `.tsv` and `.txt` files. Mapped rows are then judged by the contract like any other; a quarantined one keeps its source row as sent in
+`_extra`. A profile that is invalid, or does not fit a file, leaves the folder's files `waiting` with its
+one-line error (nothing is half-loaded). `scm check PATH` shows what would load without loading anything;
+[your-data.md](your-data.md) goes from a folder of exports to a dashboard, step by step.
+
 ## What happens to bad input
 
 - A row that breaks a rule goes to `raw.<feed>_quarantine`, holding the text it was sent with, the file,
@@ -73,7 +86,8 @@ $SCM_LANDING_DIR (default: $SCM_DATA_DIR/landing, i.e. data/landing)
 
 
 def render() -> str:
-    parts = [INTRO.replace("{min_date}", MIN_DATE.isoformat())]
+    intro = INTRO.replace("{min_date}", MIN_DATE.isoformat())
+    parts = [intro.replace("{builtins}", ", ".join(f"`{n}`" for n in builtin_names()))]
     parts += [f"  - `{key}`: {text}" for key, text in FILE_REJECT_REASONS.items()]
     parts.append("\n## Types\n")
     parts.append("| contract type | stored as |\n|---|---|")
