@@ -55,10 +55,11 @@ csv, parquet or xlsx with `sheet`; `csv:` delimiter, decimal, thousands, encodin
 contract column comes from (`columns:` a source column, `{value: ...}` or `{sql: ...}`, DuckDB SQL over the
 source file), code lists (`values:`) and `defaults:` for required columns an export lacks; `profile: <name>`
 starts from a built-in one ({builtins}).
-A folder with a profile also takes `.xlsx`, `.tsv` and `.txt` files. Mapped rows are then judged by the contract like any other; a quarantined one keeps its source row as sent in
-`_extra`. A profile that is invalid, or does not fit a file, leaves the folder's files `waiting` with its
-one-line error (nothing is half-loaded). `scm check PATH` shows what would load without loading anything;
-[your-data.md](your-data.md) goes from a folder of exports to a dashboard, step by step.
+A folder with a profile also takes `.xlsx`, `.tsv` and `.txt` files. Mapped rows are then judged by the
+contract like any other; a quarantined one keeps its source row as sent in `_extra`. A profile that is
+invalid, or does not fit a file, leaves the folder's files `waiting` with its one-line error (nothing is
+half-loaded). `scm check PATH` shows what would load without loading anything; [your-data.md](your-data.md)
+goes from a folder of exports to a dashboard, step by step.
 
 ## What happens to bad input
 

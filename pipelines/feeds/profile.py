@@ -354,7 +354,7 @@ def sql_problem(expression: str) -> str | None:
     con = duckdb.connect()
     try:
         # In parentheses: the expression is one value, not a way to end the select and start another statement.
-        (text,) = con.execute("select json_serialize_sql(?)", [f"select ({expression}) from _source"]).fetchone()
+        (text,) = con.execute("select json_serialize_sql(?)", [f"select ({expression}) from _source"]).fetchall()[0]
     finally:
         con.close()
     parsed = json.loads(text)

@@ -223,7 +223,7 @@ def test_marketplace_fixture_through_ingest_and_dbt_ends_in_the_hand_computed_ot
     try:
         due, otif = con.execute(
             "select count(*), count(*) filter (where is_on_time_in_full) from marts.fct_orders where is_due"
-        ).fetchone()
+        ).fetchall()[0]
         operators = dict(
             con.execute(
                 "select l.order_id || ' ' || l.sku, w.operator from marts.fct_order_lines l "
@@ -233,7 +233,7 @@ def test_marketplace_fixture_through_ingest_and_dbt_ends_in_the_hand_computed_ot
         # Both Amazon profiles number a line from its sku: the returns of fixture orders find their lines.
         joined = con.execute(
             "select count(*) from marts.fct_returns r join marts.fct_order_lines l using (order_line_key)"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     finally:
         con.close()
     assert (due, otif / due) == (4, HAND_OTIF)

@@ -23,7 +23,7 @@ def test_the_clean_demo_world_breaks_no_rule_and_raises_no_warning(built_world):
         unknown, returns = con.execute(
             "select count(*) filter (where o.order_id is null), count(*) from raw.returns r "
             "left join (select distinct order_id, line_number from raw.orders) o using (order_id, line_number)"
-        ).fetchone()
+        ).fetchall()[0]
         assert returns > 0 and unknown == 0
         for feed in FEEDS.values():
             load_id = checks.latest_load(con, feed).load_id
