@@ -117,7 +117,8 @@ def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
         [(ctx.origins[None, :] - batch.first[:, None] + 1) >= cfg.min_train_days, np.ones((len(y), 1), bool)]
     )
     padded = np.hstack([y, np.full((len(y), h), np.nan)])
-    actual = np.stack([padded[:, o + 1 : o + 1 + h] for o in ctx.origins], axis=1)  # (n, n_bt, h)
+    # (n, n_bt, h); a history too short for any cut-off has no backtest, and every model is scored as unknown.
+    actual = np.stack([padded[:, o + 1 : o + 1 + h] for o in ctx.origins], axis=1) if n_bt else np.empty((len(y), 0, h))
     actual = np.where(usable[:, :n_bt, None], actual, np.nan)
     scale = metrics.seasonal_scale(y, ctx.origins)
     sd = intervals.recent_sd(y, cfg.fallback_sd_days)

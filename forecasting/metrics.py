@@ -70,7 +70,9 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> Scores
     n_scaled = good_scale.sum(axis=(1, 2))
     mean_err = err.sum(axis=(1, 2)) / np.maximum(n, 1)
     sq_dev = np.where(scored, (err - mean_err[:, None, None]) ** 2, 0.0).sum(axis=(1, 2))
-    last_total = a[:, -1].sum(axis=1)
+    # The last cut-off alone (none at all when the history is too short for a backtest: nothing scored).
+    last = slice(-1, None) if actual.shape[1] else slice(0, 0)
+    last_total = a[:, last].sum(axis=(1, 2))
     with np.errstate(invalid="ignore", divide="ignore"):
         return Scores(
             wape=np.where(total > 0, abs_err.sum(axis=(1, 2)) / total, np.nan),
@@ -80,5 +82,5 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> Scores
             actual_total=np.where(n > 0, total, np.nan),
             n_cutoffs=scored.any(axis=2).sum(axis=1),
             error_sd=np.where(n >= 2, np.sqrt(sq_dev / np.maximum(n - 1, 1)), np.nan),
-            recent_wape=np.where(last_total > 0, abs_err[:, -1].sum(axis=1) / last_total, np.nan),
+            recent_wape=np.where(last_total > 0, abs_err[:, last].sum(axis=(1, 2)) / last_total, np.nan),
         )

@@ -90,7 +90,11 @@ def root_cause(info) -> str:
     inner = info
     while inner.cause is not None:
         inner = inner.cause
-    return one_line(inner.message)
+    message = inner.message or ""
+    if "Traceback (most recent call last)" in message:
+        # An error raised in a worker process arrives as its whole traceback: the error is its last line.
+        message = next((line for line in reversed(message.splitlines()) if line.strip(' "')), message)
+    return one_line(message)
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -118,3 +118,14 @@ def test_params_are_json_able(run):
     import json
 
     assert json.loads(json.dumps(run.params))["config"]["horizon"] == HORIZON
+
+
+def test_a_history_too_short_for_any_backtest_still_forecasts_with_the_fallback(history):
+    """A new install's first files: a few days of demand, no cut-off with enough history before it. The run
+    forecasts every series with the fallback model instead of failing (and with it the whole pipeline)."""
+    short = history.filter(pl.col("date") > AS_OF - timedelta(days=3))
+    cfg = ForecastConfig(workers=1, models=("seasonal_naive", "moving_average", "tsb"))
+    run = run_forecast(short, cfg, as_of=AS_OF)
+    assert run.selection["model"].unique().to_list() == [cfg.fallback_model]
+    selected = run.forecasts.filter("is_selected")
+    assert selected.height == 6 * HORIZON and selected["yhat"].is_not_null().all()

@@ -361,3 +361,14 @@ def test_a_fault_is_found_under_the_errors_that_wrap_it():
     except RuntimeError as outer:
         assert errors.explain(outer).kind == errors.DISK_FULL
     assert errors.explain(ValueError("unable to find column")) is None
+
+
+def test_an_error_from_a_worker_process_is_its_last_line_not_its_traceback():
+    """The forecast fits series in a process pool: its error arrives as the worker's whole traceback."""
+    from types import SimpleNamespace
+
+    remote = '\n"""\nTraceback (most recent call last):\n  File "x.py", line 1, in f\n'
+    remote += 'ValueError: need at least one array\n"""'
+    inner = SimpleNamespace(message=remote, cause=None, context=None)
+    info = SimpleNamespace(message="Exceeded max_retries of 1", cause=inner, context=None)
+    assert errors.root_cause(info) == "ValueError: need at least one array"
