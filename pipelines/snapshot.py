@@ -34,6 +34,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.feeds.reader import first_line
 from pipelines.settings import paths
 
 PUBLISHED_SCHEMAS = ("marts", "forecast")
@@ -167,7 +168,7 @@ def _open_checked(path: Path) -> tuple[duckdb.DuckDBPyConnection | None, str | N
     except duckdb.ConnectionException:
         raise  # another connection of this process opened it differently: a bug, not a damaged file
     except duckdb.Error as exc:
-        return None, f"cannot be opened ({_first_line(exc)})"
+        return None, f"cannot be opened ({first_line(exc)})"
     try:
         rows = con.sql("select count(*) from meta.snapshot").fetchall()[0][0]
     except duckdb.Error:
@@ -186,10 +187,6 @@ def _snapshot_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return [p for p in folder.glob("*.duckdb") if _is_snapshot_name(p.name) and p.is_file()]
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def publish(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = None) -> SnapshotInfo:

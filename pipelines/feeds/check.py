@@ -25,7 +25,7 @@ from pipelines.feeds import ingest, references, rules
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.landing import SKIP_REASONS, Entry, scan
 from pipelines.feeds.profile import PROFILE_FILE, Profile, ProfileError, load_profile
-from pipelines.feeds.reader import FileRead, FileRejected, content_hash, read_feed_file
+from pipelines.feeds.reader import FileRead, FileRejected, first_line
 
 EXIT_LOADS, EXIT_QUARANTINE, EXIT_REJECT = 0, 1, 2
 # Rows shown per broken rule: enough to see the pattern, few enough to read.
@@ -217,40 +217,29 @@ def _check_feed(folder: Path, feed: Feed, now: datetime, loaded: _Loaded, only: 
 
 
 def _read(entry: Entry, feed: Feed, profile: Profile | None, hashes: dict[str, str]) -> FileCheck | FileRead:
-    """The file read as the feed, or its outcome when it would not be loaded (a reject, a duplicate)."""
-    try:
-        data = entry.path.read_bytes()
-    except OSError as exc:
-        return FileCheck(
-            entry.rel, "reject", reject_reason="unreadable", message=f"cannot be opened: {exc.strerror or exc}"
-        )
-    digest = content_hash(data)
-    if digest in hashes:
+    """The file read as the feed (as ingest reads it), or its outcome when it would not be loaded."""
+    digest, read = ingest.read_file(entry, feed, profile)
+    if isinstance(read, ProfileError):
+        raise read
+    if digest is not None and digest in hashes:
         return FileCheck(entry.rel, "duplicate", message=f"same content as {hashes[digest]}: not loaded again")
-    hashes[digest] = entry.rel
-    try:
-        return read_feed_file(data, entry.path.name, feed, entry.rel, profile=profile)
-    except FileRejected as rej:
-        return FileCheck(entry.rel, "reject", reject_reason=rej.reason, message=rej.message)
-    except ProfileError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - as when loading: a file the reader cannot handle is a reject
-        message = f"cannot be read ({type(exc).__name__}: {_first_line(exc)})"
-        return FileCheck(entry.rel, "reject", reject_reason="unreadable", message=message)
+    if digest is not None:
+        hashes[digest] = entry.rel
+    if isinstance(read, FileRejected):
+        return FileCheck(entry.rel, "reject", reject_reason=read.reason, message=read.message)
+    return read
 
 
 def _judge(
     reads: list[tuple[FileCheck, FileRead]], feed: Feed, now: datetime, loaded: _Loaded, mapped: bool
 ) -> str | None:
     """Evaluate the contract on a batch of files and fill in their counts; the cross-feed rules' status."""
-    frame = pl.concat([r.frame for _, r in reads], how="vertical_relaxed")
+    files = [r for _, r in reads]
+    frame = ingest.batch_frame(files, feed)
     referenced, cross_feed = None, None
     if any(r.kind in rules.CROSS_FEED for r in feed.all_rules()):
         referenced, cross_feed = loaded.referenced(feed, frame)
-    good, bad = rules.split(rules.evaluate(frame, feed, now, referenced), feed, now)
-    malformed = [r.malformed for _, r in reads if r.malformed.height]
-    if malformed:
-        bad = pl.concat([bad, *malformed], how="vertical_relaxed")
+    good, bad = ingest.judge(frame, files, feed, now, referenced)
     _count([f for f, _ in reads], good, bad, feed, mapped)
     return cross_feed
 
@@ -266,14 +255,14 @@ class _Loaded:
             try:
                 self.con = duckdb.connect(str(warehouse), read_only=True)
             except duckdb.Error as exc:
-                self.why_not = f"the warehouse cannot be opened read-only ({_first_line(exc)})"
+                self.why_not = f"the warehouse cannot be opened read-only ({first_line(exc)})"
 
     def hashes(self, feed: Feed) -> dict[str, str]:
         """Content hash -> the file first logged with it, as ingest judges duplicates."""
         if self.con is None:
             return {}
         try:
-            return ingest._known_hashes(self.con, feed)  # the very query ingest judges duplicates by
+            return ingest.known_hashes(self.con, feed)  # the very query ingest judges duplicates by
         except duckdb.CatalogException:
             return {}  # no run has loaded anything yet
 
@@ -319,7 +308,3 @@ def _shown(row: dict, feed: Feed, mapped: bool) -> dict:
     if mapped:
         return {"row": row["_row_number"], "reason": row["_reason"], "sent": extra, "mapped": values}
     return {"row": row["_row_number"], "reason": row["_reason"], "sent": {**values, **extra}}
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__

@@ -113,7 +113,7 @@ def ingest_feed(
     with _transaction(con):
         _log(con, feed, passed_over, load_id, now)
     outcomes: list[FileOutcome] = [o for _, _, o in passed_over]
-    known_hashes = _known_hashes(con, feed)
+    hashes = known_hashes(con, feed)
     logged_before = _logged_contents(con, feed)
     names_before = {file for file, _ in logged_before}
     seq = next_file_seq(con)
@@ -132,7 +132,7 @@ def ingest_feed(
                     _log(con, feed, waits, load_id, now)
                 outcomes += [o for _, _, o in waits]
                 continue
-            logged, reads = _classify(parsed, known_hashes)
+            logged, reads = _classify(parsed, hashes)
             # A file as it was logged, only moved, copied or touched (its times or inode changed, not its bytes)
             # is no delivery: its log entry takes the new identity, so that it is not read again.
             unchanged = [(c, d) for c, d, _ in logged if (c.rel, d) in logged_before]
@@ -198,24 +198,30 @@ Parsed = tuple[Entry, str | None, FileRead | FileRejected | ProfileError]
 def _parse_batch(pool: ThreadPoolExecutor, batch: list[Entry], feed: Feed, profile: Profile | None) -> list[Parsed]:
     """Read and parse a batch of files (in threads: polars and hashing release the GIL)."""
 
-    def parse(cand: Entry) -> Parsed:
-        try:
-            data = cand.path.read_bytes()
-        except FileNotFoundError:
-            return cand, None, FileRejected("unreadable", "the file was removed before it could be read")
-        except OSError as exc:
-            # Permission denied, a device error: this file is left for a later run, the others load.
-            return cand, None, FileRejected("unreadable", f"cannot be opened: {exc.strerror or exc}")
-        digest = content_hash(data)
-        try:
-            return cand, digest, read_feed_file(data, cand.path.name, feed, cand.rel, profile)
-        except (FileRejected, ProfileError) as rej:
-            return cand, digest, rej
-        except Exception as exc:  # noqa: BLE001 - a file the reader cannot handle must not stop the other files
-            text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-            return cand, digest, FileRejected("unreadable", f"cannot be read ({type(exc).__name__}: {text})")
+    return list(pool.map(lambda cand: (cand, *read_file(cand, feed, profile)), batch))
 
-    return list(pool.map(parse, batch))
+
+def read_file(
+    entry: Entry, feed: Feed, profile: Profile | None
+) -> tuple[str | None, FileRead | FileRejected | ProfileError]:
+    """(content hash, the file read as the feed) of one landing file; what stops it being read is returned, not
+    raised: a file that cannot be opened or parsed is a reject of that file, the others load (`scm check` reads
+    files this way too)."""
+    try:
+        data = entry.path.read_bytes()
+    except FileNotFoundError:
+        return None, FileRejected("unreadable", "the file was removed before it could be read")
+    except OSError as exc:
+        # Permission denied, a device error: this file is left for a later run, the others load.
+        return None, FileRejected("unreadable", f"cannot be opened: {exc.strerror or exc}")
+    digest = content_hash(data)
+    try:
+        return digest, read_feed_file(data, entry.path.name, feed, entry.rel, profile)
+    except (FileRejected, ProfileError) as rej:
+        return digest, rej
+    except Exception as exc:  # noqa: BLE001 - a file the reader cannot handle must not stop the other files
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        return digest, FileRejected("unreadable", f"cannot be read ({type(exc).__name__}: {text})")
 
 
 def _classify(
@@ -245,15 +251,28 @@ def _classify(
 
 
 def _validate(con, reads: list[FileRead], feed: Feed, now: datetime) -> tuple[pl.DataFrame, pl.DataFrame]:
-    frames = [r.frame for r in reads] or [_empty_text_frame(feed)]
-    frame = pl.concat(frames, how="vertical_relaxed", rechunk=False)
+    frame = batch_frame(reads, feed)
     # Cross-feed rules compare the batch with what is loaded so far (earlier batches, earlier feeds of the run).
-    referenced = references.lookup(con, feed, frame)
+    good, bad = judge(frame, reads, feed, now, references.lookup(con, feed, frame))
+    bad = bad.with_columns(pl.format("{} row {}: {}", "_source_file", "_row_number", "_reason").alias("_reason"))
+    return good, bad
+
+
+def batch_frame(reads: list[FileRead], feed: Feed) -> pl.DataFrame:
+    """The rows of a batch of files, as text, in one frame."""
+    frames = [r.frame for r in reads] or [_empty_text_frame(feed)]
+    return pl.concat(frames, how="vertical_relaxed", rechunk=False)
+
+
+def judge(
+    frame: pl.DataFrame, reads: list[FileRead], feed: Feed, now: datetime, referenced: dict | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(good rows, quarantined rows with their rules) of a batch: the contract's rules on its rows, and the lines
+    its CSV files could not split. `referenced`: the loaded rows the cross-feed rules compare with."""
     good, bad = rules.split(rules.evaluate(frame, feed, now, referenced), feed, now)
     malformed = [r.malformed for r in reads if r.malformed.height]
     if malformed:
         bad = pl.concat([bad, *malformed], how="vertical_relaxed")
-    bad = bad.with_columns(pl.format("{} row {}: {}", "_source_file", "_row_number", "_reason").alias("_reason"))
     return good, bad
 
 
@@ -308,10 +327,11 @@ def _refresh_identity(con: duckdb.DuckDBPyConnection, feed: Feed, unchanged: lis
         )
 
 
-def _known_hashes(con: duckdb.DuckDBPyConnection, feed: Feed) -> dict[str, str]:
+def known_hashes(con: duckdb.DuckDBPyConnection, feed: Feed) -> dict[str, str]:
+    """Content hash -> the file first logged with it: the bytes a new file must not repeat to load."""
     rows = con.execute(
         f"select content_hash, min(file) from {INGEST_LOG} where feed = ? and status <> 'duplicate' "
-        "group by content_hash",
+        "and content_hash is not null group by content_hash",
         [feed.name],
     ).fetchall()
     return dict(rows)

@@ -14,6 +14,7 @@ import pytest
 from pipelines.feeds import references, rules
 from pipelines.feeds.contract import FEEDS, MIN_DATE
 from pipelines.feeds.raw_tables import create_raw_tables
+from tests.reliability.test_bad_input_matrix import order
 
 NOW = datetime(2024, 6, 1, 12, 0)
 RETURNS, ORDERS = FEEDS["returns"], FEEDS["orders"]
@@ -149,26 +150,6 @@ def test_a_refund_is_at_most_what_was_paid_for_the_units_returned():
 
 def test_without_loaded_rows_cross_feed_rules_pass():
     assert judged(RETURNS, [ret(quantity_returned="50", refund_amount="1000")]) == {"R1": []}
-
-
-def order(**overrides: str) -> dict[str, str | None]:
-    row = dict.fromkeys(ORDERS.column_names)
-    row |= {
-        "order_id": "O1",
-        "line_number": "1",
-        "order_ts": "2024-01-01T10:00:00Z",
-        "customer_id": "C1",
-        "channel": "web",
-        "ship_to_region": "EU",
-        "sku": "S1",
-        "warehouse_id": "W1",
-        "quantity_ordered": "2",
-        "unit_price": "9.99",
-        "promised_date": "2024-01-04",
-        "status": "open",
-        "updated_at": "2024-01-01T10:00:00Z",
-    }
-    return row | overrides
 
 
 SHIPPED = {"quantity_shipped": "2", "shipped_ts": "2024-01-02T08:00:00Z"}
