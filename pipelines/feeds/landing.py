@@ -96,8 +96,9 @@ def _entry(path: Path, rel: str, suffixes: tuple[str, ...] = SUFFIXES) -> Entry 
 
 
 def restat(entry: Entry) -> Entry | None:
-    """The entry as it is now (None once it has gone)."""
-    return _entry(entry.path, entry.rel, _suffixes(entry.path.parent))
+    """The entry as it is now (None once it has gone). Its name was judged when the folder was scanned and has
+    not changed: only its identity is looked at again (no second read of the folder's profile)."""
+    return _entry(entry.path, entry.rel, SUFFIXES + PROFILE_SUFFIXES)
 
 
 def wait_until_settled(
