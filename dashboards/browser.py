@@ -123,7 +123,9 @@ def streamlit_server(env: dict[str, str], log: Path, port: int | None = None, ti
 class Chromium:
     """One headless Chromium tab driven over the DevTools protocol."""
 
-    def __init__(self, profile: Path, width: int = 1440, height: int = 1600, timeout: float = 30):
+    # The first start on a fresh machine (binary and fonts not yet in the page cache) on busy cores is slow;
+    # later starts are quick. The timeout is for the first.
+    def __init__(self, profile: Path, width: int = 1440, height: int = 1600, timeout: float = 180):
         binary = chromium_path()
         if binary is None:
             raise FileNotFoundError("chromium is not installed: run `make browser`")
@@ -163,11 +165,18 @@ class Chromium:
         deadline = time.monotonic() + timeout
         while not (marker.exists() and marker.read_text().strip()):
             if self.proc.poll() is not None:
-                raise RuntimeError(f"chromium exited with {self.proc.returncode}; see {self._log.name}")
+                raise RuntimeError(f"chromium exited with {self.proc.returncode}: {self._last_log_line()}")
             if time.monotonic() > deadline:
-                raise TimeoutError("chromium did not open its DevTools port")
+                raise TimeoutError(
+                    f"chromium did not open its DevTools port in {timeout:.0f} s: {self._last_log_line()}"
+                )
             time.sleep(0.05)
         return int(marker.read_text().split()[0])
+
+    def _last_log_line(self) -> str:
+        self._log.flush()
+        lines = Path(self._log.name).read_text(errors="replace").splitlines()
+        return f"{lines[-1] if lines else '(no output)'} (log: {self._log.name})"
 
     def send(self, method: str, **params) -> dict:
         call_id = next(self._ids)
