@@ -322,10 +322,17 @@ def run_set(name: str, args, cfg_overrides: dict, say: Callable[[str], None]) ->
     by = {r.method: r for r in rows}
     if run is not None:
         selected = by["project: selected"]
-        best = min(SF_REFERENCE, key=lambda m: np.nanmean(by[f"statsforecast: {m}"].rmsse))
-        best_w = min(SF_REFERENCE, key=lambda m: weighted_mean(by[f"statsforecast: {m}"].rmsse, weights))
-        r1 = np.nanmean(selected.rmsse) / np.nanmean(by[f"statsforecast: {best}"].rmsse)
-        r2 = weighted_mean(selected.rmsse, weights) / weighted_mean(by[f"statsforecast: {best_w}"].rmsse, weights)
+        # On the series both sides are scored on: a run that leaves series out is not compared on fewer.
+        both = np.isfinite(selected.rmsse) & np.all(
+            [np.isfinite(by[f"statsforecast: {m}"].rmsse) for m in SF_REFERENCE], 0
+        )
+        ref = {m: np.where(both, by[f"statsforecast: {m}"].rmsse, np.nan) for m in SF_REFERENCE}
+        sel_rmsse = np.where(both, selected.rmsse, np.nan)
+        best = min(SF_REFERENCE, key=lambda m: np.nanmean(ref[m]))
+        best_w = min(SF_REFERENCE, key=lambda m: weighted_mean(ref[m], weights))
+        r1 = np.nanmean(sel_rmsse) / np.nanmean(ref[best])
+        r2 = weighted_mean(sel_rmsse, weights) / weighted_mean(ref[best_w], weights)
+        say(f"ratios on the {int(both.sum())} series scored for the selection and every reference model")
         r3 = run_seconds / sf_seconds["AutoETS"]
         lo, hi = COVERAGE_BAR
         say(f"selected mean RMSSE / {best}'s     = {r1:.3f} (bar <= {RMSSE_BAR}) -> {_verdict(r1 <= RMSSE_BAR)}")
