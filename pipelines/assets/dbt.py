@@ -14,7 +14,9 @@ stored table once dbt has finished; a failed build's message names the tests and
 
 import json
 import os
+import shutil
 import sys
+import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
@@ -36,6 +38,11 @@ dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 # What each run builds: models and data tests. dbt's unit tests check SQL logic, not data; they run in
 # the test suite (tests/dbt), not every morning.
 DBT_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+
+# dbt parses the whole project again when its profile's values (the warehouse path among them) differ
+# from those of the parse it starts from, so one parse state kept with the project serves one data
+# directory only. Each warehouse keeps its own beside it, and every build starts from it.
+PARSE_STATE = "dbt_partial_parse.msgpack"
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:
@@ -105,7 +112,14 @@ def _build(
     # cores only makes the large ones share memory and CPU (at scale 10 on 2 cores, 1 and 2 threads built
     # the warehouse in the same time; with 4, each large model took two to three times as long).
     os.environ.setdefault("SCM_DBT_THREADS", str(os.cpu_count() or 1))
-    invocation = dbt.cli([*DBT_BUILD_ARGS, *(extra_args or [])], context=context, raise_on_error=False)
+    parse_state = warehouse.file.with_name(PARSE_STATE)
+    target = DBT_DIR / dbt_project.target_path / f"{context.op_execution_context.op.name}-{uuid.uuid4().hex[:12]}"
+    if parse_state.exists():
+        target.mkdir(parents=True)
+        shutil.copyfile(parse_state, target / "partial_parse.msgpack")
+    invocation = dbt.cli(
+        [*DBT_BUILD_ARGS, *(extra_args or [])], context=context, raise_on_error=False, target_path=target
+    )
     warned = []
     for event in invocation.stream():
         if isinstance(event, dg.AssetCheckResult) and not event.passed and event.severity == dg.AssetCheckSeverity.WARN:
@@ -116,12 +130,20 @@ def _build(
         with warehouse.get_connection() as con:
             for result in warned:
                 yield with_failing_rows(con, result, invocation.manifest)
+    _keep_parse_state(invocation.target_path / "partial_parse.msgpack", parse_state)
     error = invocation.get_error()
     if error is not None:
         run_results = invocation.target_path / "run_results.json"
         results = json.loads(run_results.read_text()) if run_results.exists() else None
         messages = getattr(invocation, "_error_messages", [])  # dbt's error log lines, when no results
         raise dg.Failure(description=build_failure(results, messages), allow_retries=False) from error
+
+
+def _keep_parse_state(written: Path, parse_state: Path) -> None:
+    if written.exists():
+        staged = parse_state.with_name(f".{parse_state.name}.{os.getpid()}")
+        shutil.copyfile(written, staged)
+        staged.replace(parse_state)  # whole or not at all: a killed run leaves the previous state
 
 
 FAILURE_SAMPLE_ROWS = 5
