@@ -8,7 +8,7 @@ import pytest
 from statsforecast.models import AutoETS, AutoTheta
 
 from forecasting import statistical
-from forecasting.statistical import STAT_MODELS, forecast_origins, impute_censored
+from forecasting.statistical import STAT_MODELS, forecast_origins, impute_censored, search_ets
 
 NAN = np.nan
 DAYS = 200
@@ -115,12 +115,28 @@ def _window(y: np.ndarray, origin: int) -> np.ndarray:
 def test_auto_ets_searches_the_form_once_and_refits_it_at_later_origins(panel):
     y, first = panel
     fc = forecast_origins("auto_ets", y[:1], first[:1], ORIGINS, H, np.array([True]))
-    searched = AutoETS(season_length=7).fit(_window(y[0], ORIGINS[0]))
+    searched = search_ets(_window(y[0], ORIGINS[0]), 7)
     assert fc[0, 0] == pytest.approx(np.maximum(searched.predict(h=H)["mean"], 0))
     form = searched.model_["components"]
     fixed = AutoETS(season_length=7, model=form[:3], damped=form[3] == "D")
     for j in (1, 2):
         assert fc[0, j] == pytest.approx(np.maximum(fixed.forecast(y=_window(y[0], ORIGINS[j]), h=H)["mean"], 0))
+
+
+def test_search_ets_finds_what_the_exhaustive_search_finds():
+    rng = np.random.default_rng(2)
+    t = np.arange(DAYS)
+    weekly = rng.poisson(12 * WEEKLY[t % 7]).astype(float)
+    trended = rng.poisson((5 + 0.1 * t) * WEEKLY[t % 7]).astype(float)
+    for x in (weekly, trended):
+        assert search_ets(x, 7).model_["components"] == AutoETS(season_length=7).fit(x).model_["components"]
+    assert search_ets(trended, 7).model_["components"][1] == "A"
+    # The damped stage: a trend that flattens out.
+    flattening = 40 - 35 * np.exp(-t / 30) + rng.normal(0, 0.5, DAYS)
+    assert (
+        search_ets(flattening, 7).model_["components"] == AutoETS(season_length=7).fit(flattening).model_["components"]
+    )
+    assert search_ets(flattening, 7).model_["components"][3] == "D"
 
 
 def test_auto_theta_searches_the_variant_once_and_refits_it_at_later_origins(panel):
