@@ -24,6 +24,8 @@ CAL_CAP = 30  # days to / since a holiday, capped: further away it has no pull o
 
 SERIES = [
     *(f"mean_{w}" for w in MEANS),
+    "mean_365",
+    "trend",  # mean_28 / mean_112: rising or fading demand, a ratio trees cannot form themselves
     "share_28",
     "share_112",
     "sd_28",
@@ -43,6 +45,8 @@ LEAD = [
     "weekday_mean_8",
     "weekday_last",
     "last_year",
+    "weekday_ratio",  # weekday_mean_8 / mean_56: the target weekday's share of the week
+    "last_year_ratio",  # last_year / mean_365: how the same days a year ago stood out
     "weekday",
     "day_of_month",
     "month",
@@ -132,6 +136,8 @@ def origin_state(
         series = np.column_stack(
             [
                 *means,
+                _nanmean(year, 1) / s,
+                means[1] / means[3],
                 _nanmean(sold[:, -28:], 1),
                 _nanmean(sold, 1),
                 np.sqrt(np.maximum(_nanmean(hist[:, -28:] ** 2, 1) - level**2, 0.0)) / s,
@@ -229,5 +235,8 @@ def rows(
         ly[:, a - lo : b - lo] = y[which, a:b]
     ly = np.lib.stride_tricks.sliding_window_view(ly, 7, axis=1)
     out[:, :, ns + 4] = _nanmean(ly, 2) / state.scale[which][:, None]
-    out[:, :, ns + 5 :] = cal[cal_row[which]][:, t + 1 : t + 1 + horizon]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, :, ns + 5] = out[:, :, ns + 2] / out[:, :, SERIES.index("mean_56")]
+        out[:, :, ns + 6] = out[:, :, ns + 4] / out[:, :, SERIES.index("mean_365")]
+    out[:, :, ns + 7 :] = cal[cal_row[which]][:, t + 1 : t + 1 + horizon]
     return out.reshape(m * horizon, len(NAMES))
