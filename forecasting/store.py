@@ -4,11 +4,23 @@
     forecast.forecasts        run_id, cutoff_date, sku, warehouse_id, forecast_date, model, yhat, yhat_lower,
                               yhat_upper, is_selected: every model's daily forecast for the horizon
     forecast.backtest_metrics run_id, cutoff_date, sku, warehouse_id, model, wape, bias, mase, ... per model
-    forecast.model_selection  run_id, cutoff_date, sku, warehouse_id, model (the selected one), its wape, ...
+    forecast.model_selection  run_id, cutoff_date, sku, warehouse_id, model (the selected one), its wape,
+                              demand_class, reason, ...
+    forecast.backtest_forecasts  run_id, cutoff_date, sku, warehouse_id, backtest_cutoff, forecast_date, model,
+                              yhat, actual: the selected model's and seasonal naive's backtest forecasts, the
+                              rows dbt's accuracy marts aggregate to the levels people decide on
+    forecast.lead_time_errors run_id, cutoff_date, demand_class, lead_days, probability, relative_error,
+                              level_floor: quantiles of the backtest's relative error of the lead-time sum,
+                              per demand class (replenishment's safety stock)
 
 A run covers every series or, when Dagster runs one partition, the series of some categories (`scope`);
 dbt's marts take each series from the latest run that covered it. Writing a run_id again (a retried step)
 replaces that run's rows: one transaction, so readers see all of a run or none of it.
+
+Columns added to a table after warehouses were first created are added to an existing table by
+`ensure_tables` (null in the rows of older runs). A run that does not carry a newer frame or column
+(`backtest`, `lead_time_errors`; the selection's `demand_class`, ...) writes it empty or null, so
+that a run of older forecasting code still writes.
 """
 
 from __future__ import annotations
@@ -31,17 +43,46 @@ RUNS_SCHEMA = {
     "seconds": pl.Float64,
     "params": pl.String,
 }
+BACKTEST_SCHEMA = {
+    "sku": pl.String,
+    "warehouse_id": pl.String,
+    "backtest_cutoff": pl.Date,
+    "forecast_date": pl.Date,
+    "model": pl.String,
+    "yhat": pl.Float64,
+    "actual": pl.Float64,
+}
+LEAD_TIME_ERROR_SCHEMA = {
+    "demand_class": pl.String,
+    "lead_days": pl.Int64,
+    "probability": pl.Float64,
+    "relative_error": pl.Float64,
+    "level_floor": pl.Float64,
+}
+# Columns of the run's frames that came after the first warehouses: a frame without them writes nulls.
+ADDED_COLUMNS: dict[str, dict[str, pl.DataType]] = {
+    "backtest_metrics": {"rmsse": pl.Float64, "lead_time_error": pl.Float64},
+    "model_selection": {"demand_class": pl.String, "reason": pl.String},
+}
+# ForecastRun attribute -> table, for the frames a run of older forecasting code does not carry.
+OPTIONAL_FRAMES = {"backtest": "backtest_forecasts", "lead_time_errors": "lead_time_errors"}
 TABLES: dict[str, dict[str, pl.DataType]] = {
     "runs": RUNS_SCHEMA,
     "forecasts": {**RUN_KEYS, **FORECAST_SCHEMA},
-    "backtest_metrics": {**RUN_KEYS, **METRIC_SCHEMA},
-    "model_selection": {**RUN_KEYS, **SELECTION_SCHEMA},
+    "backtest_metrics": {**RUN_KEYS, **METRIC_SCHEMA, **ADDED_COLUMNS["backtest_metrics"]},
+    "model_selection": {**RUN_KEYS, **SELECTION_SCHEMA, **ADDED_COLUMNS["model_selection"]},
+    "backtest_forecasts": {**RUN_KEYS, **BACKTEST_SCHEMA},
+    "lead_time_errors": {**RUN_KEYS, **LEAD_TIME_ERROR_SCHEMA},
 }
 TABLE_DOCS = {
     "runs": "One row per forecasting run.",
     "forecasts": "Every model's daily forecast and 80% interval for the horizon after the run's cut-off date.",
     "backtest_metrics": "Rolling-origin backtest accuracy per series and model (docs/kpi-definitions.md, Plan).",
     "model_selection": "The model each series' backtest selected, one row per series and run.",
+    "backtest_forecasts": "The selected model's and seasonal naive's daily forecasts at every backtest cut-off, "
+    "with what was ordered: the rows of the accuracy marts.",
+    "lead_time_errors": "Per demand class, quantiles of the backtest's relative error of the demand summed over "
+    "the first lead_days forecast days: replenishment's safety stock (docs/forecasting.md).",
 }
 COLUMN_DOCS = {
     "run_id": "The forecasting run (the Dagster run that wrote it).",
@@ -70,6 +111,18 @@ COLUMN_DOCS = {
     "seasonal_naive_wape": "Backtest WAPE of seasonal naive for the series (the FVA reference).",
     "demand_sd": "Sample standard deviation of the observed daily demand over the last 90 days "
     "(safety stock's sigma_d where the backtest has no errors).",
+    "rmsse": "Backtest RMSSE: root mean squared error over the mean squared seasonal-naive step of the training "
+    "history.",
+    "lead_time_error": "Backtest error of the demand summed over the lead time, relative to the forecast sum.",
+    "demand_class": "The series' selection group: smooth, erratic, intermittent or lumpy (null in older runs).",
+    "reason": "Why the series got its model (null in older runs).",
+    "backtest_cutoff": "The backtest cut-off the forecast was made at: the last day of history it saw.",
+    "actual": "Units ordered that day; null where the day was censored (out of stock) and not scored.",
+    "lead_days": "Forecast days summed: 1 .. lead_days after the cut-off.",
+    "probability": "The quantile's probability (a cycle service level, 0.50 .. 0.99).",
+    "relative_error": "That quantile of (actual sum - forecast sum) / max(forecast sum, level_floor x lead_days) "
+    "over the class's series and backtest cut-offs.",
+    "level_floor": "Units a day below which the forecast level does not shrink the error's denominator.",
 }
 _SQL_TYPES = {
     pl.String: "varchar",
@@ -86,10 +139,26 @@ def sql_type(dtype: pl.DataType) -> str:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schema's tables, and add the columns an older warehouse's tables lack."""
     con.execute(f"create schema if not exists {SCHEMA}")
     for table, schema in TABLES.items():
         columns = ", ".join(f"{name} {sql_type(dtype)}" for name, dtype in schema.items())
         con.execute(f"create table if not exists {SCHEMA}.{table} ({columns})")
+        for name, dtype in ADDED_COLUMNS.get(table, {}).items():
+            con.execute(f"alter table {SCHEMA}.{table} add column if not exists {name} {sql_type(dtype)}")
+
+
+def _with_added_columns(frame: pl.DataFrame, table: str) -> pl.DataFrame:
+    missing = {name: dtype for name, dtype in ADDED_COLUMNS.get(table, {}).items() if name not in frame.columns}
+    return frame.with_columns(pl.lit(None, dtype).alias(name) for name, dtype in missing.items())
+
+
+def _optional_frame(run: ForecastRun, attribute: str) -> pl.DataFrame:
+    frame = getattr(run, attribute, None)
+    if frame is None:
+        schema = TABLES[OPTIONAL_FRAMES[attribute]]
+        return pl.DataFrame(schema={k: v for k, v in schema.items() if k not in RUN_KEYS})
+    return frame
 
 
 def write_run(
@@ -112,8 +181,9 @@ def write_run(
             ]
         ),
         "forecasts": run.forecasts.with_columns(**keys),
-        "backtest_metrics": run.metrics.with_columns(**keys),
-        "model_selection": run.selection.with_columns(**keys),
+        "backtest_metrics": _with_added_columns(run.metrics, "backtest_metrics").with_columns(**keys),
+        "model_selection": _with_added_columns(run.selection, "model_selection").with_columns(**keys),
+        **{table: _optional_frame(run, attr).with_columns(**keys) for attr, table in OPTIONAL_FRAMES.items()},
     }
     ensure_tables(con)
     written = {}
