@@ -17,7 +17,8 @@ IMAPA, fitted with the array API in a spawn process pool of `--workers` processe
 has the same size and start method). statsforecast needs a series without gaps: a censored training
 day takes the value of the same weekday one week earlier (further back if that one is censored too;
 the series' observed mean where there is none); a fit that raises falls back to the seasonal naive
-forecast of that series, and the row says how many did.
+forecast of that series (its mean if shorter than a week), as does one that returns NaN (shorter than
+a season), and the row says how many did.
 
 Metrics over the held-out days, observed (not censored) days only:
 - RMSSE (M5): per series sqrt(mean (actual - forecast)^2 / mean (y_t - y_(t-1))^2 over the training days
@@ -44,6 +45,7 @@ import resource
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -180,15 +182,21 @@ def _sf_model(name: str):
 
 
 def _sf_chunk(name: str, series: list[np.ndarray], h: int) -> tuple[np.ndarray, int]:
-    """Forecasts (len(series), h) and the number of fits that raised (seasonal naive instead)."""
+    """Forecasts (len(series), h) and the number of fits that raised or returned NaN (a series shorter
+    than a season): those get the seasonal naive forecast, or the mean of a series shorter than a week."""
     out, failed = np.empty((len(series), h)), 0
     for i, y in enumerate(series):
         try:
-            out[i] = _sf_model(name).forecast(y=y, h=h)["mean"]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # short-series notices: counted as failed fits instead
+                out[i] = _sf_model(name).forecast(y=y, h=h)["mean"]
+            if np.isfinite(out[i]).all():
+                continue
         except Exception:  # noqa: BLE001  (statsforecast raises assorted errors on degenerate series)
-            failed += 1
-            last = y[-SEASON:] if len(y) >= SEASON else np.full(SEASON, y.mean())
-            out[i] = last[np.arange(h) % len(last)]
+            pass
+        failed += 1
+        last = y[-SEASON:] if len(y) >= SEASON else np.full(SEASON, y.mean())
+        out[i] = last[np.arange(h) % len(last)]
     return out, failed
 
 
@@ -335,7 +343,16 @@ def run_set(name: str, args, cfg_overrides: dict, say: Callable[[str], None]) ->
     series = [fill_censored(train[i, int(np.argmax(~np.isnan(train[i]))) :]) for i in range(keys.height)]
     fits, pool_start = statsforecast_runs(SF_MODELS, series, HORIZON, args.workers)
     for model, (f, secs, failed) in fits.items():
-        rows.append(_row(f"statsforecast: {model}", actual, f, train, secs, f"{failed} fits failed" if failed else ""))
+        rows.append(
+            _row(
+                f"statsforecast: {model}",
+                actual,
+                f,
+                train,
+                secs,
+                f"{failed} fits failed or too short" if failed else "",
+            )
+        )
     memory.stop()
     _print_table(rows, weights, say)
     say(

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from benchmarks.forecast_real import coverage, fill_censored, revenue_weights, rmsse, wape, weighted_mean
+from benchmarks.forecast_real import _sf_chunk, coverage, fill_censored, revenue_weights, rmsse, wape, weighted_mean
 from benchmarks.real_data import read_items, read_rossmann
 
 NAN = np.nan
@@ -60,6 +60,15 @@ def test_fill_censored_takes_the_same_weekday_a_week_earlier():
     assert out[7] == 1.0
     assert out[2] == pytest.approx(np.nanmean(y)) and out[9] == pytest.approx(np.nanmean(y))
     assert out[10] == 4.0
+
+
+def test_statsforecast_fits_fall_back_on_a_series_shorter_than_a_week():
+    # statsforecast's SeasonalNaive(7) returns NaN for the weekdays a 3-day series has not seen.
+    week = np.array([1.0, 2, 3, 4, 5, 6, 7, 8])
+    out, failed = _sf_chunk("SeasonalNaive", [week, np.array([1.0, 2.0, 6.0])], 9)
+    assert failed == 1
+    assert out[0].tolist() == [2.0, 3, 4, 5, 6, 7, 8, 2, 3]
+    assert out[1].tolist() == [3.0] * 9
 
 
 def test_m5_items_converter(tmp_path):
