@@ -95,7 +95,7 @@ COLUMN_DOCS = {
     "sku": "Product.",
     "warehouse_id": "Warehouse the demand ships from.",
     "forecast_date": "Day forecast.",
-    "model": "seasonal_naive, moving_average, tsb or prophet.",
+    "model": "The model: one of forecasting.config.MODELS (seasonal_naive, moving_average, tsb, ...).",
     "yhat": "Point forecast of units ordered that day.",
     "yhat_lower": "Lower bound of the 80% interval (backtest residual quantiles; never below 0).",
     "yhat_upper": "Upper bound of the 80% interval.",
@@ -111,9 +111,10 @@ COLUMN_DOCS = {
     "seasonal_naive_wape": "Backtest WAPE of seasonal naive for the series (the FVA reference).",
     "demand_sd": "Sample standard deviation of the observed daily demand over the last 90 days "
     "(safety stock's sigma_d where the backtest has no errors).",
-    "rmsse": "Backtest RMSSE: root mean squared error over the mean squared seasonal-naive step of the training "
-    "history.",
-    "lead_time_error": "Backtest error of the demand summed over the lead time, relative to the forecast sum.",
+    "rmsse": "Backtest RMSSE (M5): sqrt(mean squared error / mean (y_t - y_(t-1))^2 of the training history), "
+    "each day scaled by its own cut-off's history (forecasting/metrics.py).",
+    "lead_time_error": "Backtest error of the horizon's total: |sum (forecast - actual)| / (n x sqrt(RMSSE's "
+    "scale)) over a cut-off's n scored days, the mean over cut-offs (forecasting/metrics.py).",
     "demand_class": "The series' selection group: smooth, erratic, intermittent or lumpy (null in older runs).",
     "reason": "Why the series got its model (null in older runs).",
     "backtest_cutoff": "The backtest cut-off the forecast was made at: the last day of history it saw.",

@@ -33,7 +33,9 @@ warehouses as (
 
 latest_forecasts as (
 
-    select forecasts.*
+    select
+        forecasts.*,
+        latest_runs.demand_class
     from forecasts
     inner join latest_runs
         on forecasts.run_id = latest_runs.run_id
@@ -73,7 +75,8 @@ final as (
         keyed.yhat,
         keyed.yhat_lower,
         keyed.yhat_upper,
-        keyed.is_selected
+        keyed.is_selected,
+        keyed.demand_class
     from keyed
     inner join products
         on keyed.product_key = products.product_key

@@ -3,7 +3,8 @@
     (sku and warehouse) and model, from the same run demand_forecast shows: the latest forecasting run
     that covered the series (int_forecast_latest_runs). is_selected marks the model that run's
     model_selection row names. error_sd (the daily backtest error's sample standard deviation) is
-    replenishment's sigma_d; recent_wape (the last cut-off alone) flags a forecast error jump.
+    replenishment's sigma_d; recent_wape (the last cut-off alone) flags a forecast error jump. The
+    series' demand class and the reason for its model come from its model_selection row.
 #}
 with
 
@@ -35,7 +36,9 @@ latest_metrics as (
 
     select
         backtest_metrics.*,
-        backtest_metrics.model = latest_runs.selected_model as is_selected
+        backtest_metrics.model = latest_runs.selected_model as is_selected,
+        latest_runs.demand_class,
+        latest_runs.selection_reason
     from backtest_metrics
     inner join latest_runs
         on backtest_metrics.run_id = latest_runs.run_id
@@ -80,7 +83,11 @@ final as (
         keyed.n_cutoffs,
         keyed.actual_total,
         keyed.error_sd,
-        keyed.recent_wape
+        keyed.recent_wape,
+        keyed.rmsse,
+        keyed.lead_time_error,
+        keyed.demand_class,
+        keyed.selection_reason
     from keyed
     inner join products
         on keyed.product_key = products.product_key

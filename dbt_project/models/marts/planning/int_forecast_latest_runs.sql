@@ -35,6 +35,8 @@ ranked_runs as (
         model_selection.wape as selected_model_wape,
         model_selection.seasonal_naive_wape,
         model_selection.demand_sd,
+        model_selection.demand_class,
+        model_selection.reason as selection_reason,
         row_number() over (
             partition by model_selection.sku, model_selection.warehouse_id
             order by runs.created_at desc nulls last, runs.run_id desc
@@ -56,7 +58,9 @@ final as (
         selected_model,
         selected_model_wape,
         seasonal_naive_wape,
-        demand_sd
+        demand_sd,
+        demand_class,
+        selection_reason
     from ranked_runs
     where recency_rank = 1
 

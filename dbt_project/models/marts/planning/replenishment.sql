@@ -6,16 +6,20 @@
     - The forecast: the selected model's rows of the latest run that covered the series
       (demand_forecast where is_selected), forecast days after the as-of date only (forecast day
       n = as_of + n; the run's cut-off is the as-of date in the normal case).
-    - L̄, σ_L: mean and sample standard deviation (0 for a single line) of lead_time_days over every
-      received PO line of the product's primary supplier (any sku, any warehouse) received in the
-      365 days ending on the as-of date (as_of - 364 .. as_of). None: the supplier's contracted lead
-      time and 0. No primary supplier (or one neither received lines nor the master know): null,
-      and so is everything computed from the lead time.
+    - L̄, σ_L and L = least(greatest(ceil(L̄), 1), 28): int_product_lead_times (the primary
+      supplier's received PO lines of the last 365 days, else its contracted lead time and 0). No
+      primary supplier: null, and so is everything computed from the lead time.
     - d̄: mean selected yhat over forecast days 1 .. max(1, ceil(L̄)), those of them the forecast has;
       0 without a forecast.
     - σ_d: the selected model's backtest error_sd in that run; else the run's demand_sd (observed
       daily demand, last 90 days); else 0.
-    - safety_stock = z × sqrt(L̄ × σ_d² + d̄² × σ_L²); reorder_point = d̄ × L̄ + safety_stock.
+    - safety stock, method `lead_time_quantile` where the run has forecast.lead_time_errors for the
+      series' demand class at lead_days = L and probability = round(s, 2): D_L = Σ selected yhat over
+      forecast days 1 .. L (those the forecast has); q_L = D_L + relative_error × max(D_L,
+      level_floor × L); demand_term = max(q_L - D_L, 0), × sqrt(max(L̄, 1) / L) when L̄ > 28 (the
+      quantile of 28 days stretched to the lead time as a random walk would); safety_stock =
+      sqrt(demand_term² + (z × d̄ × σ_L)²). Otherwise, method `normal`: z × sqrt(L̄ × σ_d² + d̄² × σ_L²).
+    - reorder_point = d̄ × L̄ + safety_stock.
     - Open PO lines: current PO lines with status 'open' ordered on or before the as-of date, open
       quantity = quantity_ordered - coalesce(quantity_received, 0), for the sku at the warehouse.
     - inventory_position = on_hand_qty - reserved_qty + open PO quantity.
@@ -36,15 +40,9 @@ positions as (
 
 ),
 
-products as (
+lead_times as (
 
-    select * from {{ ref('dim_product') }}
-
-),
-
-suppliers as (
-
-    select * from {{ ref('dim_supplier') }}
+    select * from {{ ref('int_product_lead_times') }}
 
 ),
 
@@ -72,6 +70,12 @@ latest_runs as (
 
 ),
 
+lead_time_errors as (
+
+    select * from {{ source('forecast', 'lead_time_errors') }}
+
+),
+
 as_of as (
 
     select * from {{ ref('int_as_of_date') }}
@@ -84,58 +88,6 @@ settings as (
         cast({{ service_level }} as double precision) as service_level,
         {{ normal_quantile(service_level) }} as z,
         cast({{ review_period_days }} as integer) as review_period_days
-
-),
-
-lead_time_window as (
-
-    select
-        cast({{ dbt.dateadd('day', -364, 'as_of_date') }} as date) as window_start,
-        as_of_date as window_end
-    from as_of
-
-),
-
-supplier_lead_times as (
-
-    select
-        po_lines.supplier_id,
-        avg(cast(po_lines.lead_time_days as double precision)) as lead_time_days,
-        case
-            when count(*) > 1 then stddev_samp(cast(po_lines.lead_time_days as double precision))
-            else 0
-        end as lead_time_sd
-    from po_lines
-    cross join lead_time_window
-    where po_lines.is_received
-        and po_lines.received_date between lead_time_window.window_start and lead_time_window.window_end
-    group by 1
-
-),
-
-product_lead_times as (
-
-    select
-        products.product_key,
-        products.primary_supplier_id,
-        case
-            when supplier_lead_times.supplier_id is not null then 'received_po_lines'
-            when suppliers.contracted_lead_time_days is not null then 'contracted'
-        end as lead_time_source,
-        case
-            when supplier_lead_times.supplier_id is not null then supplier_lead_times.lead_time_days
-            else cast(suppliers.contracted_lead_time_days as double precision)
-        end as lead_time_days,
-        case
-            when supplier_lead_times.supplier_id is not null then supplier_lead_times.lead_time_sd
-            when suppliers.contracted_lead_time_days is not null then 0
-        end as lead_time_sd
-    from products
-    left join supplier_lead_times
-        on products.primary_supplier_id = supplier_lead_times.supplier_id
-    left join suppliers
-        on products.primary_supplier_key = suppliers.supplier_key
-        and not suppliers.is_unknown
 
 ),
 
@@ -196,6 +148,7 @@ series as (
         latest_runs.run_id as forecast_run_id,
         latest_runs.cutoff_date as forecast_cutoff_date,
         latest_runs.selected_model,
+        latest_runs.demand_class,
         case
             when selected_accuracy.error_sd is not null then selected_accuracy.error_sd
             when latest_runs.demand_sd is not null then latest_runs.demand_sd
@@ -206,15 +159,16 @@ series as (
             when latest_runs.demand_sd is not null then 'recent_demand'
             else 'none'
         end as demand_sd_source,
-        product_lead_times.primary_supplier_id,
-        product_lead_times.lead_time_days,
-        product_lead_times.lead_time_sd,
-        product_lead_times.lead_time_source,
-        greatest(1, cast(ceil(product_lead_times.lead_time_days) as integer)) as lead_time_forecast_days,
+        lead_times.primary_supplier_id,
+        lead_times.lead_time_days,
+        lead_times.lead_time_sd,
+        lead_times.lead_time_source,
+        lead_times.lead_days,
+        greatest(1, cast(ceil(lead_times.lead_time_days) as integer)) as lead_time_forecast_days,
         coalesce(open_po.open_po_qty, 0) as open_po_qty
     from positions
-    left join product_lead_times
-        on positions.product_key = product_lead_times.product_key
+    left join lead_times
+        on positions.product_key = lead_times.product_key
     left join latest_runs
         on positions.sku = latest_runs.sku
         and positions.warehouse_id = latest_runs.warehouse_id
@@ -236,6 +190,8 @@ series_forecast as (
         count(*) as forecast_days,
         avg(case when selected_forecast.forecast_day <= series.lead_time_forecast_days then selected_forecast.yhat end)
             as lead_time_avg_daily_forecast,
+        sum(case when selected_forecast.forecast_day <= series.lead_days then selected_forecast.yhat end)
+            as lead_days_demand,
         sum(case when selected_forecast.forecast_day <= settings.review_period_days then selected_forecast.yhat end)
             as review_period_demand
     from series
@@ -308,6 +264,11 @@ joined as (
                 then coalesce(series_forecast.lead_time_avg_daily_forecast, 0)
         end as avg_daily_forecast,
         coalesce(series_forecast.review_period_demand, 0) as forecast_review_period_demand,
+        case
+            when series.lead_days is not null then coalesce(series_forecast.lead_days_demand, 0)
+        end as lead_time_demand,
+        series_lead_time_errors.relative_error as lead_time_relative_error,
+        series_lead_time_errors.level_floor as lead_time_level_floor,
         series.on_hand_qty - series.reserved_qty + series.open_po_qty as inventory_position,
         stockouts.projected_stockout_date
     from series
@@ -318,6 +279,29 @@ joined as (
     left join stockouts
         on series.sku = stockouts.sku
         and series.warehouse_id = stockouts.warehouse_id
+    left join lead_time_errors as series_lead_time_errors
+        on series.forecast_run_id = series_lead_time_errors.run_id
+        and series.demand_class = series_lead_time_errors.demand_class
+        and series.lead_days = series_lead_time_errors.lead_days
+        and round(series_lead_time_errors.probability, 2) = round(settings.service_level, 2)
+
+),
+
+with_demand_term as (
+
+    select
+        *,
+        case
+            when lead_time_relative_error is not null
+                then greatest(
+                    lead_time_relative_error * greatest(lead_time_demand, lead_time_level_floor * lead_days), 0
+                ) * case
+                    when lead_time_days > {{ var('lead_time_error_max_days') }}
+                        then sqrt(greatest(lead_time_days, 1) / lead_days)
+                    else 1
+                end
+        end as lead_time_demand_term
+    from joined
 
 ),
 
@@ -325,11 +309,22 @@ with_safety_stock as (
 
     select
         *,
-        z * sqrt(
-            lead_time_days * demand_sd * demand_sd
-            + avg_daily_forecast * avg_daily_forecast * lead_time_sd * lead_time_sd
-        ) as safety_stock
-    from joined
+        case
+            when lead_time_demand_term is not null
+                then sqrt(
+                    lead_time_demand_term * lead_time_demand_term
+                    + z * z * avg_daily_forecast * avg_daily_forecast * lead_time_sd * lead_time_sd
+                )
+            else z * sqrt(
+                lead_time_days * demand_sd * demand_sd
+                + avg_daily_forecast * avg_daily_forecast * lead_time_sd * lead_time_sd
+            )
+        end as safety_stock,
+        case
+            when lead_time_demand_term is not null then 'lead_time_quantile'
+            when lead_time_days is not null then 'normal'
+        end as safety_stock_method
+    from with_demand_term
 
 ),
 
@@ -368,6 +363,7 @@ final as (
         forecast_run_id,
         forecast_cutoff_date,
         selected_model,
+        demand_class,
         has_forecast,
         service_level,
         z,
@@ -378,6 +374,12 @@ final as (
         lead_time_days,
         lead_time_sd,
         lead_time_source,
+        lead_days,
+        lead_time_demand,
+        lead_time_relative_error,
+        lead_time_level_floor,
+        lead_time_demand_term,
+        safety_stock_method,
         safety_stock,
         reorder_point,
         on_hand_qty,
