@@ -100,7 +100,11 @@ final as (
         lead_time_source,
         lead_time_days,
         lead_time_sd,
-        least(greatest(cast(ceil(lead_time_days) as integer), 1), {{ max_days }}) as lead_days
+        -- greatest and least skip nulls in DuckDB: without a lead time there are no lead days
+        case
+            when lead_time_days is not null
+                then least(greatest(cast(ceil(lead_time_days) as integer), 1), {{ max_days }})
+        end as lead_days
     from product_lead_times
 
 )
