@@ -1,17 +1,20 @@
 """Rolling-origin backtest and final forecast of every model for one batch of series (numpy only).
 
 `forecast_batch` is the unit of work sent to a process or a Dask worker: plain arrays in, plain arrays
-out, no polars frames, no shared state, so that any executor gives the same numbers.
+out, no polars frames, no shared state, so that any executor gives the same numbers. The global model is
+trained across all series before the batches (run.py) and arrives in `Batch.precomputed`; it is scored
+here like every other model.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import baselines, intervals, metrics
-from .config import ForecastConfig
+from . import baselines, intervals, metrics, statistical
+from .config import COMBINED, ForecastConfig
 from .prophet_model import Features, ProphetSettings, fit_predict, fourier
 from .stan import StanProgram
 
@@ -38,6 +41,8 @@ class Batch:
     country: list[str | None]
     fit_prophet: np.ndarray  # (n,) bool: Prophet is worth fitting (see panel.series_keys)
     intermittent: np.ndarray  # (n,) bool: seasonal naive is not a candidate (see selection.py)
+    # (n, n_origins + 1, horizon) forecasts of the models computed across all series, per model name
+    precomputed: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass
@@ -50,14 +55,13 @@ class BatchResult:
     scores: dict[str, metrics.Scores]
     candidate: np.ndarray  # (n, n_models) bool: may be selected (see selection.py)
     demand_sd: np.ndarray  # (n,) sd of the observed daily demand over the last cfg.fallback_sd_days
+    back: np.ndarray  # (n, n_models, n_cutoffs, horizon) backtest forecasts, NaN where not scored
+    actual: np.ndarray  # (n, n_cutoffs, horizon) what happened, NaN where not scored (censored, too early)
 
 
-def _baseline(name: str, y: np.ndarray, first: np.ndarray, origins: np.ndarray, cfg: ForecastConfig) -> np.ndarray:
+def _baseline(name: str, y: np.ndarray, origins: np.ndarray, cfg: ForecastConfig) -> np.ndarray:
     """(n, len(origins), horizon) forecasts made at each origin from the days up to it."""
     h = cfg.horizon
-    if name == "tsb":
-        level = baselines.tsb_levels(y, origins, first, cfg.tsb_alpha, cfg.tsb_beta)
-        return np.repeat(level[:, :, None], h, axis=2)
     out = np.empty((len(y), len(origins), h))
     for j, o in enumerate(origins):
         past = y[:, : o + 1]
@@ -107,6 +111,41 @@ def _prophet(batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray
     return out
 
 
+def _own_forecasts(name: str, batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    cfg, y = ctx.cfg, batch.y
+    if name == "prophet":
+        return _prophet(batch, ctx, origins, usable, batch.fit_prophet)
+    if name in batch.precomputed:
+        return batch.precomputed[name]
+    # The level models estimate the regular level: event days (Black Friday week) are skipped like
+    # censored ones, or a run just after the week carries its spike into the next month. Seasonal naive
+    # stays the textbook benchmark.
+    level_y = y if name == "seasonal_naive" else np.where(ctx.event_days[None, :], np.nan, y)
+    if name in statistical.STAT_MODELS:
+        return statistical.forecast_origins(
+            name,
+            level_y,
+            batch.first,
+            origins,
+            cfg.horizon,
+            np.ones(len(y), bool),
+            max_train_days=cfg.stat_max_train_days,
+            tsb_alpha_d=cfg.tsb_alpha,
+            tsb_alpha_p=cfg.tsb_beta,
+        )
+    return _baseline(name, level_y, origins, cfg)
+
+
+def _ensemble(forecasts: dict[str, np.ndarray], members: tuple[str, ...]) -> np.ndarray:
+    """The mean of the members' forecasts where at least two of them ran, else NaN."""
+    stack = np.stack([forecasts[m] for m in members if m in forecasts])
+    count = np.sum(~np.isnan(stack), axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: left NaN below
+        mean = np.nanmean(stack, axis=0)
+    return np.where(count >= 2, mean, np.nan)
+
+
 def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
     cfg, y, h = ctx.cfg, batch.y, ctx.cfg.horizon
     final = ctx.n_days - 1
@@ -121,26 +160,25 @@ def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
     actual = np.stack([padded[:, o + 1 : o + 1 + h] for o in ctx.origins], axis=1) if n_bt else np.empty((len(y), 0, h))
     actual = np.where(usable[:, :n_bt, None], actual, np.nan)
     scale = metrics.seasonal_scale(y, ctx.origins)
+    sq_scale = metrics.squared_scale(y, ctx.origins)
     sd = intervals.recent_sd(y, cfg.fallback_sd_days)
 
     models = list(cfg.models)
+    forecasts = {name: _own_forecasts(name, batch, ctx, origins, usable) for name in models if name not in COMBINED}
+    if "ensemble" in models:
+        forecasts["ensemble"] = _ensemble(forecasts, cfg.ensemble_members)
     yhat = np.full((len(y), len(models), h), np.nan)
     lower, upper = np.full_like(yhat, np.nan), np.full_like(yhat, np.nan)
+    back_all = np.full((len(y), len(models), n_bt, h), np.nan)
     scores = {}
     candidate = np.ones((len(y), len(models)), bool)
     for k, name in enumerate(models):
         if name == "seasonal_naive":
             candidate[:, k] = ~batch.intermittent
-        if name == "prophet":
-            fc = _prophet(batch, ctx, origins, usable, batch.fit_prophet)
-        else:
-            # Moving average and TSB estimate the regular level: event days (Black Friday week) are
-            # skipped like censored ones, or a run just after the week carries its spike into the next
-            # month. Seasonal naive stays the textbook benchmark.
-            level_y = y if name == "seasonal_naive" else np.where(ctx.event_days[None, :], np.nan, y)
-            fc = _baseline(name, level_y, batch.first, origins, cfg)
+        fc = forecasts[name]
         back = np.where(usable[:, :n_bt, None], fc[:, :n_bt], np.nan)
-        scores[name] = metrics.score(actual, back, scale)
+        back_all[:, k] = np.where(np.isnan(actual), np.nan, back)
+        scores[name] = metrics.score(actual, back, scale, sq_scale)
         low, high = intervals.residual_bands(
             actual, back, cfg.interval, cfg.min_interval_residuals, cfg.interval_level_floor
         )
@@ -155,4 +193,6 @@ def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
         scores=scores,
         candidate=candidate,
         demand_sd=sd,
+        back=back_all,
+        actual=actual,
     )

@@ -39,31 +39,3 @@ def moving_average(y: np.ndarray, horizon: int, window: int = 28) -> np.ndarray:
     """Mean of the observed days among the last `window`; all-censored window: mean of all history."""
     level = _nanmean_or(y[:, -window:], axis=1, default=_nanmean_or(y, axis=1, default=0.0))
     return np.repeat(level[:, None], horizon, axis=1)
-
-
-def tsb_levels(
-    y: np.ndarray, origins: np.ndarray, first: np.ndarray, alpha: float, beta: float, warmup: int = 28
-) -> np.ndarray:
-    """TSB (Teunter-Syntetos-Babai) forecast level p * z at the end of each day in `origins`.
-
-    z, the demand size, is smoothed on days with demand (alpha); p, the probability of demand, on every
-    observed day (beta), so a series that stops selling decays to zero instead of holding its last size
-    as Croston would. Both start from the first `warmup` days of each series (from its index `first`).
-    One pass over the days, vectorised over series: (n_series, len(origins)).
-    """
-    n, t = y.shape
-    cols = np.minimum(first[:, None] + np.arange(warmup), t - 1)
-    head = y[np.arange(n)[:, None], cols]
-    p = _nanmean_or(np.where(np.isnan(head), np.nan, head > 0), axis=1, default=0.5)
-    z = _nanmean_or(np.where(head > 0, head, np.nan), axis=1, default=np.nan)
-    out = np.full((n, len(origins)), np.nan)
-    want = {int(o): i for i, o in enumerate(origins)}
-    for d in range(int(max(origins)) + 1):
-        yd = y[:, d]
-        seen = ~np.isnan(yd)
-        sold = seen & (yd > 0)
-        z = np.where(sold, np.where(np.isnan(z), yd, z + alpha * (yd - z)), z)
-        p = np.where(seen, p + beta * (sold - p), p)
-        if d in want:
-            out[:, want[d]] = p * np.nan_to_num(z)
-    return out

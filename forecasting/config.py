@@ -5,7 +5,27 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-MODELS = ("seasonal_naive", "moving_average", "tsb", "prophet")
+from .global_model import GlobalSettings
+
+# Every candidate, simplest first: the order breaks ties in selection (a tie never picks the costlier model).
+# seasonal_naive and moving_average are numpy (baselines.py); the intermittent family, AutoETS and AutoTheta
+# are statsforecast's (statistical.py); lightgbm is one global model over all series (global_model.py);
+# ensemble is the mean of `ensemble_members`.
+MODELS = (
+    "seasonal_naive",
+    "moving_average",
+    "tsb",
+    "croston_sba",
+    "adida",
+    "imapa",
+    "auto_ets",
+    "auto_theta",
+    "ensemble",
+    "lightgbm",
+    "prophet",
+)
+# The models that have no forecast of their own.
+COMBINED = ("ensemble",)
 
 
 @dataclass(frozen=True)
@@ -25,25 +45,38 @@ class ForecastConfig:
     moving_average_window: int = 56  # 8 weeks: one promotion or Black Friday does not carry into next month
     tsb_alpha: float = 0.1  # smoothing of the demand size (when demand occurs)
     tsb_beta: float = 0.05  # smoothing of the demand probability (every observed day)
-    baseline_skip_events: bool = True  # moving average and TSB skip Black Friday week (backtest.py)
-    # Selection: ties (and the MAE fallback for series without demand in the backtest) go to the
-    # model listed first here; simpler models come first so a tie never picks the expensive one.
+    baseline_skip_events: bool = True  # the level models skip Black Friday week (backtest.py)
+    # statsforecast's models train on this many last days up to each origin: a year holds the weekly
+    # pattern and the current level, and AutoETS's cost grows with the length (statistical.py).
+    stat_max_train_days: int = 364
+    lightgbm: GlobalSettings = field(default_factory=GlobalSettings)
+    # The ensemble is the mean of these members' forecasts, where at least two of them ran for the series.
+    # Fixed members, not "the best few by backtest": a combination chosen on the backtest would be scored
+    # on the days that chose it.
+    ensemble_members: tuple[str, ...] = ("lightgbm", "auto_ets", "imapa")
+    # Selection (selection.py): ties go to the model listed first here, simplest first.
     preference: tuple[str, ...] = MODELS
     fallback_model: str = "moving_average"  # series with no usable cut-off at all
-    selection_tolerance: float = 0.0  # WAPEs within this relative margin of the best count as tied
-    # Series whose average interval between demand days exceeds this are intermittent (Syntetos-Boylan
-    # cut-off); seasonal naive is scored for them (it is the FVA reference) but not a candidate: see
-    # selection.py.
+    # A series takes its own best model over its group's only with strong evidence: better on every
+    # cut-off, and by at least this share of the group model's score.
+    selection_margin: float = 0.1
+    # A (demand class, category) group with fewer series than this chooses at the demand class's level.
+    min_group_series: int = 30
+    # Demand classes (Syntetos-Boylan): average demand interval above intermittent_adi is intermittent or
+    # lumpy, squared coefficient of variation of the demand sizes above erratic_cv2 is erratic or lumpy.
+    # Seasonal naive is scored for intermittent and lumpy series (the FVA reference) but not a candidate:
+    # see selection.py.
     intermittent_adi: float = 1.32
-    demand_share_days: int = 365  # the share of days with demand (1 / ADI) is taken over this many last days
+    erratic_cv2: float = 0.49
+    demand_share_days: int = 365  # ADI and CV² are taken over this many last days
 
     # --- Prophet ----------------------------------------------------------------------------------
     # Prophet is fitted only where it has a chance: at least this share of days with demand among the
     # observed days of the last `demand_share_days`, and `prophet_min_days` observed days in all. Sparser
     # series are what TSB and the moving average are for; skipping them is most of the run's speed.
     # 0 = fit every series.
-    prophet_min_nonzero_share: float = 0.2
-    prophet_min_days: int = 90
+    prophet_min_nonzero_share: float = 0.5
+    prophet_min_days: int = 180
     prophet_weekly_order: int = 3  # Prophet's defaults below, except the changepoint prior scale
     prophet_yearly_order: int = 10
     # Yearly seasonality only with two years of history, as Prophet decides by default: with less it is
@@ -68,6 +101,9 @@ class ForecastConfig:
 
     # --- execution --------------------------------------------------------------------------------
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # 1 = in this process
+    # Fewer series per worker than this run in this process: starting a worker (a fresh interpreter that
+    # imports statsforecast) costs more than a small catalogue's fits.
+    min_series_per_worker: int = 200
     batch_size: int | None = None  # series per task; None = batches of equal cost, ~8 per worker (panel.py)
     dask_scheduler: str | None = None  # e.g. "tcp://10.0.0.5:8786": run the batches on that cluster
 
@@ -77,8 +113,8 @@ class ForecastConfig:
             raise ValueError(f"unknown models {sorted(unknown)}; known: {MODELS}")
         if "seasonal_naive" not in self.models:
             raise ValueError("seasonal_naive is required: forecast value added is measured against it")
-        if self.fallback_model not in self.models or self.fallback_model == "prophet":
-            raise ValueError("fallback_model must be one of the baselines in models")
+        if self.fallback_model not in self.models or self.fallback_model not in ("seasonal_naive", "moving_average"):
+            raise ValueError("fallback_model must be one of the numpy baselines in models")
         if self.horizon < 1 or self.cutoffs < 1 or not 0 < self.interval < 1:
             raise ValueError("horizon and cutoffs must be >= 1 and interval in (0, 1)")
         if self.prophet_seasonality_mode not in ("additive", "multiplicative"):
@@ -91,3 +127,6 @@ class ForecastConfig:
     def to_params(self) -> dict:
         """JSON-able copy (tuples become lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def effective_workers(self, n_series: int) -> int:
+        return max(1, min(self.workers, n_series // max(self.min_series_per_worker, 1)))

@@ -29,7 +29,8 @@ def categories(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def read_history(con: duckdb.DuckDBPyConnection, only_categories: list[str] | None = None) -> tuple[date, pl.DataFrame]:
-    """(as-of date, demand_history frame) for every series, or those of the skus in `only_categories`."""
+    """(as-of date, demand_history frame with each sku's product category) for every series, or those of
+    the skus in `only_categories`. Selection groups series by category (selection.py)."""
     (as_of,) = con.sql("select as_of_date from intermediate.int_as_of_date").fetchall()[0]
     params: dict = {}
     in_scope = "true"
@@ -46,4 +47,6 @@ def read_history(con: duckdb.DuckDBPyConnection, only_categories: list[str] | No
         params=params,
     ).pl()
     warehouses = con.sql("select warehouse_id, country from marts.dim_warehouse").pl()
-    return as_of, demand_history(lines, inventory, warehouses, as_of)
+    products = con.sql("select sku, category from marts.dim_product where not is_unknown").pl()
+    history = demand_history(lines, inventory, warehouses, as_of)
+    return as_of, history.join(products.unique("sku"), on="sku", how="left")

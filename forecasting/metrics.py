@@ -12,6 +12,14 @@ observed, i.e. not censored, and the model produced a forecast for it):
   side are left out of the scale; a cut-off whose scale is 0 (a flat history) does not count in MASE.
 - fva (forecast value added) = wape of seasonal naive - wape of the model.
 
+Two scale-free ones choose the model (selection.py), consistent with how a forecast is judged (M5's
+RMSSE) and with what replenishment uses (the demand summed over the lead time):
+- rmsse = sqrt(mean (actual - forecast)² / mean (y_t - y_(t-1))² over the training history), each day's
+  squared error scaled by its own cut-off's scale, like MASE; pairs with a censored side are left out;
+- lead_time_error = |sum (forecast - actual)| / (n x sqrt(that scale)) over one cut-off's n scored days:
+  how far the horizon's total was off, in the same unit; the mean over cut-offs.
+`by_cutoff` keeps rmsse + lead_time_error of each cut-off, the score selection compares.
+
 Two more per series and model feed replenishment and its exceptions (kpi-definitions.md, "Plan"):
 - error_sd: the sample standard deviation of the daily error (forecast - actual) over every scored day
   of every cut-off: the σ_d of safety stock;
@@ -41,6 +49,9 @@ class Scores:
     n_cutoffs: np.ndarray  # cut-offs with at least one scored day
     error_sd: np.ndarray  # sample sd of the daily error; NaN with under two scored days
     recent_wape: np.ndarray  # wape of the last cut-off alone
+    rmsse: np.ndarray
+    lead_time_error: np.ndarray
+    by_cutoff: np.ndarray  # (n, n_cutoffs) rmsse + lead_time_error of each cut-off; NaN where unscored
 
 
 def seasonal_scale(y: np.ndarray, origins: np.ndarray, season: int = 7) -> np.ndarray:
@@ -57,8 +68,23 @@ def seasonal_scale(y: np.ndarray, origins: np.ndarray, season: int = 7) -> np.nd
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> Scores:
-    """actual, forecast: (n_series, n_cutoffs, horizon), NaN = not scored; scale: (n_series, n_cutoffs)."""
+def squared_scale(y: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """(n_series, len(origins)): mean (y_t - y_(t-1))² over t <= origin, both days observed (RMSSE's scale)."""
+    diff = (y[:, 1:] - y[:, :-1]) ** 2  # column j is t = j + 1
+    seen = ~np.isnan(diff)
+    total = np.cumsum(np.where(seen, diff, 0.0), axis=1)
+    count = np.cumsum(seen, axis=1)
+    at = np.asarray(origins) - 1
+    ok = at >= 0
+    at = np.clip(at, 0, None)
+    total, count = np.where(ok, total[:, at], 0.0), np.where(ok, count[:, at], 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray, sq_scale: np.ndarray) -> Scores:
+    """actual, forecast: (n_series, n_cutoffs, horizon), NaN = not scored; scale, sq_scale: (n_series,
+    n_cutoffs), the seasonal-naive MAE scale and the RMSSE scale of each cut-off's history."""
     scored = ~np.isnan(actual) & ~np.isnan(forecast)
     a = np.where(scored, actual, 0.0)
     err = np.where(scored, forecast - actual, 0.0)
@@ -73,8 +99,23 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -> Scores
     # The last cut-off alone (none at all when the history is too short for a backtest: nothing scored).
     last = slice(-1, None) if actual.shape[1] else slice(0, 0)
     last_total = a[:, last].sum(axis=(1, 2))
+    good_sq = (sq_scale > 0)[:, :, None] & scored
+    root = np.sqrt(np.where(sq_scale > 0, sq_scale, 1.0))
+    sq_err = np.where(good_sq, err**2 / (root**2)[:, :, None], 0.0)
+    n_sq, n_sq_cut = good_sq.sum(axis=(1, 2)), good_sq.sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
+        rmsse_cut = np.where(n_sq_cut > 0, np.sqrt(sq_err.sum(axis=2) / np.maximum(n_sq_cut, 1)), np.nan)
+        lead_cut = np.where(
+            n_sq_cut > 0, np.abs(np.where(good_sq, err, 0.0).sum(axis=2)) / (np.maximum(n_sq_cut, 1) * root), np.nan
+        )
+        lead_seen = ~np.isnan(lead_cut)
+        lead = np.where(
+            lead_seen.any(axis=1), np.nansum(lead_cut, axis=1) / np.maximum(lead_seen.sum(axis=1), 1), np.nan
+        )
         return Scores(
+            rmsse=np.where(n_sq > 0, np.sqrt(sq_err.sum(axis=(1, 2)) / np.maximum(n_sq, 1)), np.nan),
+            lead_time_error=lead,
+            by_cutoff=rmsse_cut + lead_cut,
             wape=np.where(total > 0, abs_err.sum(axis=(1, 2)) / total, np.nan),
             bias=np.where(total > 0, err.sum(axis=(1, 2)) / total, np.nan),
             mase=np.where(n_scaled > 0, scaled.sum(axis=(1, 2)) / np.maximum(n_scaled, 1), np.nan),

@@ -18,21 +18,31 @@ KEYS = ["sku", "warehouse_id"]
 def series_keys(history: pl.DataFrame, cfg: ForecastConfig, as_of: date) -> pl.DataFrame:
     """One row per series with what decides its work, numbered in the order the batches take them.
 
-    share: days with demand / observed days over the last `demand_share_days` (1 / average demand
-    interval). Prophet is fitted where share >= prophet_min_nonzero_share (and prophet_min_days observed
-    days); a series is intermittent where 1 / share > intermittent_adi. Series to fit Prophet for come
-    first, so that the expensive batches start first and the cheap ones fill the pool at the end.
+    Over the last `demand_share_days`: share = days with demand / observed days (1 / average demand
+    interval, ADI), cv2 = the squared coefficient of variation of the demand sizes (days with demand).
+    demand_class is Syntetos-Boylan's: smooth, erratic (cv2 above erratic_cv2), intermittent (ADI above
+    intermittent_adi), lumpy (both). Prophet is fitted where share >= prophet_min_nonzero_share (and
+    prophet_min_days observed days). Series to fit Prophet for come first, so that the expensive batches
+    start first and the cheap ones fill the pool at the end. category is the history's `category` where it
+    has one (selection groups by it), else null.
     """
     recent = pl.col("date") > as_of - timedelta(days=cfg.demand_share_days)
     seen = pl.col("y").is_not_null()
     share = (((pl.col("y") > 0) & recent).sum() / (seen & recent).sum()).fill_nan(0.0).fill_null(0.0)
+    sizes = pl.col("y").filter((pl.col("y") > 0) & recent)
+    cv2 = (sizes.var(ddof=0) / sizes.mean().pow(2)).fill_nan(0.0).fill_null(0.0)
     prophet = "prophet" in cfg.models
+    category = pl.col("category").drop_nulls().first() if "category" in history.columns else pl.lit(None, pl.String)
+    intermittent = pl.col("share") * cfg.intermittent_adi < 1
+    erratic = pl.col("cv2") > cfg.erratic_cv2
     return (
         history.group_by(KEYS)
         .agg(
             pl.col("date").min().alias("first"),
             pl.col("country").drop_nulls().first(),
+            category.cast(pl.String).alias("category"),
             share.alias("share"),
+            cv2.alias("cv2"),
             seen.sum().alias("observed"),
         )
         .with_columns(
@@ -42,7 +52,15 @@ def series_keys(history: pl.DataFrame, cfg: ForecastConfig, as_of: date) -> pl.D
                 & (pl.col("observed") >= cfg.prophet_min_days)
                 & pl.lit(prophet)
             ).alias("fit_prophet"),
-            (pl.col("share") * cfg.intermittent_adi < 1).alias("intermittent"),
+            intermittent.alias("intermittent"),
+            pl.when(intermittent & erratic)
+            .then(pl.lit("lumpy"))
+            .when(intermittent)
+            .then(pl.lit("intermittent"))
+            .when(erratic)
+            .then(pl.lit("erratic"))
+            .otherwise(pl.lit("smooth"))
+            .alias("demand_class"),
         )
         .sort(["fit_prophet", *KEYS], descending=[True, False, False])
         .with_row_index("series")
@@ -94,34 +112,46 @@ def batch_bounds(keys: pl.DataFrame, cfg: ForecastConfig) -> list[tuple[int, int
     return bounds
 
 
-def batches(history: pl.DataFrame, keys: pl.DataFrame, ctx: Context, bounds: list[tuple[int, int]]) -> Iterator[Batch]:
+def arrays(history: pl.DataFrame, keys: pl.DataFrame, ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """(y, price): (n_series, n_days) dense demand and mean price of every series, NaN where not observed
+    (before the series' first day, censored) or without orders (price)."""
+    y = np.full((keys.height, ctx.n_days), np.nan)
+    price = np.full_like(y, np.nan)
+    if keys.is_empty():
+        return y, price
+    start = keys["first"].min()
+    rows = history.join(keys.select(*KEYS, "series"), on=KEYS).select(
+        "series", ((pl.col("date") - pl.lit(start)).dt.total_days()).alias("day"), "y", "price"
+    )
+    r, d = rows["series"].to_numpy().astype(np.int64), rows["day"].to_numpy()
+    y[r, d] = rows["y"].fill_null(np.nan).to_numpy()
+    price[r, d] = rows["price"].fill_null(np.nan).to_numpy()
+    return y, price
+
+
+def batches(
+    keys: pl.DataFrame,
+    ctx: Context,
+    bounds: list[tuple[int, int]],
+    y: np.ndarray,
+    price: np.ndarray,
+    precomputed: dict[str, np.ndarray],
+) -> Iterator[Batch]:
+    """The series [lo, hi) of each bound, with the slices of the models already computed for all series."""
     if keys.is_empty():
         return
     start = keys["first"].min()
-    rows = (
-        history.join(keys.select(*KEYS, "series"), on=KEYS)
-        .select("series", ((pl.col("date") - pl.lit(start)).dt.total_days()).alias("day"), "y", "price")
-        .sort("series")
-    )
-    series = rows["series"].to_numpy()
     first = ((keys["first"] - start).dt.total_days()).to_numpy()
     country = keys["country"].to_list()
     fit_prophet, intermittent = keys["fit_prophet"].to_numpy(), keys["intermittent"].to_numpy()
     for lo, hi in bounds:
-        a, b = np.searchsorted(series, [lo, hi])
-        part = rows.slice(int(a), int(b - a))
-        r = part["series"].to_numpy().astype(np.int64) - lo
-        d = part["day"].to_numpy()
-        y = np.full((hi - lo, ctx.n_days), np.nan)
-        price = np.full_like(y, np.nan)
-        y[r, d] = part["y"].fill_null(np.nan).to_numpy()
-        price[r, d] = part["price"].fill_null(np.nan).to_numpy()
         yield Batch(
             index=np.arange(lo, hi),
-            y=y,
-            price=price,
+            y=y[lo:hi],
+            price=price[lo:hi],
             first=first[lo:hi],
             country=country[lo:hi],
             fit_prophet=fit_prophet[lo:hi],
             intermittent=intermittent[lo:hi],
+            precomputed={name: fc[lo:hi] for name, fc in precomputed.items()},
         )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from forecasting.baselines import moving_average, seasonal_naive, tsb_levels
+from forecasting.baselines import moving_average, seasonal_naive
 
 NAN = np.nan
 
@@ -32,27 +31,9 @@ def test_moving_average_skips_censored_days():
     assert fc[2].tolist() == [5.0, 5.0]  # window all censored: mean of the whole history
 
 
-def test_tsb_tracks_size_and_probability_and_decays_without_demand():
-    rng = np.random.default_rng(3)
-    days = 400
-    sold = rng.random(days) < 0.2
-    y = np.where(sold, 5.0, 0.0)[None, :]
-    level = tsb_levels(y, np.array([199, 399]), np.array([0]), alpha=0.1, beta=0.05)
-    assert level[0].tolist() == pytest.approx([1.0, 1.0], abs=0.5)  # p * z ~ 0.2 * 5
-    dead = np.concatenate([y[0, :200], np.zeros(200)])[None, :]
-    assert tsb_levels(dead, np.array([399]), np.array([0]), 0.1, 0.05)[0, 0] < 0.01
-    # A censored stretch holds the state instead of teaching it zeros.
-    gap = np.concatenate([y[0, :200], np.full(200, NAN)])[None, :]
-    assert tsb_levels(gap, np.array([399]), np.array([0]), 0.1, 0.05)[0, 0] == pytest.approx(
-        tsb_levels(y, np.array([199]), np.array([0]), 0.1, 0.05)[0, 0]
-    )
-
-
 def test_baselines_are_vectorised_over_series():
     rng = np.random.default_rng(0)
     y = rng.poisson(4.0, (50, 120)).astype(float)
     one_by_one = np.vstack([seasonal_naive(y[i : i + 1], 28) for i in range(50)])
     assert np.array_equal(seasonal_naive(y, 28), one_by_one)
-    levels = tsb_levels(y, np.array([59, 119]), np.zeros(50, int), 0.1, 0.05)
-    assert levels.shape == (50, 2)
-    assert np.allclose(levels[7], tsb_levels(y[7:8], np.array([59, 119]), np.zeros(1, int), 0.1, 0.05)[0])
+    assert np.array_equal(moving_average(y, 28), np.vstack([moving_average(y[i : i + 1], 28) for i in range(50)]))

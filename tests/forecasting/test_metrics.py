@@ -10,7 +10,7 @@ import pytest
 
 from forecasting import ForecastConfig, run_forecast
 from forecasting.history import HISTORY_SCHEMA
-from forecasting.metrics import score, seasonal_scale
+from forecasting.metrics import score, seasonal_scale, squared_scale
 
 NAN = np.nan
 
@@ -19,29 +19,39 @@ def test_one_cutoff_by_hand():
     actual = np.array([[[4.0, 0.0, 6.0, NAN]]])  # the last day is censored: not scored
     forecast = np.array([[[5.0, 1.0, 3.0, 100.0]]])
     scale = np.array([[2.0]])
-    s = score(actual, forecast, scale)
+    s = score(actual, forecast, scale, np.array([[4.0]]))
     # |e| = 1, 1, 3; sum actual = 10; sum (f - a) = 1 + 1 - 3 = -1
     assert s.wape[0] == pytest.approx(5 / 10)
     assert s.bias[0] == pytest.approx(-1 / 10)
     assert s.mase[0] == pytest.approx((5 / 3) / 2)  # mean |e| / seasonal-naive scale
     assert s.actual_total[0] == 10 and s.n_cutoffs[0] == 1
+    # RMSSE: sqrt(mean e² / squared scale) = sqrt((1 + 1 + 9) / 3 / 4); lead-time error: |sum e| / (3 x 2)
+    assert s.rmsse[0] == pytest.approx(((11 / 3) / 4) ** 0.5)
+    assert s.lead_time_error[0] == pytest.approx(1 / 6)
+    assert s.by_cutoff[0, 0] == pytest.approx(((11 / 3) / 4) ** 0.5 + 1 / 6)
 
 
 def test_error_sd_and_recent_wape_by_hand():
     # two cut-offs of three days; one censored day in the first
     actual = np.array([[[4.0, NAN, 6.0], [2.0, 3.0, 5.0]]])
     forecast = np.array([[[5.0, 9.0, 3.0], [2.0, 5.0, 4.0]]])
-    s = score(actual, forecast, np.array([[1.0, 1.0]]))
+    s = score(actual, forecast, np.array([[1.0, 1.0]]), np.array([[1.0, 1.0]]))
     errors = [1.0, -3.0, 0.0, 2.0, -1.0]  # forecast - actual on the scored days
     mean = sum(errors) / 5
     assert s.error_sd[0] == pytest.approx((sum((e - mean) ** 2 for e in errors) / 4) ** 0.5)  # sample sd
     assert s.recent_wape[0] == pytest.approx((0 + 2 + 1) / (2 + 3 + 5))  # the last cut-off alone
-    one_day = score(np.array([[[4.0]]]), np.array([[[5.0]]]), np.array([[1.0]]))
+    one_day = score(np.array([[[4.0]]]), np.array([[[5.0]]]), np.array([[1.0]]), np.array([[1.0]]))
     assert np.isnan(one_day.error_sd[0])  # a sample sd needs two days
 
 
+def test_the_rmsse_scale_is_the_mean_squared_one_step_change_of_the_history():
+    y = np.array([[1.0, 3.0, NAN, 2.0, 6.0]])
+    # pairs (1, 3) and (2, 6) are observed on both sides: (4 + 16) / 2 up to day 4, 4 up to day 1
+    assert squared_scale(y, np.array([1, 4])).tolist() == [[4.0, 10.0]]
+
+
 def test_zero_actuals_leave_wape_and_bias_undefined():
-    s = score(np.zeros((1, 1, 3)), np.ones((1, 1, 3)), np.array([[0.0]]))
+    s = score(np.zeros((1, 1, 3)), np.ones((1, 1, 3)), np.array([[0.0]]), np.array([[0.0]]))
     assert np.isnan(s.wape[0]) and np.isnan(s.bias[0]) and np.isnan(s.mase[0])
     assert s.mae[0] == 1.0 and s.actual_total[0] == 0
 

@@ -18,8 +18,9 @@ def same(a: ForecastRun, b: ForecastRun) -> None:
 
 @pytest.fixture(scope="module")
 def pool_run(history: pl.DataFrame) -> ForecastRun:
-    # batch_size=1: six tasks over two processes, so the pool really interleaves them.
-    return run_forecast(history, ForecastConfig(workers=2, batch_size=1), as_of=AS_OF)
+    # batch_size=1: six tasks over two processes, so the pool really interleaves them (a catalogue this
+    # small would otherwise run in this process).
+    return run_forecast(history, ForecastConfig(workers=2, batch_size=1, min_series_per_worker=1), as_of=AS_OF)
 
 
 def test_process_pool_equals_in_process(history, pool_run):

@@ -1,42 +1,67 @@
-"""Selection rules: lowest WAPE among candidates, ties by preference, MAE without demand, fallback."""
+"""Selection: a group's model unless a series' own evidence is strong; candidates, MAE and fallback rules."""
 
 from __future__ import annotations
 
-import polars as pl
+import numpy as np
 
-from forecasting.config import MODELS
-from forecasting.selection import select_models
+from forecasting.selection import groups, select
 
-ROWS = [
-    # sku, model, wape, mae, is_candidate
-    ("best", "seasonal_naive", 0.50, 2.0, True),
-    ("best", "moving_average", 0.40, 1.6, True),
-    ("best", "prophet", 0.30, 1.2, True),
-    ("tie", "seasonal_naive", 0.50, 2.0, True),
-    ("tie", "tsb", 0.40, 1.6, True),
-    ("tie", "moving_average", 0.40, 1.6, True),
-    ("no_demand", "seasonal_naive", None, 0.0, False),  # intermittent: not a candidate
-    ("no_demand", "moving_average", None, 0.3, True),
-    ("no_demand", "tsb", None, 0.1, True),
-    ("intermittent", "seasonal_naive", 0.90, 1.0, False),
-    ("intermittent", "tsb", 1.30, 1.4, True),
-    ("unscored", "seasonal_naive", None, None, True),
-    ("unscored", "moving_average", None, None, True),
-]
+MODELS = ["seasonal_naive", "moving_average", "imapa", "lightgbm"]
+PREFERENCE = tuple(MODELS)
 
 
-def test_selection_rules():
-    metrics = pl.DataFrame(ROWS, schema=["sku", "model", "wape", "mae", "is_candidate"], orient="row")
-    metrics = metrics.with_columns(pl.lit("W").alias("warehouse_id"))
-    series = metrics.select("sku", "warehouse_id").unique()
-    got = select_models(metrics, series, MODELS, "moving_average")
-    picked = dict(got.select("sku", "model").iter_rows())
-    assert picked == {
-        "best": "prophet",
-        "tie": "moving_average",  # listed before tsb in the preference order
-        "no_demand": "tsb",  # closest to zero
-        "intermittent": "tsb",  # seasonal naive scored lower but is not offered
-        "unscored": "moving_average",  # the fallback
-    }
-    row = got.filter(pl.col("sku") == "intermittent").row(0, named=True)
-    assert row["wape"] == 1.30 and row["seasonal_naive_wape"] == 0.90
+def _panel(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scores where lightgbm is best for the group (0.8 against imapa's 1.0 on every cut-off)."""
+    by_cutoff = np.empty((n, len(MODELS), 3))
+    by_cutoff[:, 0] = 1.5
+    by_cutoff[:, 1] = 1.2
+    by_cutoff[:, 2] = 1.0
+    by_cutoff[:, 3] = 0.8
+    mae = np.ones((n, len(MODELS)))
+    return by_cutoff, mae, np.ones((n, len(MODELS)), bool)
+
+
+def test_a_series_takes_its_groups_model_unless_it_beats_it_clearly_on_every_cutoff():
+    by_cutoff, mae, candidate = _panel(10)
+    # Series 1: imapa better on average but not on every cut-off: weak evidence, the group's model stays.
+    by_cutoff[1, 2] = [0.2, 0.3, 0.9]
+    # Series 2: imapa better on every cut-off and by more than the margin: its own model.
+    by_cutoff[2, 2] = [0.5, 0.5, 0.5]
+    # Series 3: better on every cut-off, but by less than the margin (0.76 vs 0.8 is 5%).
+    by_cutoff[3, 2] = [0.76, 0.76, 0.76]
+    choice = select(by_cutoff, mae, candidate, ["smooth"] * 10, MODELS, PREFERENCE, "moving_average", 0.1)
+    picked = [MODELS[k] for k in choice.model]
+    assert picked == ["lightgbm", "lightgbm", "imapa"] + ["lightgbm"] * 7
+    assert choice.reason[0].startswith("group smooth: lightgbm")
+    assert choice.reason[2].startswith("series: imapa beat the group's lightgbm on all 3 cut-offs")
+
+
+def test_groups_choose_separately_and_a_model_that_did_not_run_gives_way_to_the_next():
+    by_cutoff, mae, candidate = _panel(8)
+    by_cutoff[4:, 2] = 0.7  # the intermittent group: imapa beats lightgbm (0.8) there
+    candidate[4:, 0] = False  # and seasonal naive is no candidate for intermittent series
+    by_cutoff[4:, 0] = 0.1  # ... however well it scored
+    candidate[0, 3] = False  # lightgbm did not run for series 0: the group's next model
+    labels = ["smooth"] * 4 + ["intermittent"] * 4
+    choice = select(by_cutoff, mae, candidate, labels, MODELS, PREFERENCE, "moving_average", 0.1)
+    picked = [MODELS[k] for k in choice.model]
+    assert picked == ["imapa", "lightgbm", "lightgbm", "lightgbm", "imapa", "imapa", "imapa", "imapa"]
+
+
+def test_ties_go_to_the_simpler_model_and_unscored_series_to_mae_or_the_fallback():
+    by_cutoff, mae, candidate = _panel(4)
+    by_cutoff[:, 3] = 1.0  # lightgbm ties imapa: the simpler, listed first, wins
+    by_cutoff[2] = np.nan  # no scale: the lowest MAE
+    mae[2] = [3.0, 2.0, 0.5, 0.5]
+    by_cutoff[3] = np.nan  # nothing scored at all
+    mae[3] = np.nan
+    choice = select(by_cutoff, mae, candidate, ["smooth"] * 4, MODELS, PREFERENCE, "moving_average", 0.1)
+    picked = [MODELS[k] for k in choice.model]
+    assert picked == ["imapa", "imapa", "imapa", "moving_average"]
+    assert choice.reason[2] == "no scale: lowest backtest MAE, imapa"
+    assert choice.reason[3].startswith("fallback")
+
+
+def test_small_categories_choose_at_the_demand_class_level():
+    labels = groups(["smooth"] * 5 + ["lumpy"] * 2, ["a", "a", "a", "b", None, "a", "a"], min_group_series=3)
+    assert labels == ["smooth/a", "smooth/a", "smooth/a", "smooth", "smooth", "lumpy", "lumpy"]
