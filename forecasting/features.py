@@ -238,5 +238,5 @@ def rows(
     with np.errstate(invalid="ignore", divide="ignore"):
         out[:, :, ns + 5] = out[:, :, ns + 2] / out[:, :, SERIES.index("mean_56")]
         out[:, :, ns + 6] = out[:, :, ns + 4] / out[:, :, SERIES.index("mean_365")]
-    out[:, :, ns + 7 :] = cal[cal_row[which]][:, t + 1 : t + 1 + horizon]
+    out[:, :, ns + 7 :] = cal[:, t + 1 : t + 1 + horizon][cal_row[which]]
     return out.reshape(m * horizon, len(NAMES))
