@@ -31,7 +31,14 @@ from datetime import date, datetime
 import duckdb
 import polars as pl
 
-from .run import FORECAST_SCHEMA, METRIC_SCHEMA, SELECTION_SCHEMA, ForecastRun
+from .run import (
+    BACKTEST_SCHEMA,
+    FORECAST_SCHEMA,
+    LEAD_TIME_ERROR_SCHEMA,
+    METRIC_SCHEMA,
+    SELECTION_SCHEMA,
+    ForecastRun,
+)
 
 SCHEMA = "forecast"
 RUN_KEYS = {"run_id": pl.String, "cutoff_date": pl.Date}
@@ -43,23 +50,8 @@ RUNS_SCHEMA = {
     "seconds": pl.Float64,
     "params": pl.String,
 }
-BACKTEST_SCHEMA = {
-    "sku": pl.String,
-    "warehouse_id": pl.String,
-    "backtest_cutoff": pl.Date,
-    "forecast_date": pl.Date,
-    "model": pl.String,
-    "yhat": pl.Float64,
-    "actual": pl.Float64,
-}
-LEAD_TIME_ERROR_SCHEMA = {
-    "demand_class": pl.String,
-    "lead_days": pl.Int64,
-    "probability": pl.Float64,
-    "relative_error": pl.Float64,
-    "level_floor": pl.Float64,
-}
-# Columns of the run's frames that came after the first warehouses: a frame without them writes nulls.
+# Columns of the run's frames that came after the first warehouses: ensure_tables adds them to an older
+# warehouse's tables, and a frame without them (from older forecasting code) writes nulls.
 ADDED_COLUMNS: dict[str, dict[str, pl.DataType]] = {
     "backtest_metrics": {"rmsse": pl.Float64, "lead_time_error": pl.Float64},
     "model_selection": {"demand_class": pl.String, "reason": pl.String},

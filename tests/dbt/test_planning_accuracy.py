@@ -340,6 +340,7 @@ def test_lead_time_sums_cover_the_first_l_days(built):
             f"sku = '{sku}' and warehouse_id = '{wh}' and backtest_cutoff = date '{cut.isoformat()}'",
         )
         assert (row["lead_days"], row["days_scored"]) == (big_l, len(days))
+        assert row["all_days_scored"] == (len(days) == big_l) and len(days) < big_l  # the 13th is censored
         assert _close(row["actual"], actual) and _close(row["forecast"], forecast)
         assert _close(row["abs_error"], abs(forecast - actual))
         assert _close(row["relative_abs_error"], abs(forecast - actual) / actual)
@@ -386,3 +387,5 @@ def test_build_ran_the_new_marts(built):
         "forecast_accuracy_lead_time",
         "forecast_accuracy_rollup",
     } <= ran
+    unit_tests = {r.node.name for r in built["results"] if str(r.node.resource_type) == "unit_test"}
+    assert "replenishment_lead_time_quantile" in unit_tests

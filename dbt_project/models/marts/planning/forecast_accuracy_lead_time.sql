@@ -3,7 +3,8 @@
     per series and backtest cut-off, forecast_accuracy_daily summed over forecast days 1 .. L after the
     cut-off, L as replenishment takes it (int_product_lead_times: least(greatest(ceil(L̄), 1), 28) of
     the product's primary supplier today), var `lead_time_error_max_days` (28) where the product has no
-    lead time. Scored days only, so a censored day drops out of both sums.
+    lead time. Scored days only, so a censored day drops out of both sums; forecast.lead_time_errors
+    counts only the cut-offs whose L days were all scored (all_days_scored).
 #}
 {%- set max_days = var('lead_time_error_max_days') -%}
 
@@ -63,6 +64,7 @@ final as (
 
     select
         *,
+        days_scored = lead_days as all_days_scored,
         forecast - actual as error,
         abs(forecast - actual) as abs_error,
         abs(seasonal_naive_forecast - actual) as seasonal_naive_abs_error,
