@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import lightgbm as lgb
 import numpy as np
 
 from . import features as ft
@@ -104,6 +103,8 @@ def global_forecasts(
     each series' ISO country (its holidays); group: (n,) int category code. One model per origin.
     A series with no observed day up to an origin is forecast 0 there.
     """
+    import lightgbm as lgb  # here, not at the top: the pipeline's definitions import this module
+
     n, n_days = y.shape
     origins = np.asarray(origins, int)
     first = np.asarray(first, int)

@@ -23,20 +23,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from statsforecast.models import (
-    ADIDA,
-    IMAPA,
-    TSB,
-    AutoETS,
-    AutoTheta,
-    CrostonSBA,
-    DynamicOptimizedTheta,
-    DynamicTheta,
-    OptimizedTheta,
-    Theta,
-)
+
+if TYPE_CHECKING:
+    from statsforecast.models import AutoETS
+
+# statsforecast is imported where a model is fitted, not with this module: it pulls in pandas and
+# statsmodels, which every `scm` command and the Dagster code location would otherwise load.
 
 STAT_MODELS: tuple[str, ...] = ("auto_ets", "auto_theta", "croston_sba", "adida", "imapa", "tsb")
 
@@ -44,7 +39,7 @@ FALLBACK_DAYS = 28  # a failed fit forecasts the mean of this many last observed
 IMPUTE_WEEKS = 4  # a censored day of AutoETS / AutoTheta is the same weekday's mean over this many weeks before
 
 # AutoTheta's `modeltype` of a fitted model -> the class that fits that variant alone.
-_THETA_VARIANTS = {"STM": Theta, "OTM": OptimizedTheta, "DSTM": DynamicTheta, "DOTM": DynamicOptimizedTheta}
+_THETA_VARIANTS = {"STM": "Theta", "OTM": "OptimizedTheta", "DSTM": "DynamicTheta", "DOTM": "DynamicOptimizedTheta"}
 
 
 def impute_censored(x: np.ndarray, season: int, weeks: int = IMPUTE_WEEKS) -> np.ndarray:
@@ -77,6 +72,8 @@ def search_ets(x: np.ndarray, season: int) -> AutoETS:
     trended form; on weekly daily-demand panels the two stages pick the same form for nearly every series
     at half the cost (what a series loses otherwise is a damped trend where it has almost none).
     """
+    from statsforecast.models import AutoETS
+
     best = AutoETS(season_length=season, damped=False).fit(x)
     form = best.model_["components"]
     if form[1] != "N":
@@ -99,6 +96,8 @@ def _ets(x: np.ndarray, h: int, season: int, form: str | None) -> tuple[np.ndarr
     if form is None:
         model = search_ets(x, season)
         return model.predict(h=h)["mean"], model.model_["components"]
+    from statsforecast.models import AutoETS
+
     fixed = AutoETS(season_length=season, model=form[:3], damped=form[3] == "D")
     return fixed.forecast(y=x, h=h)["mean"], form
 
@@ -106,12 +105,19 @@ def _ets(x: np.ndarray, h: int, season: int, form: str | None) -> tuple[np.ndarr
 def _theta(x: np.ndarray, h: int, season: int, form: str | None) -> tuple[np.ndarray, str]:
     """AutoTheta forecast and its variant (STM, OTM, DSTM, DOTM): searched when `form` is None, else fitted."""
     if form is None:
+        from statsforecast.models import AutoTheta
+
         model = AutoTheta(season_length=season).fit(x)
         return model.predict(h=h)["mean"], model.model_["modeltype"]
-    return _THETA_VARIANTS[form](season_length=season).forecast(y=x, h=h)["mean"], form
+    import statsforecast.models
+
+    variant = getattr(statsforecast.models, _THETA_VARIANTS[form])
+    return variant(season_length=season).forecast(y=x, h=h)["mean"], form
 
 
 def _intermittent(name: str, tsb_alpha_d: float, tsb_alpha_p: float) -> Callable[[np.ndarray, int], np.ndarray]:
+    from statsforecast.models import ADIDA, IMAPA, TSB, CrostonSBA
+
     if name == "croston_sba":
         model = CrostonSBA()
     elif name == "adida":

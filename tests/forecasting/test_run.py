@@ -87,7 +87,8 @@ def test_metrics_and_selection_are_consistent(run):
 def test_censored_stockout_days_do_not_pull_the_forecast_down(history):
     """SKU-F was out of stock for the last three weeks. Fitted with those days censored (missing), its
     forecasts are higher than fitted on the same days read as zero demand, for every model but Croston's:
-    Croston updates only on days with demand, so trailing zeros never move it (TSB exists for that)."""
+    Croston updates only on days with demand, so trailing zeros never move it (TSB exists for that); and the
+    global model, which learns from many series (its censoring test is in test_global_model.py)."""
     stockout = history.filter(pl.col("sku") == "SKU-F")
     as_zero = stockout.with_columns(pl.col("y").fill_null(0.0), pl.lit(False).alias("is_censored"))
     cfg = ForecastConfig(workers=1)
@@ -99,7 +100,7 @@ def test_censored_stockout_days_do_not_pull_the_forecast_down(history):
     }
     both = mean["censored"].join(mean["zeros"], on="model", suffix="_zero")
     assert both.height == len(MODELS)
-    moved = both.filter(pl.col("model") != "croston_sba")
+    moved = both.filter(~pl.col("model").is_in(["croston_sba", "lightgbm"]))
     assert moved.select((pl.col("yhat") > pl.col("yhat_zero") + 1).all()).item(), moved.rows()
     # Without censoring, the zeros are learned as demand; with it, the level stays near the truth (15).
     assert both.filter(pl.col("model") == "moving_average")["yhat"].item() > 12

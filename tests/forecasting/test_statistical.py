@@ -153,7 +153,9 @@ def test_a_failed_fit_falls_back_to_the_recent_mean(panel, monkeypatch):
         def forecast(self, y, h):
             raise ValueError("degenerate")
 
-    monkeypatch.setattr(statistical, "CrostonSBA", Broken)
+    import statsforecast.models
+
+    monkeypatch.setattr(statsforecast.models, "CrostonSBA", Broken)
     y, first = panel
     fc = forecast_origins("croston_sba", y[:2], first[:2], ORIGINS, H, np.array([True, True]))
     for i in range(2):
