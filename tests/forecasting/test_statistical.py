@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 from statsforecast.models import AutoETS, AutoTheta
 
-from forecasting import statistical
 from forecasting.statistical import STAT_MODELS, forecast_origins, impute_censored, search_ets
 
 NAN = np.nan
