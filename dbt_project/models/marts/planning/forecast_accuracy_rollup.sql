@@ -72,7 +72,7 @@ rolled_up as (
         case when levels.all_categories then 'all' else series_scores.category end as category,
         case when levels.all_warehouses then 'all' else series_scores.warehouse_id end as warehouse_id,
         count(*) as n_series,
-        sum(series_scores.days_scored) as days_scored,
+        cast(sum(series_scores.days_scored) as bigint) as days_scored,
         sum(series_scores.wape_numerator) as wape_numerator,
         sum(series_scores.wape_denominator) as wape_denominator,
         sum(series_scores.seasonal_naive_wape_numerator) as seasonal_naive_wape_numerator,
