@@ -71,12 +71,12 @@ class ForecastConfig:
     demand_share_days: int = 365  # ADI and CV² are taken over this many last days
 
     # --- Prophet ----------------------------------------------------------------------------------
-    # Prophet is fitted only where it has a chance: at least this share of days with demand among the
-    # observed days of the last `demand_share_days`, and `prophet_min_days` observed days in all. Sparser
-    # series are what TSB and the moving average are for; skipping them is most of the run's speed.
-    # 0 = fit every series.
+    # Prophet is fitted only where it can earn its cost: at least this share of days with demand among the
+    # observed days of the last `demand_share_days`, and two years of observed days, where its yearly
+    # seasonality is identified. With less, the statistical models and the global model (which sees last
+    # year across all series) forecast as well for a fraction of the cost. 0 = fit every series.
     prophet_min_nonzero_share: float = 0.5
-    prophet_min_days: int = 180
+    prophet_min_days: int = 730
     prophet_weekly_order: int = 3  # Prophet's defaults below, except the changepoint prior scale
     prophet_yearly_order: int = 10
     # Yearly seasonality only with two years of history, as Prophet decides by default: with less it is

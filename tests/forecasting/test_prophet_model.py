@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from conftest import AS_OF
+from conftest import AS_OF, PROPHET_DAYS
 
 from forecasting import ForecastConfig, run_forecast
 from forecasting.calendar import holiday_matrix, holiday_table
@@ -54,7 +54,9 @@ def reference(series: pl.DataFrame, cfg: ForecastConfig, table) -> np.ndarray:
 
 
 def test_same_forecast_as_prophet(series):
-    cfg = ForecastConfig(prophet_yearly_min_days=365, prophet_tol_rel_obj=None)  # yearly on; Prophet's tolerance
+    cfg = ForecastConfig(
+        prophet_yearly_min_days=365, prophet_min_days=PROPHET_DAYS, prophet_tol_rel_obj=None
+    )  # yearly on; Prophet's tolerance
     start = series["date"][0]
     axis = np.arange(np.datetime64(start, "D"), np.datetime64(AS_OF + timedelta(days=H + 1), "D"))
     days = axis.astype("int64").astype(float)
@@ -79,7 +81,12 @@ def test_same_forecast_as_prophet(series):
 def test_run_forecast_prophet_close_to_prophet(series):
     """Inside a run the fits are warm-started from the previous cut-off, which only changes where the
     optimiser stops on a flat optimum."""
-    cfg = ForecastConfig(workers=1, prophet_yearly_min_days=365, models=("seasonal_naive", "moving_average", "prophet"))
+    cfg = ForecastConfig(
+        workers=1,
+        prophet_yearly_min_days=365,
+        prophet_min_days=PROPHET_DAYS,
+        models=("seasonal_naive", "moving_average", "prophet"),
+    )
     run = run_forecast(series, cfg, as_of=AS_OF)
     ours = run.forecasts.filter(pl.col("model") == "prophet")["yhat"].to_numpy()
     table = holiday_table("DE", range(series["date"][0].year, AS_OF.year + 1), retail_events=True)
@@ -98,7 +105,7 @@ def test_runs_print_and_log_nothing(history, capfd, caplog):
     caplog.set_level(logging.DEBUG)
     two = history.filter(pl.col("sku").is_in(["SKU-A", "SKU-D"]))
     for workers in (1, 2):
-        run = run_forecast(two, ForecastConfig(workers=workers), as_of=AS_OF)
+        run = run_forecast(two, ForecastConfig(workers=workers, prophet_min_days=PROPHET_DAYS), as_of=AS_OF)
         assert run.params["n_series_prophet"] == 2
     out, err = capfd.readouterr()
     assert out == "" and err == ""
