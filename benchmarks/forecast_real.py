@@ -1,7 +1,7 @@
 """Forecast accuracy on real demand data: `run_forecast` against statsforecast's standard models, same run.
 
     .venv/bin/python benchmarks/forecast_real.py --set items --set store [--workers 2] [--data DIR]
-    .venv/bin/python benchmarks/forecast_real.py --set items --quick        # 200 series, about a minute
+    .venv/bin/python benchmarks/forecast_real.py --set items --quick        # 100 series, a minute or two
     .venv/bin/python benchmarks/forecast_real.py --set rossmann --limit 200 --cfg cutoffs=2
 
 Sets (benchmarks/real_data.py converts them to the history frame; README.md of the data folder):
@@ -430,7 +430,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", choices=["items", "store", "rossmann"], dest="sets")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "real")
     parser.add_argument("--limit", type=int, help="a random N of the series (seed --seed)")
-    parser.add_argument("--quick", action="store_true", help="--limit 200")
+    parser.add_argument("--quick", action="store_true", help="--limit 100")
     parser.add_argument("--workers", type=int, default=2, help="processes for the project's run and for statsforecast")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -442,7 +442,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     if args.quick and not args.limit:
-        args.limit = 200
+        args.limit = 100
     sets = args.sets or ["items", "store"]
     if not args.data.is_dir():
         raise SystemExit(f"no data folder {args.data} (see --data)")
