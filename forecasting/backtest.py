@@ -122,13 +122,17 @@ def _own_forecasts(name: str, batch: Batch, ctx: Context, origins: np.ndarray, u
     # stays the textbook benchmark.
     level_y = y if name == "seasonal_naive" else np.where(ctx.event_days[None, :], np.nan, y)
     if name in statistical.STAT_MODELS:
+        # AutoETS and AutoTheta cost hundreds of times what the intermittent family does, and on series
+        # with demand on under 1 / intermittent_adi of days they forecast a flat level the intermittent
+        # models estimate as well: they are fitted to smooth and erratic series only.
+        fit = ~batch.intermittent if name in ("auto_ets", "auto_theta") else np.ones(len(y), bool)
         return statistical.forecast_origins(
             name,
             level_y,
             batch.first,
             origins,
             cfg.horizon,
-            np.ones(len(y), bool),
+            fit,
             max_train_days=cfg.stat_max_train_days,
             tsb_alpha_d=cfg.tsb_alpha,
             tsb_alpha_p=cfg.tsb_beta,

@@ -18,7 +18,7 @@ RMSSE) and with what replenishment uses (the demand summed over the lead time):
   squared error scaled by its own cut-off's scale, like MASE; pairs with a censored side are left out;
 - lead_time_error = |sum (forecast - actual)| / (n x sqrt(that scale)) over one cut-off's n scored days:
   how far the horizon's total was off, in the same unit; the mean over cut-offs.
-`by_cutoff` keeps rmsse + lead_time_error of each cut-off, the score selection compares.
+`rmsse_by_cutoff` and `lead_by_cutoff` keep each cut-off's, which selection weighs into its score.
 
 Two more per series and model feed replenishment and its exceptions (kpi-definitions.md, "Plan"):
 - error_sd: the sample standard deviation of the daily error (forecast - actual) over every scored day
@@ -51,7 +51,8 @@ class Scores:
     recent_wape: np.ndarray  # wape of the last cut-off alone
     rmsse: np.ndarray
     lead_time_error: np.ndarray
-    by_cutoff: np.ndarray  # (n, n_cutoffs) rmsse + lead_time_error of each cut-off; NaN where unscored
+    rmsse_by_cutoff: np.ndarray  # (n, n_cutoffs); NaN where unscored
+    lead_by_cutoff: np.ndarray  # (n, n_cutoffs)
 
 
 def seasonal_scale(y: np.ndarray, origins: np.ndarray, season: int = 7) -> np.ndarray:
@@ -115,7 +116,8 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray, sq_scale:
         return Scores(
             rmsse=np.where(n_sq > 0, np.sqrt(sq_err.sum(axis=(1, 2)) / np.maximum(n_sq, 1)), np.nan),
             lead_time_error=lead,
-            by_cutoff=rmsse_cut + lead_cut,
+            rmsse_by_cutoff=rmsse_cut,
+            lead_by_cutoff=lead_cut,
             wape=np.where(total > 0, abs_err.sum(axis=(1, 2)) / total, np.nan),
             bias=np.where(total > 0, err.sum(axis=(1, 2)) / total, np.nan),
             mase=np.where(n_scaled > 0, scaled.sum(axis=(1, 2)) / np.maximum(n_scaled, 1), np.nan),

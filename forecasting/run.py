@@ -203,7 +203,7 @@ def _choose(results: list[BatchResult], keys: pl.DataFrame, cfg: ForecastConfig)
     for r in results:
         for k, name in enumerate(r.models):
             s = r.scores[name]
-            by_cutoff[r.index, k] = s.by_cutoff
+            by_cutoff[r.index, k] = s.rmsse_by_cutoff + cfg.lead_time_weight * s.lead_by_cutoff
             mae[r.index, k] = s.mae
         ran = ~np.isnan(r.yhat[:, :, 0])
         candidate[r.index] = r.candidate & ran

@@ -4,8 +4,8 @@ A few short backtest windows per series mostly measure noise: the model that hap
 three cut-offs is often not the one that forecasts it best next month. Series that behave alike share a
 model instead, and a series keeps a model of its own only when the evidence for it is strong.
 
-- Score: per cut-off, RMSSE + the lead-time error of the horizon's total (metrics.py), both scale-free;
-  a model's score for a series is the mean over its scored cut-offs.
+- Score: per cut-off, RMSSE + `lead_time_weight` x the lead-time error of the horizon's total
+  (metrics.py), both scale-free; a model's score for a series is the mean over its scored cut-offs.
 - Groups: the demand class (smooth, erratic, intermittent, lumpy: panel.series_keys), split by product
   category where the class has at least `min_group_series` series in that category.
 - The group's model: the lowest mean score over the group's series, among the models that ran and were

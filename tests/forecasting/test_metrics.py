@@ -28,7 +28,8 @@ def test_one_cutoff_by_hand():
     # RMSSE: sqrt(mean e² / squared scale) = sqrt((1 + 1 + 9) / 3 / 4); lead-time error: |sum e| / (3 x 2)
     assert s.rmsse[0] == pytest.approx(((11 / 3) / 4) ** 0.5)
     assert s.lead_time_error[0] == pytest.approx(1 / 6)
-    assert s.by_cutoff[0, 0] == pytest.approx(((11 / 3) / 4) ** 0.5 + 1 / 6)
+    assert s.rmsse_by_cutoff[0, 0] == pytest.approx(((11 / 3) / 4) ** 0.5)
+    assert s.lead_by_cutoff[0, 0] == pytest.approx(1 / 6)
 
 
 def test_error_sd_and_recent_wape_by_hand():
