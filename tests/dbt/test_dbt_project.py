@@ -17,7 +17,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+import yaml
 from polars.testing import assert_frame_equal
+
+from forecasting.config import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "dbt_project"
@@ -288,3 +291,17 @@ def test_incremental_build_equals_full_refresh(built):
     full = snapshot(db)
     for table in COMPARED:
         assert_frame_equal(incremental[table], full[table], rel_tol=1e-12, abs_tol=1e-9, check_exact=False)
+
+
+def test_the_marts_accept_exactly_the_forecasting_models():
+    """The accepted `model` values of the planning marts are forecasting.config.MODELS, in one list."""
+    planning = PROJECT / "models" / "marts" / "planning"
+    found = {}
+    for path in planning.glob("*.yml"):
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            for column in model.get("columns", []):
+                for test in column.get("data_tests", column.get("tests", [])):
+                    if isinstance(test, dict) and "accepted_values" in test and column["name"] == "model":
+                        spec = test["accepted_values"]
+                        found[model["name"]] = spec.get("arguments", spec).get("values")
+    assert found and all(values == list(MODELS) for values in found.values()), found
