@@ -106,8 +106,9 @@ class ForecastConfig:
 
     # --- execution --------------------------------------------------------------------------------
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # 1 = in this process
-    # Fewer series per worker than this run in this process: starting a worker (a fresh interpreter that
-    # imports statsforecast) costs more than a small catalogue's fits.
+    # Less work per worker than this many series' worth (a Prophet series counts as panel.PROPHET_COST)
+    # runs in this process: starting a worker (a fresh interpreter that imports statsforecast) costs more
+    # than a small catalogue's fits.
     min_series_per_worker: int = 200
     batch_size: int | None = None  # series per task; None = batches of equal cost, ~8 per worker (panel.py)
     dask_scheduler: str | None = None  # e.g. "tcp://10.0.0.5:8786": run the batches on that cluster
@@ -133,5 +134,5 @@ class ForecastConfig:
         """JSON-able copy (tuples become lists)."""
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
-    def effective_workers(self, n_series: int) -> int:
-        return max(1, min(self.workers, n_series // max(self.min_series_per_worker, 1)))
+    def effective_workers(self, cost: float) -> int:
+        return max(1, min(self.workers, int(cost // max(self.min_series_per_worker, 1))))

@@ -16,7 +16,7 @@ import polars as pl
 from .backtest import BatchResult, Context
 from .config import ForecastConfig
 from .executor import run_batches
-from .panel import KEYS, arrays, batch_bounds, batches, make_context, series_keys
+from .panel import KEYS, PROPHET_COST, arrays, batch_bounds, batches, make_context, series_keys
 from .selection import groups, select
 
 Progress = Callable[[int, int], None]
@@ -104,7 +104,7 @@ def run_forecast(
         progress(0, total)
     y, price = arrays(history, keys, ctx)
     precomputed = _global_forecasts(y, price, keys, ctx) if "lightgbm" in cfg.models and total else {}
-    workers = cfg.effective_workers(total)
+    workers = cfg.effective_workers(total + (PROPHET_COST - 1) * int(keys["fit_prophet"].sum()))
     pool_cfg = dataclasses.replace(cfg, workers=workers)
     results: list[BatchResult] = []
     done = 0
