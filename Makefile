@@ -40,8 +40,12 @@ dashboard: setup
 	$(BIN)/scm dashboard
 
 ## test: the test suite (what CI runs)
+# Two pytest workers (pytest-xdist), a test module each at a time: most of the suite's time is `scm run`
+# processes that keep one core busy. The dbt manifest is prepared first, once, not by both workers at once.
+TEST_WORKERS ?= 2
 test: setup browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -c "import pipelines.assets.dbt"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup
 	$(BIN)/ruff check .
