@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .calendar import holiday_table
+from .metrics import squared_scale
 
 SEASON = 7
 MEANS = (7, 28, 56, 112)  # recent windows of observed days: a week, a month, two and four months
@@ -76,23 +77,9 @@ def _window(a: np.ndarray, t: int, width: int) -> np.ndarray:
     return np.hstack([np.full((len(a), -lo), np.nan, a.dtype), a[:, : t + 1]])
 
 
-def rmsse_scale(y: np.ndarray, origins: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """(n, len(origins)): sqrt of the mean squared one-step difference over days <= origin (M5's RMSSE
-    scale; NaN before the first demand so it starts there, pairs with a censored side left out). NaN
-    where no pair is observed. In chunks of series so a catalogue's cumulative sums stay small."""
-    at = np.asarray(origins) - 1  # column j of the difference is day j + 1
-    out = np.full((len(y), len(at)), np.nan)
-    ok = at >= 0
-    for lo in range(0, len(y), chunk):
-        d = np.diff(y[lo : lo + chunk], axis=1)
-        seen = ~np.isnan(d)
-        total = np.cumsum(np.where(seen, d * d, 0.0), axis=1)
-        count = np.cumsum(seen, axis=1)
-        cols = np.clip(at, 0, None)
-        t, c = total[:, cols], count[:, cols]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[lo : lo + chunk] = np.where(ok & (c > 0), np.sqrt(t / np.maximum(c, 1)), np.nan)
-    return out
+def rmsse_scale(y: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """(n, len(origins)): the square root of metrics.squared_scale, M5's RMSSE scale in units."""
+    return np.sqrt(squared_scale(y, origins))
 
 
 @dataclass

@@ -69,18 +69,22 @@ def seasonal_scale(y: np.ndarray, origins: np.ndarray, season: int = 7) -> np.nd
         return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def squared_scale(y: np.ndarray, origins: np.ndarray) -> np.ndarray:
-    """(n_series, len(origins)): mean (y_t - y_(t-1))² over t <= origin, both days observed (RMSSE's scale)."""
-    diff = (y[:, 1:] - y[:, :-1]) ** 2  # column j is t = j + 1
-    seen = ~np.isnan(diff)
-    total = np.cumsum(np.where(seen, diff, 0.0), axis=1)
-    count = np.cumsum(seen, axis=1)
-    at = np.asarray(origins) - 1
+def squared_scale(y: np.ndarray, origins: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """(n_series, len(origins)): mean (y_t - y_(t-1))² over t <= origin, both days observed (RMSSE's scale;
+    NaN before a series' first demand, so it starts there), NaN where no pair is observed. In chunks of
+    series, so that a catalogue's cumulative sums stay small."""
+    at = np.asarray(origins) - 1  # column j of the difference is day j + 1
+    out = np.full((len(y), len(at)), np.nan)
     ok = at >= 0
-    at = np.clip(at, 0, None)
-    total, count = np.where(ok, total[:, at], 0.0), np.where(ok, count[:, at], 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    cols = np.clip(at, 0, None)
+    for lo in range(0, len(y), chunk):
+        d = np.diff(y[lo : lo + chunk], axis=1)
+        seen = ~np.isnan(d)
+        total = np.cumsum(np.where(seen, d * d, 0.0), axis=1)[:, cols]
+        count = np.cumsum(seen, axis=1)[:, cols]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[lo : lo + chunk] = np.where(ok & (count > 0), total / np.maximum(count, 1), np.nan)
+    return out
 
 
 def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray, sq_scale: np.ndarray) -> Scores:
