@@ -16,7 +16,9 @@ setup: $(VENV)/.synced
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv==$(UV_VERSION); }
-	$(BIN)/uv sync --frozen --quiet
+	@# Bytecode compiled once here: with PYTHONDONTWRITEBYTECODE set, every process would otherwise compile
+	@# dagster, dbt and statsforecast from source again on import.
+	$(BIN)/uv sync --frozen --quiet --compile-bytecode
 	@touch $@
 
 ## browser: Debian's chromium, for the dashboards' browser test and benchmark (installed only when missing)
