@@ -72,7 +72,13 @@ def _baseline(name: str, y: np.ndarray, origins: np.ndarray, cfg: ForecastConfig
     return out
 
 
-def _prophet(batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray, fit: np.ndarray) -> np.ndarray:
+def _prophet(
+    batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray, fit: np.ndarray, race: Race | None
+) -> np.ndarray:
+    """Prophet's forecasts at every usable origin of the series in `fit`. With a `race`, each series is
+    first fitted at its latest backtest cut-off alone and goes on to the other origins only where it beat
+    the best other model's score there: Prophet costs tens of times any other model, and where it loses
+    the one cut-off it is left out (NaN: did not run) instead of paying for all of them."""
     cfg = ctx.cfg
     out = np.full((len(batch.y), len(origins), cfg.horizon), np.nan)
     if not fit.any():
@@ -85,36 +91,64 @@ def _prophet(batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray
         holidays={c: (m.astype(float), names) for c, (m, names) in ctx.holidays.items()},
     )
     y = np.hstack([batch.y, np.full((len(batch.y), cfg.horizon), np.nan)])
+    n_bt = len(origins) - 1
     stan = StanProgram(cfg.prophet_tol_rel_obj)
     try:
         for i in np.flatnonzero(fit):
-            warm = None  # each cut-off starts from the previous one's fit: half the optimiser's work
-            for j, origin in enumerate(origins):
-                if not usable[i, j]:
-                    continue
+            backtests = [j for j in range(n_bt) if usable[i, j]]
+            heat = backtests[-1:] if race is not None else []
+            # Each fit starts from the previous one's (half the optimiser's work): the race's cut-off first,
+            # then the forecast and the other cut-offs, latest first.
+            order = heat + [n_bt] + [j for j in reversed(backtests) if j not in heat]
+            warm = None
+            for j in order:
                 res = fit_predict(
                     stan,
                     y[i],
                     batch.price[i],
                     batch.country[i],
-                    int(batch.first[i]),
-                    int(origin),
+                    max(int(batch.first[i]), int(origins[j]) + 1 - cfg.prophet_max_train_days),
+                    int(origins[j]),
                     cfg.horizon,
                     feats,
                     settings,
                     warm,
                 )
-                if res is not None:
-                    out[i, j], warm = res
+                if res is None:
+                    break
+                out[i, j], warm = res
+                if j in heat and not race.won(i, j, out[i, j]):
+                    out[i] = np.nan
+                    break
     finally:
         stan.close()
     return out
 
 
+@dataclass
+class Race:
+    """What Prophet has to beat at a backtest cut-off: the best score (selection's, metrics.cutoff_score)
+    any other model reached there for the series."""
+
+    actual: np.ndarray  # (n, n_cutoffs, horizon)
+    scale: np.ndarray
+    sq_scale: np.ndarray
+    best: np.ndarray  # (n, n_cutoffs), inf where no other model was scored
+    lead_time_weight: float
+
+    def won(self, i: int, j: int, forecast: np.ndarray) -> bool:
+        fc = np.full((1, *self.actual.shape[1:]), np.nan)
+        fc[0, j] = forecast
+        mine = metrics.cutoff_score(
+            metrics.score(self.actual[i : i + 1], fc, self.scale[i : i + 1], self.sq_scale[i : i + 1]),
+            self.lead_time_weight,
+        )[0, j]
+        return bool(mine < self.best[i, j]) or bool(np.isnan(mine))
+
+
 def _own_forecasts(name: str, batch: Batch, ctx: Context, origins: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """Every model's but Prophet's (raced against these: _prophet) and the combinations'."""
     cfg, y = ctx.cfg, batch.y
-    if name == "prophet":
-        return _prophet(batch, ctx, origins, usable, batch.fit_prophet)
     if name in batch.precomputed:
         return batch.precomputed[name]
     # The level models estimate the regular level: event days (Black Friday week) are skipped like
@@ -168,7 +202,19 @@ def forecast_batch(batch: Batch, ctx: Context) -> BatchResult:
     sd = intervals.recent_sd(y, cfg.fallback_sd_days)
 
     models = list(cfg.models)
-    forecasts = {name: _own_forecasts(name, batch, ctx, origins, usable) for name in models if name not in COMBINED}
+    own = [name for name in models if name not in COMBINED and name != "prophet"]
+    forecasts = {name: _own_forecasts(name, batch, ctx, origins, usable) for name in own}
+    if "prophet" in models:
+        race = None
+        if cfg.prophet_race and n_bt:
+            best = np.full((len(y), n_bt), np.inf)
+            for name in own:
+                allowed = ~batch.intermittent if name == "seasonal_naive" else np.ones(len(y), bool)
+                back = np.where(usable[:, :n_bt, None], forecasts[name][:, :n_bt], np.nan)
+                got = metrics.cutoff_score(metrics.score(actual, back, scale, sq_scale), cfg.lead_time_weight)
+                best = np.where(allowed[:, None] & (got < best), got, best)
+            race = Race(actual, scale, sq_scale, best, cfg.lead_time_weight)
+        forecasts["prophet"] = _prophet(batch, ctx, origins, usable, batch.fit_prophet, race)
     if "ensemble" in models:
         forecasts["ensemble"] = _ensemble(forecasts, cfg.ensemble_members)
     yhat = np.full((len(y), len(models), h), np.nan)

@@ -82,6 +82,12 @@ class ForecastConfig:
     # year across all series) forecast as well for a fraction of the cost. 0 = fit every series.
     prophet_min_nonzero_share: float = 0.5
     prophet_min_days: int = 730
+    # Raced: a series is fitted at its latest backtest cut-off first, and at the other origins only where
+    # Prophet beat every other model there (backtest._prophet). False: every origin of every such series.
+    prophet_race: bool = True
+    # Prophet trains on at most this many last days: three yearly cycles identify the yearly seasonality,
+    # and a fit's cost grows with its length.
+    prophet_max_train_days: int = 1095
     prophet_weekly_order: int = 3  # Prophet's defaults below, except the changepoint prior scale
     prophet_yearly_order: int = 10
     # Yearly seasonality only with two years of history, as Prophet decides by default: with less it is
@@ -106,9 +112,9 @@ class ForecastConfig:
 
     # --- execution --------------------------------------------------------------------------------
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # 1 = in this process
-    # Less work per worker than this many series' worth (a Prophet series counts as panel.PROPHET_COST)
-    # runs in this process: starting a worker (a fresh interpreter that imports statsforecast) costs more
-    # than a small catalogue's fits.
+    # Less work per worker than this many series' worth (panel.series_cost: one fitted with AutoETS or
+    # Prophet counts as several) runs in this process: starting a worker (a fresh interpreter that imports
+    # statsforecast) costs more than a small catalogue's fits.
     min_series_per_worker: int = 200
     batch_size: int | None = None  # series per task; None = batches of equal cost, ~8 per worker (panel.py)
     dask_scheduler: str | None = None  # e.g. "tcp://10.0.0.5:8786": run the batches on that cluster

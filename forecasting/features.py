@@ -59,7 +59,20 @@ LEAD = [
     "christmas",
     "new_year",
 ]
-NAMES = SERIES + LEAD
+# The same day's outlook for the series' category and for the whole catalogue, from their mean demand
+# per day (panel()): an item's own history is too sparse to show last December's lift or this week's
+# store-wide swing, its category's is not.
+POOLED = [
+    f"{level}_{name}"
+    for level in ("category", "catalogue")
+    for name in (
+        "trend_7",  # mean of the last 7 days / last 28
+        "trend_28",  # mean of the last 28 days / last 112
+        "last_year_lift",  # the target day a year before (three either side) / the 28 days before that origin
+        "weekday_ratio",  # the target weekday over the last 8 weeks / the last 56 days
+    )
+]
+NAMES = SERIES + LEAD + POOLED
 CATEGORICAL = ["group", "weekday", "holiday"]
 
 
@@ -70,11 +83,11 @@ def _nanmean(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _window(a: np.ndarray, t: int, width: int) -> np.ndarray:
-    """a[:, t - width + 1 : t + 1], NaN-padded on the left where the axis starts later."""
+    """a[:, t - width + 1 : t + 1], NaN-padded on the left where the axis starts later (all NaN for t < 0)."""
     lo = t - width + 1
     if lo >= 0:
         return a[:, lo : t + 1]
-    return np.hstack([np.full((len(a), -lo), np.nan, a.dtype), a[:, : t + 1]])
+    return np.hstack([np.full((len(a), min(-lo, width)), np.nan, a.dtype), a[:, : max(t + 1, 0)]])
 
 
 def rmsse_scale(y: np.ndarray, origins: np.ndarray) -> np.ndarray:
@@ -94,12 +107,56 @@ class State:
     weekday_mean_4: np.ndarray
     weekday_mean_8: np.ndarray
     weekday_last: np.ndarray
+    group: np.ndarray  # (n,) int: the series' row in `panel`
+    panel: np.ndarray  # (n_groups + 1, n_days) panel(): each category's mean demand, the catalogue's last
+
+
+def panel(y: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """(n_groups + 1, n_days) mean demand per day of each group's observed series (group codes 0 ..
+    n_groups - 1), then of every series; NaN on a day none is observed (a closed store)."""
+    group = np.asarray(group, int)
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    seen = ~np.isnan(y)
+    values = np.where(seen, y, 0.0)
+    total = np.zeros((n_groups + 1, y.shape[1]))
+    count = np.zeros_like(total)
+    np.add.at(total, group, values)
+    np.add.at(count, group, seen)
+    total[-1], count[-1] = values.sum(0), seen.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def pooled(p: np.ndarray, t: int, horizon: int) -> np.ndarray:
+    """(n_rows, horizon, 4) the POOLED features of each row of panel p at origin t, leads 1 .. horizon;
+    reads p[:, : t + 1] only."""
+    lead = np.arange(1, horizon + 1)
+    w = _window(p, t, 112)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m7, m28, m112 = (_nanmean(w[:, -k:], 1) for k in (7, 28, 112))
+        trend_7 = np.repeat((m7 / m28)[:, None], horizon, 1)
+        trend_28 = np.repeat((m28 / m112)[:, None], horizon, 1)
+        # Last year: the target days (three either side) against the 28 days before last year's origin.
+        ly = _window(p, t + horizon + 3 - YEAR, horizon + 6 + 28)
+        base = _nanmean(ly[:, :28], 1)
+        days = np.lib.stride_tricks.sliding_window_view(ly[:, 28:], 7, axis=1)
+        lift = _nanmean(days, 2) / base[:, None]
+        weeks = _window(p, t, 8 * SEASON).reshape(len(p), 8, SEASON)
+        weekday = _nanmean(weeks, 1)[:, (lead - 1) % SEASON] / _nanmean(w[:, -56:], 1)[:, None]
+    return np.stack([trend_7, trend_28, lift, weekday], axis=2)
 
 
 def origin_state(
-    y: np.ndarray, price: np.ndarray, first: np.ndarray, group: np.ndarray, t: int, scale: np.ndarray
+    y: np.ndarray,
+    price: np.ndarray,
+    first: np.ndarray,
+    group: np.ndarray,
+    t: int,
+    scale: np.ndarray,
+    pooled_panel: np.ndarray | None = None,
 ) -> State:
-    """Features of every series at origin t; `scale` is rmsse_scale at t (NaN where undefined)."""
+    """Features of every series at origin t; `scale` is rmsse_scale at t (NaN where undefined);
+    `pooled_panel` is panel(y, group), computed once for all origins (here when not given)."""
     n = len(y)
     hist = _window(y, t, max(MEANS))
     level = _nanmean(hist[:, -28:], 1)
@@ -151,6 +208,8 @@ def origin_state(
         weekday_mean_4=(_nanmean(weeks8[:, -4:], 1) / s[:, None]).astype(np.float32),
         weekday_mean_8=(_nanmean(weeks8, 1) / s[:, None]).astype(np.float32),
         weekday_last=(last / s[:, None]).astype(np.float32),
+        group=np.asarray(group, int),
+        panel=panel(y, group) if pooled_panel is None else pooled_panel,
     )
 
 
@@ -225,5 +284,10 @@ def rows(
     with np.errstate(invalid="ignore", divide="ignore"):
         out[:, :, ns + 5] = out[:, :, ns + 2] / out[:, :, SERIES.index("mean_56")]
         out[:, :, ns + 6] = out[:, :, ns + 4] / out[:, :, SERIES.index("mean_365")]
-    out[:, :, ns + 7 :] = cal[:, t + 1 : t + 1 + horizon][cal_row[which]]
+    nl = ns + len(LEAD)
+    out[:, :, ns + 7 : nl] = cal[:, t + 1 : t + 1 + horizon][cal_row[which]]
+    pool = pooled(state.panel, t, horizon)
+    k = pool.shape[2]
+    out[:, :, nl : nl + k] = pool[state.group[which]]
+    out[:, :, nl + k :] = pool[-1][None]
     return out.reshape(m * horizon, len(NAMES))

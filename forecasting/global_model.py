@@ -119,7 +119,10 @@ def global_forecasts(
     plan = {int(o): training_origins(int(o), horizon, s) for o in origins}
     needed = np.unique(np.concatenate([origins, *plan.values()])).astype(int)
     scale = ft.rmsse_scale(y, needed)
-    states = {int(t): ft.origin_state(y, price, first, group, int(t), scale[:, k]) for k, t in enumerate(needed)}
+    pooled = ft.panel(y, group)
+    states = {
+        int(t): ft.origin_state(y, price, first, group, int(t), scale[:, k], pooled) for k, t in enumerate(needed)
+    }
     cal, cal_row = ft.calendar(axis, country)
     cat = [ft.NAMES.index(c) for c in ft.CATEGORICAL]
     params = _params(s)

@@ -131,3 +131,9 @@ def score(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray, sq_scale:
             error_sd=np.where(n >= 2, np.sqrt(sq_dev / np.maximum(n - 1, 1)), np.nan),
             recent_wape=np.where(last_total > 0, abs_err[:, last].sum(axis=(1, 2)) / last_total, np.nan),
         )
+
+
+def cutoff_score(scores: Scores, lead_time_weight: float) -> np.ndarray:
+    """(n, n_cutoffs) what selection ranks models by at each cut-off: RMSSE + lead_time_weight x the
+    lead-time error (NaN where unscored)."""
+    return scores.rmsse_by_cutoff + lead_time_weight * scores.lead_by_cutoff

@@ -13,10 +13,11 @@ from importlib.metadata import version
 import numpy as np
 import polars as pl
 
+from . import metrics
 from .backtest import BatchResult, Context
 from .config import ForecastConfig
 from .executor import run_batches
-from .panel import KEYS, PROPHET_COST, arrays, batch_bounds, batches, make_context, series_keys
+from .panel import KEYS, arrays, batch_bounds, batches, make_context, series_cost, series_keys
 from .selection import groups, select
 
 Progress = Callable[[int, int], None]
@@ -104,7 +105,7 @@ def run_forecast(
         progress(0, total)
     y, price = arrays(history, keys, ctx)
     precomputed = _global_forecasts(y, price, keys, ctx) if "lightgbm" in cfg.models and total else {}
-    workers = cfg.effective_workers(total + (PROPHET_COST - 1) * int(keys["fit_prophet"].sum()))
+    workers = cfg.effective_workers(float(series_cost(keys).sum()))
     pool_cfg = dataclasses.replace(cfg, workers=workers)
     results: list[BatchResult] = []
     done = 0
@@ -203,7 +204,7 @@ def _choose(results: list[BatchResult], keys: pl.DataFrame, cfg: ForecastConfig)
     for r in results:
         for k, name in enumerate(r.models):
             s = r.scores[name]
-            by_cutoff[r.index, k] = s.rmsse_by_cutoff + cfg.lead_time_weight * s.lead_by_cutoff
+            by_cutoff[r.index, k] = metrics.cutoff_score(s, cfg.lead_time_weight)
             mae[r.index, k] = s.mae
         ran = ~np.isnan(r.yhat[:, :, 0])
         candidate[r.index] = r.candidate & ran

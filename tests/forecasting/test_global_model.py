@@ -134,3 +134,38 @@ def test_calendar_knows_the_countrys_holidays_and_black_friday_week():
     assert cal[0, bf, col["black_friday"]] == 0 and cal[0, bf - 4, col["black_friday"]] == -4
     assert np.isnan(cal[0, bf + 10, col["black_friday"]])
     assert cal[0, xmas, col["christmas"]] == 3 and cal[0, xmas, col["weekday"]] == 2
+
+
+def test_pooled_panel_is_the_mean_of_the_observed_series_of_each_group_and_of_all():
+    y = np.array(
+        [
+            [1.0, 2.0, np.nan, 4.0],
+            [3.0, np.nan, np.nan, 8.0],
+            [10.0, 10.0, np.nan, np.nan],
+        ]
+    )
+    p = ft.panel(y, np.array([0, 0, 1]))
+    np.testing.assert_array_equal(p[0], [2.0, 2.0, np.nan, 6.0])  # group 0: series 0 and 1
+    np.testing.assert_array_equal(p[1], [10.0, 10.0, np.nan, np.nan])
+    np.testing.assert_array_equal(p[2], [14 / 3, 6.0, np.nan, 6.0])  # every series
+
+
+def test_pooled_features_by_hand_and_blind_to_the_days_after_the_origin():
+    # One row of a panel: 2 a day for a year, then 4 a day for the last 28 days before the origin; the
+    # same calendar weeks a year earlier doubled after a 28-day base, as a December would.
+    n, t = 400, 399
+    p = np.full((1, n), 2.0)
+    p[0, t - 27 :] = 4.0
+    last_year_origin = t - 364
+    p[0, last_year_origin + 1 : last_year_origin + 1 + 40] = 4.0
+    got = ft.pooled(p, t, 7)
+    trend_7, trend_28, lift, weekday = (got[0, :, k] for k in range(4))
+    assert trend_7 == pytest.approx(np.full(7, 1.0))  # the last 7 days / the last 28
+    assert trend_28 == pytest.approx(np.full(7, 4.0 / ((84 * 2 + 28 * 4) / 112)))
+    # Lead 1: days t + 1 - 364 +- 3, of which three are 2 and four are 4, over the 28 days of 2 before.
+    assert lift[0] == pytest.approx((3 * 2 + 4 * 4) / 7 / 2)
+    assert lift[3:] == pytest.approx(np.full(4, 2.0))
+    assert weekday == pytest.approx(np.full(7, 1.0))
+    later = p.copy()
+    later[0, t + 1 :] = 0.0  # nothing after the origin is read
+    np.testing.assert_array_equal(ft.pooled(later, t, 7), got)

@@ -166,3 +166,16 @@ def test_run_metrics_equal_a_hand_computation():
     assert got["moving_average"]["fva"] == pytest.approx(fva)
     assert got["seasonal_naive"]["fva"] == 0.0
     assert run.selection["seasonal_naive_wape"].item() == pytest.approx(expected["seasonal_naive"]["wape"])
+
+
+def test_interval_bounds_are_split_conformal_order_statistics():
+    from forecasting.intervals import conformal_quantiles
+
+    r = np.full((2, 30), np.nan)
+    r[0, :19] = np.arange(19.0, 0.0, -1.0)  # 19 residuals 1 .. 19, in any order, NaN-padded
+    r[1, :] = np.arange(30.0)
+    low, high = conformal_quantiles(r, 0.8)
+    # n = 19: the floor(20 x 0.1) = 2nd and the ceil(20 x 0.9) = 18th smallest.
+    assert (low[0], high[0]) == (2.0, 18.0)
+    # n = 30: the 3rd and the 28th smallest (floor(3.1), ceil(27.9)) of 0 .. 29.
+    assert (low[1], high[1]) == (2.0, 27.0)

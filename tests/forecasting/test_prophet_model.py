@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import timedelta
 
@@ -111,3 +112,38 @@ def test_runs_print_and_log_nothing(history, capfd, caplog):
     assert out == "" and err == ""
     assert [r for r in caplog.records if r.name.split(".")[0] in ("cmdstanpy", "prophet")] == []
     assert not logging.getLogger("cmdstanpy").disabled  # the loggers are left as they were
+
+
+def _one_batch(history: pl.DataFrame, cfg: ForecastConfig):
+    from forecasting.backtest import forecast_batch
+    from forecasting.panel import arrays, batches, make_context, series_keys
+
+    keys = series_keys(history, cfg, AS_OF)
+    ctx = make_context(keys, cfg, AS_OF)
+    y, price = arrays(history, keys, ctx)
+    batch = next(iter(batches(keys, ctx, [(0, keys.height)], y, price, {})))
+    return batch, forecast_batch(batch, ctx)
+
+
+def test_prophet_goes_past_its_first_cut_off_only_where_it_beat_every_other_model_there(history):
+    from forecasting import metrics
+
+    models = ("seasonal_naive", "moving_average", "tsb", "imapa", "auto_ets", "prophet")
+    cfg = ForecastConfig(workers=1, prophet_min_days=PROPHET_DAYS, models=models)
+    batch, raced = _one_batch(history, cfg)
+    score = {m: metrics.cutoff_score(raced.scores[m], cfg.lead_time_weight)[:, -1] for m in models}
+    others = np.vstack(
+        [np.where(batch.intermittent, np.inf, score[m]) if m == "seasonal_naive" else score[m] for m in models[:-1]]
+    )
+    best = np.nanmin(others, axis=0)
+    ran = ~np.isnan(raced.yhat[:, models.index("prophet"), 0])
+    fit = batch.fit_prophet
+    assert fit.sum() >= 4 and ran.any() and (fit & ~ran).any()  # both outcomes on this panel
+    assert not (ran & ~fit).any()
+    # Won: scored on every cut-off, and its latest one beat the best of the rest.
+    assert (score["prophet"][ran] < best[ran]).all()
+    assert (raced.scores["prophet"].n_cutoffs[ran] == cfg.cutoffs).all()
+    # Lost: no forecast, no score, so never a candidate.
+    assert np.isnan(raced.scores["prophet"].rmsse[fit & ~ran]).all()
+    _, unraced = _one_batch(history, dataclasses.replace(cfg, prophet_race=False))
+    assert (~np.isnan(unraced.yhat[:, models.index("prophet"), 0]) == fit).all()

@@ -16,7 +16,9 @@ KEYS = ["sku", "warehouse_id"]
 
 @pytest.fixture(scope="module")
 def run(history: pl.DataFrame) -> ForecastRun:
-    return run_forecast(history, ForecastConfig(workers=1, prophet_min_days=PROPHET_DAYS), as_of=AS_OF)
+    # Not raced, so that every model forecasts every series it is fitted to (the race: test_prophet_model.py).
+    cfg = ForecastConfig(workers=1, prophet_min_days=PROPHET_DAYS, prophet_race=False)
+    return run_forecast(history, cfg, as_of=AS_OF)
 
 
 def wape(frame: pl.DataFrame) -> float:
@@ -91,7 +93,7 @@ def test_censored_stockout_days_do_not_pull_the_forecast_down(history):
     global model, which learns from many series (its censoring test is in test_global_model.py)."""
     stockout = history.filter(pl.col("sku") == "SKU-F")
     as_zero = stockout.with_columns(pl.col("y").fill_null(0.0), pl.lit(False).alias("is_censored"))
-    cfg = ForecastConfig(workers=1, prophet_min_days=PROPHET_DAYS)
+    cfg = ForecastConfig(workers=1, prophet_min_days=PROPHET_DAYS, prophet_race=False)
     censored = run_forecast(stockout, cfg, as_of=AS_OF).forecasts
     zeros = run_forecast(as_zero, cfg, as_of=AS_OF).forecasts
     mean = {
