@@ -30,6 +30,10 @@ Metrics over the held-out days, observed (not censored) days only:
   statsforecast model alone in a warm pool, whose start (spawn and import) is printed once and added to
   AutoETS's seconds for the speed bar, as the project's own pool start is in its seconds.
 
+The table ends with an oracle that is not a method: each series' mean over its held-out days as a flat
+forecast. Its ratios to the best statsforecast model show how far below that model any forecast of the
+level can go on the set.
+
 Bars: selected mean RMSSE / best of AutoETS, AutoTheta, IMAPA <= 0.97; the same for weighted RMSSE
 <= 0.95; project seconds / (AutoETS + pool start) seconds <= 1 (the ratio to AutoETS alone is printed
 too); 80% interval coverage of the selection 75-85%.
@@ -353,6 +357,11 @@ def run_set(name: str, args, cfg_overrides: dict, say: Callable[[str], None]) ->
                 f"{failed} fits failed or too short" if failed else "",
             )
         )
+    # Not a method: each series' own mean over its held-out days, every day. What a forecast that knew the
+    # month's level exactly (and nothing of its days) would score: how much room the set leaves at all.
+    with np.errstate(invalid="ignore"):
+        level = np.repeat(np.nanmean(actual, axis=1, keepdims=True), HORIZON, axis=1)
+    rows.append(_row("oracle: held-out mean", actual, level, train, None, "knows each series' held-out level"))
     memory.stop()
     _print_table(rows, weights, say)
     say(
@@ -384,6 +393,11 @@ def run_set(name: str, args, cfg_overrides: dict, say: Callable[[str], None]) ->
             f"-> {_verdict(r3 <= SECONDS_BAR)}; to AutoETS alone {run_seconds / fits['AutoETS'][1]:.2f}"
         )
         say(f"80% interval coverage, selected    = {sel_cov:.3f} (bar {lo}-{hi}) -> {_verdict(lo <= sel_cov <= hi)}")
+        oracle = np.where(both, by["oracle: held-out mean"].rmsse, np.nan)
+        say(
+            f"the oracle's mean RMSSE / {best}'s = {np.nanmean(oracle) / np.nanmean(ref[best]):.3f}, weighted / "
+            f"{best_w}'s = {weighted_mean(oracle, weights) / weighted_mean(ref[best_w], weights):.3f}"
+        )
         say(
             f"run params: n_series {run.params.get('n_series')}, "
             f"selected {json.dumps(run.params.get('selected_models'))}"
