@@ -281,9 +281,28 @@ PRODUCTS = Feed(
         Column("unit_cost", "dec", "Cost of one unit."),
         Column("list_price", "dec", "List price of one unit (>= unit_cost is usual, not enforced)."),
         Column("primary_supplier_id", "str", "Supplier that normally sources the sku.", nullable=True),
+        Column(
+            "order_multiple",
+            "int",
+            "Units per case or pack: orders are placed in multiples of it (1 when not given).",
+            nullable=True,
+        ),
+        Column(
+            "min_order_qty",
+            "int",
+            "The supplier's minimum order quantity for the sku, in units (0 when not given).",
+            nullable=True,
+        ),
         UPDATED_AT,
     ),
-    rules=(_positive("unit_cost"), _positive("list_price", strict=False)),
+    rules=(
+        _positive("unit_cost"),
+        _positive("list_price", strict=False),
+        # A pack of 0 would make every order 0 and a negative one is a sign slip; an empty cell means no
+        # pack (the warehouse takes 1), so nulls pass.
+        _positive("order_multiple", max=MAX_LINE_QUANTITY),
+        _positive("min_order_qty", strict=False, max=MAX_LINE_QUANTITY),
+    ),
 )
 
 WAREHOUSES = Feed(

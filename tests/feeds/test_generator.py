@@ -419,6 +419,25 @@ def test_masters_change_over_time(feeds: dict[str, pl.DataFrame]) -> None:
     assert set(feeds["orders"]["warehouse_id"]) <= set(w["warehouse_id"])
 
 
+def test_products_have_packs_and_moqs_and_pos_are_whole_packs(network: dict[str, pl.DataFrame]) -> None:
+    p = (
+        network["products"]
+        .group_by("sku")
+        .agg(
+            pl.col("order_multiple", "min_order_qty").n_unique().name.suffix("_n"),
+            pl.col("order_multiple", "min_order_qty").first(),
+        )
+    )
+    assert (p["order_multiple_n"] == 1).all() and (p["min_order_qty_n"] == 1).all()  # fixed per sku
+    assert set(p["order_multiple"]) <= {1, 2, 6, 12} and p["order_multiple"].n_unique() >= 3
+    # A minimum is a whole number of cases; about half the skus have none.
+    assert (p["min_order_qty"] % p["order_multiple"] == 0).all()
+    assert 0.25 < (p["min_order_qty"] == 0).mean() < 0.75
+    # The simulated buyer orders whole cases.
+    po = network["purchase_orders"].join(p.select("sku", "order_multiple"), on="sku")
+    assert (po["quantity_ordered"] % po["order_multiple"] == 0).all()
+
+
 def test_realistic_network(network: dict[str, pl.DataFrame]) -> None:
     f = network
     lines = f["orders"].group_by("order_id", "line_number").agg(pl.all().last())

@@ -241,3 +241,40 @@ def test_a_crash_mid_load_leaves_nothing_half_written(con, tmp_path, monkeypatch
     assert con.sql("select count(*) from raw.orders_quarantine").fetchall() == [(0,)]
     monkeypatch.undo()
     assert load(con, tmp_path).total("rows_loaded") == 1
+
+
+def test_a_products_file_may_leave_out_the_pack_columns_and_a_pack_of_0_is_quarantined(con, tmp_path):
+    products = FEEDS["products"]
+    folder = tmp_path / "products"
+    folder.mkdir()
+    (folder / "a_without_packs.csv").write_text(
+        "sku,product_name,category,subcategory,unit_cost,list_price,primary_supplier_id,updated_at\n"
+        "P1,One,Tools,,2.00,5.00,S1,2024-01-01T00:00:00Z\n"
+    )
+    (folder / "b_with_packs.csv").write_text(
+        "sku,product_name,category,unit_cost,list_price,order_multiple,min_order_qty\n"
+        "P2,Two,Tools,2.00,5.00,12,24\n"
+        "P3,Three,Tools,2.00,5.00,,\n"
+        "P4,Four,Tools,2.00,5.00,0,0\n"
+        "P5,Five,Tools,2.00,5.00,6,-1\n"
+    )
+    result = ingest_feed(con, products, tmp_path, "L1", NOW)
+    assert [(f.status, f.rows_read, f.rows_loaded, f.rows_quarantined) for f in result.files] == [
+        ("loaded", 1, 1, 0),
+        ("loaded", 4, 2, 2),
+    ]
+    loaded = con.sql("select sku, order_multiple, min_order_qty from raw.products order by sku").fetchall()
+    assert loaded == [("P1", None, None), ("P2", 12, 24), ("P3", None, None)]
+    q = con.sql("select _row_number, _rule, _reason from raw.products_quarantine order by 1").fetchall()
+    assert q == [
+        (
+            3,
+            "order_multiple_range",
+            "products/b_with_packs.csv row 3: order_multiple_range: order_multiple must be > 0 and <= 100,000 (got 0)",
+        ),
+        (
+            4,
+            "min_order_qty_range",
+            "products/b_with_packs.csv row 4: min_order_qty_range: min_order_qty must be >= 0 and <= 100,000 (got -1)",
+        ),
+    ]

@@ -25,6 +25,8 @@ final as (
         unit_cost,
         list_price,
         primary_supplier_id,
+        coalesce(order_multiple, 1) as order_multiple,
+        coalesce(min_order_qty, 0) as min_order_qty,
         updated_at,
         _source_file,
         _loaded_at

@@ -272,7 +272,8 @@ class Products:
     subcategory: pl.Series
     base: np.ndarray  # mean units per day over the network, before seasonality
     abc: np.ndarray  # 0 = A, 1 = B, 2 = C by volume
-    case_pack: np.ndarray
+    case_pack: np.ndarray  # units per case: the feed's order_multiple, and what the simulated buyer orders in
+    min_order_qty: np.ndarray  # the supplier's minimum order, in units (a whole number of cases, or 0)
     affinity: np.ndarray  # (n_sku, n_wh) regional taste
     launch_day: np.ndarray  # first selling day (simulation day)
     create_day: np.ndarray  # first day in the product master (sourcing starts before launch)
@@ -338,6 +339,14 @@ def _names(brand: np.ndarray, cat: np.ndarray, noun: np.ndarray, model: np.ndarr
     ).to_series()
 
 
+def _min_order_qty(world: World, case_pack: np.ndarray) -> np.ndarray:
+    """Half the skus have no minimum; the others a few cases (more of the small, cheap ones). Drawn from a
+    stream of its own, so that the other product attributes stay as they were."""
+    r = rng(world.seed, Stream.SKUS, 1)
+    cases = np.where(case_pack >= 6, r.integers(2, 6, size=case_pack.size), r.integers(1, 4, size=case_pack.size))
+    return np.where(r.random(case_pack.size) < 0.5, 0, cases * case_pack).astype(np.int64)
+
+
 def build_products(world: World, sup: Suppliers) -> Products:
     r = rng(world.seed, Stream.SKUS)
     n, n_wh, n_cat = world.n_skus, world.n_warehouses, len(CATEGORIES)
@@ -367,6 +376,7 @@ def build_products(world: World, sup: Suppliers) -> Products:
     # A new sku enters the master when it is first sourced: its lead time and two weeks before launch.
     create_off = np.where(is_new, launch_off - sup.lead[first_sup] - 14, -NEVER)
     subs = pl.Series([s for c in CATEGORIES for s in c.subcategories])
+    case_pack = np.select([cost0 < 500, cost0 < 2000, cost0 < 6000], [12, 6, 2], 1)
     return Products(
         ids=pl.Series(np.char.add("SKU-", np.char.zfill(np.arange(1, n + 1).astype(str), 5))),
         names=_names(brand, cat, noun, model),
@@ -374,7 +384,8 @@ def build_products(world: World, sup: Suppliers) -> Products:
         subcategory=subs.gather(cat * 3 + sub),
         base=base,
         abc=np.digitize(rank, [0.2, 0.5]),
-        case_pack=np.select([cost0 < 500, cost0 < 2000, cost0 < 6000], [12, 6, 2], 1),
+        case_pack=case_pack,
+        min_order_qty=_min_order_qty(world, case_pack),
         affinity=affinity,
         launch_day=world.world_day(launch_off),
         create_day=np.maximum(world.world_day(create_off), 0),

@@ -279,6 +279,8 @@ def products(res: SimResult, first_day: int) -> pl.DataFrame:
         unit_cost=_money("cost"),
         list_price=_money("price"),
         primary_supplier_id=ids.supplier("sup"),
+        order_multiple=pl.lit(pl.Series(p.case_pack)).gather(pl.col("i")),
+        min_order_qty=pl.lit(pl.Series(p.min_order_qty)).gather(pl.col("i")),
     )
     return _master("products", res, first_day, v)
 

@@ -24,6 +24,8 @@ known_products as (
         products.unit_cost,
         products.list_price,
         products.primary_supplier_id,
+        products.order_multiple,
+        products.min_order_qty,
         coalesce(suppliers.supplier_key, {{ unknown_key() }}) as primary_supplier_key,
         false as is_unknown
     from products
@@ -43,6 +45,8 @@ unknown_product as (
         cast(null as decimal(18, 4)) as unit_cost,
         cast(null as decimal(18, 4)) as list_price,
         cast(null as {{ dbt.type_string() }}) as primary_supplier_id,
+        cast(1 as bigint) as order_multiple,
+        cast(0 as bigint) as min_order_qty,
         {{ unknown_key() }} as primary_supplier_key,
         true as is_unknown
 

@@ -24,19 +24,36 @@
       quantity = quantity_ordered - coalesce(quantity_received, 0), for the sku at the warehouse.
     - inventory_position = on_hand_qty - reserved_qty + open PO quantity.
     - forecast_review_period_demand = Σ selected yhat over forecast days 1 .. var `review_period_days`;
-      recommended_order_qty = max(0, reorder_point + that - inventory_position).
+      order_need_qty = max(0, reorder_point + that - inventory_position), in fractional units.
+    - recommended_order_qty: the need as a buyer can place it (macro order_quantity): 0 when the need is
+      0, else ceil to whole units, then greatest(.., min_order_qty), then up to a multiple of
+      order_multiple (dim_product: 1 and 0 when the product feed gives none); recommended_order_value =
+      that × unit_cost.
+    - last_seen_date: the snapshot_date of the position's latest snapshot; is_stale when it is more than
+      var `stale_position_days` days before the as-of date (the warehouse stopped sending the sku). A
+      stale position's stock is not known today, so it gets no projected stockout (its last-seen stock is
+      not run down by the forecast): projected_stockout_date and days_until_stockout are null. Its
+      recommendation is still worked out from the last-seen stock, and is_stale marks it for a count
+      before the order is placed.
     - projected_stockout_date: the first forecast day d on which on_hand_qty - Σ yhat (days 1 .. d) +
       Σ open quantity of open PO lines promised on or before d (already overdue ones from day 1) < 0;
-      null when that does not happen within the forecast.
+      null when that does not happen within the forecast, and for a stale position.
 #}
 {%- set service_level = var('service_level') -%}
 {%- set review_period_days = var('review_period_days') -%}
+{%- set stale_position_days = var('stale_position_days') -%}
 
 with
 
 positions as (
 
     select * from {{ ref('kpi_inventory_position') }}
+
+),
+
+products as (
+
+    select * from {{ ref('dim_product') }}
 
 ),
 
@@ -142,9 +159,13 @@ series as (
         positions.category,
         positions.warehouse_name,
         positions.as_of_date,
+        positions.snapshot_date as last_seen_date,
+        {{ whole_days('positions.snapshot_date', 'positions.as_of_date') }} > {{ stale_position_days }} as is_stale,
         positions.on_hand_qty,
         positions.reserved_qty,
         positions.unit_cost,
+        coalesce(products.order_multiple, 1) as order_multiple,
+        coalesce(products.min_order_qty, 0) as min_order_qty,
         latest_runs.run_id as forecast_run_id,
         latest_runs.cutoff_date as forecast_cutoff_date,
         latest_runs.selected_model,
@@ -167,6 +188,8 @@ series as (
         greatest(1, cast(ceil(lead_times.lead_time_days) as integer)) as lead_time_forecast_days,
         coalesce(open_po.open_po_qty, 0) as open_po_qty
     from positions
+    left join products
+        on positions.product_key = products.product_key
     left join lead_times
         on positions.product_key = lead_times.product_key
     left join latest_runs
@@ -270,7 +293,7 @@ joined as (
         series_lead_time_errors.relative_error as lead_time_relative_error,
         series_lead_time_errors.level_floor as lead_time_level_floor,
         series.on_hand_qty - series.reserved_qty + series.open_po_qty as inventory_position,
-        stockouts.projected_stockout_date
+        case when series.is_stale then null else stockouts.projected_stockout_date end as projected_stockout_date
     from series
     cross join settings
     left join series_forecast
@@ -344,8 +367,17 @@ with_order as (
         case
             when reorder_point is not null
                 then greatest(0, reorder_point + forecast_review_period_demand - inventory_position)
-        end as recommended_order_qty
+        end as order_need_qty
     from with_reorder_point
+
+),
+
+with_rounded_order as (
+
+    select
+        *,
+        {{ order_quantity('order_need_qty', 'min_order_qty', 'order_multiple') }} as recommended_order_qty
+    from with_order
 
 ),
 
@@ -360,6 +392,8 @@ final as (
         category,
         warehouse_name,
         as_of_date,
+        last_seen_date,
+        is_stale,
         forecast_run_id,
         forecast_cutoff_date,
         selected_model,
@@ -388,12 +422,15 @@ final as (
         inventory_position,
         review_period_days,
         forecast_review_period_demand,
+        order_need_qty,
+        order_multiple,
+        min_order_qty,
         recommended_order_qty,
         unit_cost,
         recommended_order_qty * cast(unit_cost as double precision) as recommended_order_value,
         projected_stockout_date,
         {{ whole_days('as_of_date', 'projected_stockout_date') }} as days_until_stockout
-    from with_order
+    from with_rounded_order
 
 )
 
