@@ -13,6 +13,8 @@ export UV_PYTHON_DOWNLOADS := never
 
 ## setup: create .venv and install the locked dependencies (only when pyproject.toml or uv.lock changed)
 setup: $(VENV)/.synced
+	@# The dbt manifest the Dagster definitions are built from (parsed only when missing or stale).
+	@$(BIN)/python -m pipelines.assets.dbt_project
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv==$(UV_VERSION); }
@@ -43,10 +45,9 @@ dashboard: setup
 
 ## test: the test suite (what CI runs)
 # Two pytest workers (pytest-xdist), a test module each at a time: most of the suite's time is `scm run`
-# processes that keep one core busy. The dbt manifest is prepared first, once, not by both workers at once.
+# processes that keep one core busy. `setup` has prepared the dbt manifest, once, not both workers at once.
 TEST_WORKERS ?= 2
 test: setup browser
-	$(BIN)/python -c "import pipelines.assets.dbt"
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: setup

@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from pipelines import snapshot
-from pipelines.assets.dbt import DBT_DIR
+from pipelines.assets.dbt_project import DBT_DIR
 from pipelines.settings import paths
 
 SITE_FILES = ("index.html", "manifest.json", "catalog.json")

@@ -116,6 +116,9 @@ def run_backfill(start: date, end: date, verbose: bool = False) -> RunSummary:
 
 def run_job(name: str, verbose: bool = False, ops: dict | None = None) -> RunSummary:
     """Run one of the code location's jobs in this process; ops: per-step config."""
+    from pipelines.assets.dbt_project import prepare_manifest
+
+    prepare_manifest()  # an edited model is never built from a stale manifest; the definitions read it
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def(name)

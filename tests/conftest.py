@@ -25,6 +25,15 @@ SCM = Path(sys.executable).with_name("scm")
 os.environ["SCM_SETTLE_SECONDS"] = "0"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests load the Dagster definitions, which are built from the dbt manifest: prepared here when stale,
+    # as `make setup` does, by the controller alone (xdist workers start after it, and must not parse at once).
+    if not hasattr(config, "workerinput"):
+        from pipelines.assets.dbt_project import prepare_manifest
+
+        prepare_manifest()
+
+
 @dataclass(frozen=True)
 class World:
     data_dir: Path

@@ -15,7 +15,6 @@ stored table once dbt has finished; a failed build's message names the tests and
 import json
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal
@@ -24,16 +23,13 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
 
 from forecasting import store
 from pipelines import errors
+from pipelines.assets.dbt_project import DBT_DIR, dbt_cli, dbt_project, prepare_if_dev
 from pipelines.resources import WarehouseResource
 from pipelines.settings import duckdb_memory_limit
-
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-
-dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
 # What each run builds: models and data tests. dbt's unit tests check SQL logic, not data; they run in
 # the test suite (tests/dbt), not every morning.
@@ -44,30 +40,12 @@ DBT_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 # directory only. Each warehouse keeps its own beside it, and every build starts from it.
 PARSE_STATE = "dbt_partial_parse.msgpack"
 
-
-def _manifest_is_stale(project: DbtProject) -> bool:
-    """True when a model, macro, test or the project file changed after the manifest was written."""
-    if not project.manifest_path.exists():
-        return True
-    built = project.manifest_path.stat().st_mtime
-    folders = ("models", "macros", "tests")
-    sources = [DBT_DIR / "dbt_project.yml", *(p for d in folders for p in (DBT_DIR / d).rglob("*"))]
-    return any(p.is_file() and p.stat().st_mtime > built for p in sources)
+# Under `dagster dev` only (and only when stale): elsewhere the caller has prepared it (dbt_project.py).
+prepare_if_dev()
 
 
 def dbt_resource() -> DbtCliResource:
-    # The dbt beside this interpreter, so that the venv need not be on PATH.
-    return DbtCliResource(project_dir=dbt_project, dbt_executable=str(Path(sys.executable).with_name("dbt")))
-
-
-def prepare_manifest(project: DbtProject = dbt_project) -> None:
-    """Parse the dbt project when its manifest is missing or older than its files, so that neither a new
-    checkout nor an edited model needs a manual `dbt parse`."""
-    if _manifest_is_stale(project):
-        dbt_resource().cli(["parse", "--quiet"], target_path=project.target_path).wait()
-
-
-prepare_manifest()
+    return dbt_cli(dbt_project)
 
 
 class ScmDbtTranslator(DagsterDbtTranslator):
