@@ -43,14 +43,16 @@ run: setup
 dashboard: setup
 	$(BIN)/scm dashboard
 
-## test: the test suite (what CI runs)
+## test: the test suite (what CI runs), after the format and lint checks
 # Two pytest workers (pytest-xdist), a test module each at a time: most of the suite's time is `scm run`
 # processes that keep one core busy. `setup` has prepared the dbt manifest, once, not both workers at once.
 TEST_WORKERS ?= 2
-test: setup browser
+test: setup browser lint
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
+## lint: ruff format --check and ruff check over the whole project
 lint: setup
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 ## bench: the benchmarks (slow; they print ratios against baselines measured in the same run)
