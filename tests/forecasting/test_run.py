@@ -73,7 +73,7 @@ def test_intervals_cover_about_their_nominal_share_of_held_out_days(run, future)
         run.forecasts.filter("is_selected"), on=[*KEYS, "forecast_date"]
     )
     coverage = scored.select(pl.col("y").is_between("yhat_lower", "yhat_upper").mean()).item()
-    assert 0.6 <= coverage <= 0.95
+    assert 0.75 <= coverage <= 0.85  # 80% intervals, on 168 held-out days
 
 
 def test_metrics_and_selection_are_consistent(run):
