@@ -1,10 +1,12 @@
-"""Replenishment: what to order now and which stockouts are coming (marts.replenishment), sortable and downloadable,
-and the exceptions a planner should look at (marts.replenishment_exceptions)."""
+"""Replenishment: what to order now, in quantities a buyer can place (whole packs, at least the supplier's minimum),
+and which stockouts are coming (marts.replenishment), sortable and downloadable; the open PO lines to expedite
+(marts.replenishment_expedite); and the exceptions a planner should look at (marts.replenishment_exceptions)."""
 
 import polars as pl
 import streamlit as st
 
-from dashboards import filters, kpis, queries
+from dashboards import filters, kpis
+from dashboards import queries_replenishment as queries
 
 EXCEPTIONS = {
     "stockout_within_lead_time": "Stockout within lead time",
@@ -37,7 +39,8 @@ c.metric(
     "Projected stockouts",
     f"{totals['projected_stockouts']:,}",
     border=True,
-    help="Sku-warehouses whose stock runs out within the forecast horizon, open POs counted on arrival.",
+    help="Sku-warehouses whose stock runs out within the forecast horizon, open POs counted on arrival. Positions "
+    "with stale stock have no projection.",
 )
 d.metric(
     "Within lead time",
@@ -51,11 +54,19 @@ if totals["as_of_date"] is not None:
         f"period {totals['review_period_days']} days (docs/kpi-definitions.md, Plan). The month range does "
         "not apply."
     )
+if totals["stale_positions"]:
+    st.warning(
+        f"{totals['stale_positions']:,} sku-warehouses have stale stock: their latest inventory snapshot is older "
+        "than the stale-position limit (dbt var stale_position_days). They get no projected stockout; count them "
+        "before placing their orders (Show: Stale stock).",
+        icon=":material/schedule:",
+    )
 
 st.subheader("Recommended orders and projected stockouts")
 VIEWS = {
     "To order": pl.col("recommended_order_qty") > 0,
     "Projected stockouts": pl.col("projected_stockout_date").is_not_null(),
+    "Stale stock": pl.col("is_stale"),
     "All": pl.lit(True),
 }
 view = st.radio("Show", list(VIEWS), horizontal=True, key="replenishment_view", label_visibility="collapsed")
@@ -63,7 +74,8 @@ rows = queries.replenishment(sel.path, sel.category, sel.warehouse)
 shown = rows.filter(VIEWS[view])
 st.caption(
     f"{shown.height:,} of {rows.height:,} sku-warehouses, the earliest projected stockout first; click a "
-    "column header to sort."
+    "column header to sort. The order quantity is the need rounded up to whole units, then to the supplier's "
+    "minimum order (MOQ), then to whole packs."
 )
 st.dataframe(
     shown,
@@ -74,9 +86,20 @@ st.dataframe(
         "safety_stock": st.column_config.NumberColumn(format="%.1f"),
         "reorder_point": st.column_config.NumberColumn(format="%.1f"),
         "forecast_review_period_demand": st.column_config.NumberColumn("review-period demand", format="%.1f"),
-        "recommended_order_qty": st.column_config.NumberColumn("order qty", format="%.1f"),
+        "recommended_order_qty": st.column_config.NumberColumn(
+            "order qty", format="%d", help="What to place: whole packs, at least the MOQ."
+        ),
+        "order_multiple": st.column_config.NumberColumn("pack", format="%d", help="Units per case or pack."),
+        "min_order_qty": st.column_config.NumberColumn("MOQ", format="%d", help="The supplier's minimum order."),
+        "order_need_qty": st.column_config.NumberColumn(
+            "need", format="%.1f", help="The unrounded need: reorder point + review-period demand - position."
+        ),
         "recommended_order_value": st.column_config.NumberColumn("order value", format="localized"),
         "projected_stockout_date": st.column_config.DateColumn("projected stockout"),
+        "is_stale": st.column_config.CheckboxColumn(
+            "stale stock", help="The latest snapshot is too old to project a stockout from."
+        ),
+        "last_seen_date": st.column_config.DateColumn("stock last seen"),
     },
 )
 st.download_button(
@@ -87,6 +110,28 @@ st.download_button(
     icon=":material/download:",
     on_click="ignore",
 )
+
+st.subheader("Purchase orders to expedite")
+expedite = queries.replenishment_expedite(sel.path, sel.category, sel.warehouse)
+if expedite.is_empty():
+    st.success("No open purchase order arrives after a stockout it could prevent.")
+else:
+    st.caption(
+        f"{expedite.height:,} open PO lines promised after the projected stockout of their sku and warehouse, "
+        "which falls within the lead time (an order placed today would arrive too late): ask the supplier to ship "
+        "them sooner. Days at risk = promised date - projected stockout."
+    )
+    st.dataframe(
+        expedite,
+        hide_index=True,
+        column_config={
+            "projected_stockout_date": st.column_config.DateColumn("projected stockout"),
+            "days_until_stockout": st.column_config.NumberColumn("days to stockout", format="%d"),
+            "promised_date": st.column_config.DateColumn("promised"),
+            "open_qty": st.column_config.NumberColumn("open qty", format="%d"),
+            "days_at_risk": st.column_config.NumberColumn("days at risk", format="%d"),
+        },
+    )
 
 st.subheader("Exceptions")
 if exceptions.is_empty():
