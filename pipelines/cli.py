@@ -1,5 +1,5 @@
 """`scm`: the project's command line (set up a data directory, check and map exports, generate demo feeds, run
-the pipeline, query the published snapshot, open the dashboards and the dbt docs)."""
+the pipeline, query the published snapshot, send its alerts, open the dashboards and the dbt docs)."""
 
 from __future__ import annotations
 
@@ -138,6 +138,46 @@ def sql(query: str | None, fmt: str) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
     click.echo(out, nl=False)
+
+
+@main.command()
+@click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    type=click.Choice(["stdout", "file", "webhook", "email"]),
+    help="Send to this channel instead of the configured ones (repeatable).",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default=None, help="How stdout shows it.")
+@click.option("--limit", type=int, default=None, help="Items listed per section (default 20; totals are whole).")
+def alerts(channels: tuple[str, ...], fmt: str | None, limit: int | None) -> None:
+    """Send the digest of what needs a look in the published snapshot (stockouts within the lead time, late
+    PO lines, KPIs off target, files the last run did not load) to the channels of alerts.toml (docs/alerts.md).
+
+    Exit status: 0 sent to every channel, 1 a channel failed, 2 no snapshot yet or unusable settings."""
+    import dataclasses
+
+    from pipelines.alerts.channels import SettingsError, load_settings, send
+    from pipelines.alerts.digest import read_digest
+    from pipelines.alerts.targets import TargetsError, load_targets
+    from pipelines.snapshot import NoSnapshot
+
+    try:
+        settings = load_settings()
+        if fmt is not None:
+            options = {**settings.options, "stdout": {**settings.of("stdout"), "format": fmt}}
+            settings = dataclasses.replace(settings, options=options)
+        if limit is not None:
+            settings = dataclasses.replace(settings, limit=max(limit, 0))
+        digest = read_digest(load_targets(), settings.limit, warn=lambda line: click.echo(f"warning: {line}", err=True))
+    except (SettingsError, TargetsError, NoSnapshot) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    outcomes = send(digest, settings, channels or None)
+    for outcome in outcomes:
+        if not outcome.ok:
+            click.echo(f"error: {outcome.line()}", err=True)
+    sys.exit(1 if any(not o.ok for o in outcomes) else 0)
 
 
 @main.command()

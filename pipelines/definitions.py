@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import dagster as dg
 
+from pipelines.alerts.sensor import build_alerts_sensor
 from pipelines.assets.dbt import dbt_resource, planning_models, warehouse_models
 from pipelines.assets.forecast import demand_forecast
 from pipelines.assets.ingest import ingest_assets
@@ -34,6 +35,9 @@ refresh_job = dg.define_asset_job(
 
 schedules, sensors = build_automation(everything_job, refresh_job)
 
+# Every job ends with the snapshot: the digest of what needs a look follows each successful run.
+alerts_sensor = build_alerts_sensor([everything_job, refresh_job, forecast_job])
+
 # The marts readers see stopped refreshing: the published snapshot is older than a day and two hours.
 snapshot_checks = dg.build_last_update_freshness_checks(
     assets=[published_snapshot], lower_bound_delta=timedelta(hours=26)
@@ -47,7 +51,7 @@ defs = dg.Definitions(
     asset_checks=[*contract_checks, *freshness_checks, *outlier_checks, *misnamed_checks, *snapshot_checks],
     jobs=[everything_job, forecast_job, refresh_job],
     schedules=schedules,
-    sensors=[*sensors, snapshot_freshness_sensor],
+    sensors=[*sensors, snapshot_freshness_sensor, alerts_sensor],
     resources={**default_resources(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,
 )
