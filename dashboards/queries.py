@@ -144,33 +144,24 @@ def kpi_monthly(path: str, kpis: tuple[str, ...], first_month: date, last_month:
 
 @_cached
 def forecast_wape(path: str) -> dict:
-    """Forecast WAPE of the selected models: now (the marts' latest run per series) and by full run over time.
-
-    A WAPE over many series is sum |error| / sum actual; per series that is wape x actual_total, so the series'
-    WAPEs are weighted by their actuals, not averaged."""
+    """Forecast WAPE of the selected models: now (each series from its latest run, forecast_accuracy_by_model's
+    network-wide 'selected' row) and by full run over time (forecast_accuracy_runs)."""
     current = _frame(
         path,
         """
-        select sum(wape * actual_total) / nullif(sum(actual_total) filter (where wape is not null), 0) as wape,
-               count(*)::bigint as series
-        from marts.forecast_accuracy
-        where is_selected
+        select max(wape) as wape, coalesce(max(n_series), 0)::bigint as series
+        from marts.forecast_accuracy_by_model
+        where category = 'all' and warehouse_id = 'all' and model = 'selected'
     """,
     ).row(0, named=True)
     # Runs of some categories only score a subset of the series, so the history compares full runs alone.
     history = _frame(
         path,
         """
-        select r.run_id, r.created_at, r.cutoff_date,
-               sum(m.wape * m.actual_total)
-                 / nullif(sum(m.actual_total) filter (where m.wape is not null), 0) as wape
-        from forecast.runs r
-        join forecast.model_selection s using (run_id)
-        join forecast.backtest_metrics m
-          on m.run_id = s.run_id and m.sku = s.sku and m.warehouse_id = s.warehouse_id and m.model = s.model
-        where r.scope = 'all'
-        group by all
-        order by r.created_at, r.run_id
+        select run_id, created_at, cutoff_date, wape
+        from marts.forecast_accuracy_runs
+        where scope = 'all' and wape is not null
+        order by created_at, run_id
     """,
     )
     return {**current, "history": history}
@@ -253,30 +244,29 @@ def fulfilment_breakdown(
 
 # --- Inventory -------------------------------------------------------------------------------------------------
 
-_INVENTORY_FROM = f"""
-        from marts.fct_inventory_daily f
-        join marts.dim_product p using (product_key)
-        where f.snapshot_date between $first_month and last_day($last_month)
-          and {_CATEGORY.format(col="p.category")}
-          and {_WAREHOUSE.format(col="f.warehouse_id")}
-"""
+# The marts' rows for a selection: 'all' where a filter is off.
+_LEVEL = "{col} = coalesce(${name}, 'all')"
 
 
 @_cached
 def stock_daily(
     path: str, first_month: date, last_month: date, category: str | None, warehouse: str | None
 ) -> pl.DataFrame:
-    """End-of-day stock value (on hand x the product's current unit cost, as inventory_value uses) and stockouts."""
+    """End-of-day stock value (on hand x the product's current unit cost, as inventory_value uses) and stockouts,
+    summed over kpi_inventory_daily under the filters."""
     return _frame(
         path,
         f"""
-        select f.snapshot_date,
-               sum(f.on_hand_qty * p.unit_cost)::double as stock_value,
-               count(*)::bigint as positions,
-               count(*) filter (where f.is_stockout)::bigint as stockouts
-        {_INVENTORY_FROM}
-        group by f.snapshot_date
-        order by f.snapshot_date
+        select snapshot_date,
+               sum(stock_value)::double as stock_value,
+               sum(snapshot_rows)::bigint as positions,
+               sum(stockout_rows)::bigint as stockouts
+        from marts.kpi_inventory_daily
+        where month between $first_month and $last_month
+          and {_CATEGORY.format(col="category")}
+          and {_WAREHOUSE.format(col="warehouse_id")}
+        group by snapshot_date
+        order by snapshot_date
     """,
         first_month=first_month,
         last_month=last_month,
@@ -289,27 +279,17 @@ def stock_daily(
 def inventory_monthly(
     path: str, first_month: date, last_month: date, category: str | None, warehouse: str | None
 ) -> pl.DataFrame:
-    """inventory_value (mean over the month's snapshot days of the daily stock value) and stockout_rate (stockout
-    rows / rows) by month, from the daily fact so that category and warehouse filters apply; unfiltered, these are
-    kpi_monthly's figures."""
+    """inventory_value and stockout_rate by month for the category and warehouse filters, as
+    kpi_inventory_monthly holds them (its 'all' rows where a filter is off are kpi_monthly's figures)."""
     return _frame(
         path,
         f"""
-        with daily as (
-            select f.snapshot_date,
-                   sum(f.on_hand_qty * p.unit_cost) as stock_value,
-                   count(*) as positions,
-                   count(*) filter (where f.is_stockout) as stockouts
-            {_INVENTORY_FROM}
-            group by f.snapshot_date
-        )
-        select date_trunc('month', snapshot_date)::date as month,
-               (sum(stock_value) / count(*))::double as inventory_value,
-               sum(stockouts) / sum(positions) as stockout_rate,
-               sum(stockouts)::bigint as stockouts,
-               sum(positions)::bigint as positions
-        from daily
-        group by month
+        select month, inventory_value::double as inventory_value, stockout_rate,
+               stockout_rows::bigint as stockouts, snapshot_rows::bigint as positions
+        from marts.kpi_inventory_monthly
+        where month between $first_month and $last_month
+          and {_LEVEL.format(col="category", name="category")}
+          and {_LEVEL.format(col="warehouse_id", name="warehouse")}
         order by month
     """,
         first_month=first_month,
@@ -623,39 +603,25 @@ def series_forecast(path: str, sku: str, warehouse: str) -> pl.DataFrame:
 
 @_cached
 def forecast_accuracy(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
-    """Backtest accuracy per model (and `selected`, each series' pick), overall and by category.
-
-    WAPE and bias over many series weight each series by its actuals (their sums over the series divided by the
-    actuals), and forecast value added is seasonal naive's WAPE minus the model's over the same series."""
+    """Backtest accuracy per model (and `selected`, each series' pick), over the selection ('all categories') and
+    by category, as forecast_accuracy_by_model holds them: WAPE and bias over many series are their summed errors
+    over the summed actuals, and forecast value added is seasonal naive's WAPE minus the model's on the same
+    days. Models that scored no demand in the selection are left out."""
     return _frame(
         path,
         f"""
-        with accuracy as (
-            select category, sku, warehouse_id, model, wape, bias, actual_total
-            from marts.forecast_accuracy
-            where {_CATEGORY.format(col="category")} and {_WAREHOUSE.format(col="warehouse_id")}
-            union all
-            select category, sku, warehouse_id, 'selected', wape, bias, actual_total
-            from marts.forecast_accuracy
-            where is_selected
-              and {_CATEGORY.format(col="category")} and {_WAREHOUSE.format(col="warehouse_id")}
-        ),
-        scored as (
-            select a.*, n.wape as naive_wape
-            from accuracy a
-            left join accuracy n
-              on n.sku = a.sku and n.warehouse_id = a.warehouse_id and n.model = 'seasonal_naive'
-            where a.wape is not null
+        with selection as (
+            select * from marts.forecast_accuracy_by_model
+            where wape is not null and {_LEVEL.format(col="warehouse_id", name="warehouse")}
         )
-        select coalesce(category, 'all categories') as category, model,
-               count(*)::bigint as series,
-               sum(actual_total) as actual_total,
-               sum(wape * actual_total) / nullif(sum(actual_total), 0) as wape,
-               sum(bias * actual_total) / nullif(sum(actual_total), 0) as bias,
-               (sum(naive_wape * actual_total) - sum(wape * actual_total))
-                 / nullif(sum(actual_total), 0) as fva
-        from scored
-        group by grouping sets ((model), (category, model))
+        select 'all categories' as category, model, n_series::bigint as series, wape_denominator as actual_total,
+               wape, bias, forecast_value_added as fva
+        from selection
+        where {_LEVEL.format(col="category", name="category")}
+        union all
+        select category, model, n_series::bigint, wape_denominator, wape, bias, forecast_value_added
+        from selection
+        where category <> 'all' and {_CATEGORY.format(col="category")}
         order by category, model
     """,
         category=category,

@@ -7,18 +7,27 @@ file, a stale version in a later file, offsets that move a timestamp into anothe
 shipments and backorders). `tests/reference/kpis.py` computes the same KPIs from the CSV files alone.
 For every KPI it implements: the same months, and value, numerator and denominator equal to 1e-9
 (relative for large numbers).
+
+The numbers the dashboards show are checked the same way: `dashboards/queries.py` is called on the built
+warehouse with a category, a warehouse and a month range, and its inventory value and stockout rate equal
+the reference computed for the same selection. Each world also gets two synthetic forecasting runs (a full
+run, then a later run of one category that replaces its series), written to the forecast schema before the
+build; the Forecast and Overview pages' WAPE and forecast value added equal sums over those rows by hand.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
+from tests.reference.kpis import as_of_date, inventory_kpis_for, load_current, product_categories
 from tests.reference.kpis import kpi_monthly as reference_kpi_monthly
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,14 +137,178 @@ def _dbt_build(db: Path, tmp: Path) -> None:
         raise AssertionError(f"dbt build failed ({res.exception}):\n" + "\n".join(failed[:30]))
 
 
+# --- synthetic forecasting runs ----------------------------------------------------------------------
+
+FORECAST_MODELS = ("seasonal_naive", "moving_average", "tsb")
+FULL_RUN, CATEGORY_RUN = "run-full", "run-category"
+CREATED = {FULL_RUN: datetime(2030, 1, 1), CATEGORY_RUN: datetime(2030, 1, 2)}
+BACKTEST_DAYS = 7
+
+
+def _actual(i: int, d: int) -> float | None:
+    if (i + d) % 9 == 0:
+        return None  # censored
+    return 0.0 if i % 10 == 4 else float((3 * i + 5 * d) % 7)
+
+
+def _yhat(model: str, i: int, d: int, r: int) -> float:
+    return 1.0 + 0.5 * ((i + d + r + FORECAST_MODELS.index(model)) % 5)
+
+
+def forecast_tables(series: list[tuple[str, str, str]], cutoff: date, run_category: str) -> dict[str, list[dict]]:
+    """Rows of the forecast schema: FULL_RUN covers every series, CATEGORY_RUN (later) those of run_category.
+    Series i selects FORECAST_MODELS[(i + r) % 3] in run r; backtest rows for the selected model and seasonal
+    naive over two cut-offs of BACKTEST_DAYS days, some actuals censored and some seasonal naive days missing
+    (not scored); per-model metrics with some WAPEs (no demand) and FVAs missing."""
+    tables: dict[str, list[dict]] = {
+        t: [] for t in ("runs", "model_selection", "backtest_metrics", "backtest_forecasts")
+    }
+    for r, (run_id, scope) in enumerate(((FULL_RUN, "all"), (CATEGORY_RUN, run_category))):
+        covered = [(i, s) for i, s in enumerate(series) if scope == "all" or s[2] == scope]
+        keys = {"run_id": run_id, "cutoff_date": cutoff}
+        tables["runs"].append(
+            {**keys, "scope": scope, "created_at": CREATED[run_id], "n_series": len(covered), "params": "{}"}
+        )
+        for i, (sku, wh, _) in covered:
+            series_keys = {**keys, "sku": sku, "warehouse_id": wh}
+            selected = FORECAST_MODELS[(i + r) % 3]
+            tables["model_selection"].append(
+                {**series_keys, "model": selected, "demand_sd": 1.0, "demand_class": "smooth", "reason": "test"}
+            )
+            for j, model in enumerate(FORECAST_MODELS):
+                tables["backtest_metrics"].append(
+                    {
+                        **series_keys,
+                        "model": model,
+                        "wape": None if i % 10 == 4 else 0.2 + 0.05 * ((i + j + r) % 7),
+                        "bias": 0.1 * ((i + j) % 3 - 1),
+                        "fva": None if (i + j) % 8 == 0 else 0.03 * ((i * j + r) % 5) - 0.05,
+                        "actual_total": 10.0 + (7 * i + r) % 23,
+                        "n_cutoffs": 2,
+                    }
+                )
+            for c, backtest_cutoff in enumerate((cutoff - timedelta(days=21), cutoff - timedelta(days=7))):
+                for model in dict.fromkeys((selected, "seasonal_naive")):
+                    for k in range(1, BACKTEST_DAYS + 1):
+                        d = c * BACKTEST_DAYS + k
+                        if model == "seasonal_naive" and selected != model and (i + 2 * d) % 13 == 0:
+                            continue  # seasonal naive missing: the day is not scored
+                        tables["backtest_forecasts"].append(
+                            {
+                                **series_keys,
+                                "backtest_cutoff": backtest_cutoff,
+                                "forecast_date": backtest_cutoff + timedelta(days=k),
+                                "model": model,
+                                "yhat": _yhat(model, i, d, r),
+                                "actual": _actual(i, d),
+                            }
+                        )
+    return tables
+
+
+def _write_forecast(db: Path, tables: dict[str, list[dict]]) -> None:
+    from forecasting.store import SCHEMA, TABLES
+
+    with duckdb.connect(str(db)) as con:
+        for table, rows in tables.items():
+            frame = pl.DataFrame(rows, schema=TABLES[table])
+            con.register("_rows", frame)
+            con.execute(f"insert into {SCHEMA}.{table} by name select * from _rows")
+            con.unregister("_rows")
+
+
+def _latest(tables: dict[str, list[dict]]) -> dict[tuple[str, str], str]:
+    """The run each series is taken from: the latest that wrote its model_selection row."""
+    created = {r["run_id"]: r["created_at"] for r in tables["runs"]}
+    latest: dict[tuple[str, str], str] = {}
+    for row in tables["model_selection"]:
+        key = (row["sku"], row["warehouse_id"])
+        if key not in latest or created[row["run_id"]] > created[latest[key]]:
+            latest[key] = row["run_id"]
+    return latest
+
+
+def hand_selected_accuracy(tables, categories, category=None, warehouse=None, run_id=None) -> dict:
+    """WAPE and FVA of the selected models by hand: sums over the scored backtest days (actual known, both the
+    selected model's and seasonal naive's forecasts there) of the series' latest run (or of run_id's series)."""
+    latest = _latest(tables)
+    selected = {(r["run_id"], r["sku"], r["warehouse_id"]): r["model"] for r in tables["model_selection"]}
+    days: dict[tuple, dict] = {}
+    for row in tables["backtest_forecasts"]:
+        key = (row["sku"], row["warehouse_id"])
+        if run_id is None and latest[key] != row["run_id"] or run_id is not None and row["run_id"] != run_id:
+            continue
+        if category is not None and categories.get(row["sku"], "unknown") != category:
+            continue
+        if warehouse is not None and row["warehouse_id"] != warehouse:
+            continue
+        day = days.setdefault((row["run_id"], *key, row["backtest_cutoff"], row["forecast_date"]), {})
+        day["actual"] = row["actual"]
+        if row["model"] == selected[(row["run_id"], *key)]:
+            day["forecast"] = row["yhat"]
+        if row["model"] == "seasonal_naive":
+            day["naive"] = row["yhat"]
+    num = den = naive = 0.0
+    series = set()
+    for key, day in days.items():
+        if day.get("actual") is None or "forecast" not in day or "naive" not in day:
+            continue
+        num += abs(day["forecast"] - day["actual"])
+        naive += abs(day["naive"] - day["actual"])
+        den += day["actual"]
+        series.add(key[1:3])
+    return {"wape": num / den, "fva": (naive - num) / den, "series": len(series)}
+
+
+def hand_model_accuracy(tables, categories, model, category=None, warehouse=None) -> dict:
+    """A model's WAPE and FVA by hand from its per-series metrics of the latest runs: Σ wape x actual_total /
+    Σ actual_total over series with a WAPE; seasonal naive's Σ |error| of a series is (wape + fva) x actual_total."""
+    latest = _latest(tables)
+    num = den = naive = 0.0
+    for row in tables["backtest_metrics"]:
+        key = (row["sku"], row["warehouse_id"])
+        if row["model"] != model or latest[key] != row["run_id"] or row["wape"] is None:
+            continue
+        if category is not None and categories.get(row["sku"], "unknown") != category:
+            continue
+        if warehouse is not None and row["warehouse_id"] != warehouse:
+            continue
+        num += row["wape"] * row["actual_total"]
+        naive += (row["wape"] + (row["fva"] or 0.0)) * row["actual_total"]
+        den += row["actual_total"]
+    return {"wape": num / den, "fva": (naive - num) / den}
+
+
+# --- the worlds --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    landing: Path
+    db: Path
+    snapshot: Path  # a copy of the built warehouse, read as the dashboards read a published snapshot
+    reference: pl.DataFrame
+    warehouse: pl.DataFrame
+    forecast: dict[str, list[dict]]
+    categories: dict[str, str]
+    run_category: str
+
+
 @pytest.fixture(scope="module", params=list(WORLDS))
-def frames(request, tmp_path_factory) -> tuple[pl.DataFrame, pl.DataFrame]:
+def built(request, tmp_path_factory) -> Built:
     if not (PROJECT / "dbt_project.yml").exists():
         pytest.fail(f"no dbt project at {PROJECT}")
     tmp = tmp_path_factory.mktemp(f"kpi_agreement_{request.param}")
     landing, db = tmp / "landing", tmp / "warehouse.duckdb"
     WORLDS[request.param](landing)
     _ingest(landing, db)
+    feeds = load_current(landing)
+    categories = dict(product_categories(feeds).iter_rows())
+    pairs = feeds.orders.select("sku", "warehouse_id").unique().sort("sku", "warehouse_id").rows()
+    series = [(sku, wh, categories.get(sku, "unknown")) for sku, wh in pairs]
+    run_category = max(sorted({c for *_, c in series}), key=lambda c: sum(s[2] == c for s in series))
+    forecast = forecast_tables(series, as_of_date(feeds), run_category)
+    _write_forecast(db, forecast)
     _dbt_build(db, tmp)
     reference = reference_kpi_monthly(landing)
     con = duckdb.connect(str(db))
@@ -144,9 +317,18 @@ def frames(request, tmp_path_factory) -> tuple[pl.DataFrame, pl.DataFrame]:
             "select month::date as month, kpi::varchar as kpi, value::double as value, "
             "numerator::double as numerator, denominator::double as denominator from marts.kpi_monthly"
         ).pl()
+        con.execute("checkpoint")  # everything in the file itself before it is copied
     finally:
         con.close()
-    return reference, warehouse
+    # dbt's in-process connection may hold the warehouse file; the pages read a copy, as they read a snapshot.
+    snapshot = tmp / "snapshot.duckdb"
+    shutil.copyfile(db, snapshot)
+    return Built(landing, db, snapshot, reference, warehouse, forecast, categories, run_category)
+
+
+@pytest.fixture(scope="module")
+def frames(built) -> tuple[pl.DataFrame, pl.DataFrame]:
+    return built.reference, built.warehouse
 
 
 def _missing(x: float | None) -> bool:
@@ -191,3 +373,80 @@ def test_kpi_agrees(frames, kpi):
             if not _same(ours, theirs):
                 problems.append(f"{row['month']} {col}: reference {ours!r}, kpi_monthly {theirs!r}")
     assert not problems, f"{kpi} disagrees in {len(problems)} place(s):\n" + "\n".join(problems[:20])
+
+
+# --- what the pages show --------------------------------------------------------------------------------
+
+
+def _selection(built: Built) -> tuple[str, str, date, date]:
+    """The category and warehouse with the most snapshot rows, and the months of the snapshots but the first."""
+    feeds = load_current(built.landing)
+    inv = feeds.inventory.join(product_categories(feeds), on="sku", how="inner")
+    category = inv.group_by("category").len().sort("len", "category", descending=True)["category"][0]
+    warehouse = inv.group_by("warehouse_id").len().sort("len", "warehouse_id", descending=True)["warehouse_id"][0]
+    months = sorted(set(inv["snapshot_date"].dt.truncate("1mo")))
+    return category, warehouse, months[min(1, len(months) - 1)], months[-1]
+
+
+@pytest.mark.parametrize("filtered", ["category", "category and warehouse", "none"])
+def test_inventory_page_numbers_agree(built, filtered):
+    from dashboards import queries
+
+    category, warehouse, first, last = _selection(built)
+    category = None if filtered == "none" else category
+    warehouse = warehouse if filtered == "category and warehouse" else None
+    shown = queries.inventory_monthly(str(built.snapshot), first, last, category, warehouse)
+    ref = inventory_kpis_for(load_current(built.landing), category, warehouse).filter(
+        pl.col("month").is_between(first, last)
+    )
+    assert shown.height > 0 and shown["month"].to_list() == sorted(set(ref["month"]))
+    problems = []
+    for kpi in ("inventory_value", "stockout_rate"):
+        expected = dict(ref.filter(pl.col("kpi") == kpi).select("month", "value").iter_rows())
+        for month, value in shown.select("month", kpi).iter_rows():
+            if not _same(value, expected[month]):
+                problems.append(f"{kpi} {month}: page {value!r}, reference {expected[month]!r}")
+    # The daily chart's rows sum to the same stockout rate's numerator and denominator.
+    daily = queries.stock_daily(str(built.snapshot), first, last, category, warehouse)
+    stockouts = ref.filter(pl.col("kpi") == "stockout_rate")
+    assert daily["stockouts"].sum() == stockouts["numerator"].sum()
+    assert daily["positions"].sum() == stockouts["denominator"].sum()
+    assert not problems, "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("filtered", ["none", "category", "warehouse"])
+def test_forecast_page_numbers_agree(built, filtered):
+    from dashboards import queries
+
+    category, warehouse, *_ = _selection(built)
+    category = category if filtered == "category" else None
+    warehouse = warehouse if filtered == "warehouse" else None
+    accuracy = queries.forecast_accuracy(str(built.snapshot), category, warehouse)
+    overall = accuracy.filter(category="all categories")
+    shown = overall.filter(model="selected").row(0, named=True)
+    expected = hand_selected_accuracy(built.forecast, built.categories, category, warehouse)
+    assert _same(shown["wape"], expected["wape"]), (shown, expected)
+    assert _same(shown["fva"], expected["fva"]), (shown, expected)
+    assert shown["series"] == expected["series"]
+    for model in FORECAST_MODELS:
+        row = overall.filter(model=model).row(0, named=True)
+        hand = hand_model_accuracy(built.forecast, built.categories, model, category, warehouse)
+        assert _same(row["wape"], hand["wape"]) and _same(row["fva"], hand["fva"]), (model, row, hand)
+    # By category: each category's own selected WAPE.
+    for row in accuracy.filter((pl.col("category") != "all categories") & (pl.col("model") == "selected")).iter_rows(
+        named=True
+    ):
+        hand = hand_selected_accuracy(built.forecast, built.categories, row["category"], warehouse)
+        assert _same(row["wape"], hand["wape"]), (row, hand)
+
+
+def test_overview_forecast_wape_agrees(built):
+    from dashboards import queries
+
+    shown = queries.forecast_wape(str(built.snapshot))
+    expected = hand_selected_accuracy(built.forecast, built.categories)
+    assert _same(shown["wape"], expected["wape"]) and shown["series"] == expected["series"]
+    # The history compares full runs only: the category run is not in it.
+    history = shown["history"]
+    assert history["run_id"].to_list() == [FULL_RUN]
+    assert _same(history["wape"][0], hand_selected_accuracy(built.forecast, built.categories, run_id=FULL_RUN)["wape"])

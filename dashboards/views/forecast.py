@@ -29,11 +29,12 @@ d.metric(
     "Series scored",
     f"{selected.get('series', 0):,}",
     border=True,
-    help="Series (sku and warehouse) with demand in the backtest; each from the latest run that covered it.",
+    help="Series (sku and warehouse) with scored backtest days; each from the latest run that covered it.",
 )
 st.caption(
-    "Backtest (rolling origin) of each series' selected model, all series of the selection weighted by "
-    "their demand. The month range does not apply: accuracy is of the latest forecasting run."
+    "Backtest (rolling origin) of each series' selected model: the selection's summed errors over its summed "
+    "demand (marts.forecast_accuracy_by_model). The month range does not apply: accuracy is of the latest "
+    "forecasting run."
 )
 
 st.subheader("History and forecast")

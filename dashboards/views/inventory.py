@@ -34,8 +34,8 @@ d.metric(
 )
 e.metric("Sku-warehouses", f"{position.height:,}", border=True)
 st.caption(
-    "Inventory value and stockout rate as kpi_monthly defines them, from the daily snapshots under the "
-    f"category and warehouse filters; the rest on the as-of date{f' ({as_of:%d %b %Y})' if as_of else ''}."
+    "Inventory value and stockout rate as kpi_monthly defines them, for the category and warehouse filters "
+    f"(marts.kpi_inventory_monthly); the rest on the as-of date{f' ({as_of:%d %b %Y})' if as_of else ''}."
 )
 
 left, right = st.columns(2)

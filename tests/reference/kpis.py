@@ -548,3 +548,23 @@ def kpi_monthly_from_feeds(feeds: Feeds, as_of: date | None = None, dso_days: fl
 def kpi_monthly(landing: Path | str, as_of: date | None = None, dso_days: float = 0.0) -> pl.DataFrame:
     """All reference KPIs from the landing directory: month, kpi, value, numerator, denominator."""
     return kpi_monthly_from_feeds(load_current(Path(landing)), as_of, dso_days)
+
+
+def product_categories(feeds: Feeds) -> pl.DataFrame:
+    """sku -> category of the current product master."""
+    return feeds.products.select("sku", "category")
+
+
+def inventory_kpis_for(feeds: Feeds, category: str | None = None, warehouse: str | None = None) -> pl.DataFrame:
+    """stockout_rate and inventory_value by month over the snapshot rows of one category and/or warehouse (None:
+    all), each as kpi-definitions.md defines it for the network, on the selected rows alone (inventory_value
+    averages over the days those rows have). A sku missing from the product master has category 'unknown'."""
+    inv = feeds.inventory.join(product_categories(feeds), on="sku", how="left").with_columns(
+        pl.col("category").fill_null("unknown")
+    )
+    if category is not None:
+        inv = inv.filter(pl.col("category") == category)
+    if warehouse is not None:
+        inv = inv.filter(pl.col("warehouse_id") == warehouse)
+    stockout, value = inventory_kpis(Feeds(**{**feeds.__dict__, "inventory": inv.drop("category")}))[:2]
+    return pl.concat([stockout, value]).select(list(OUT_SCHEMA)).cast(OUT_SCHEMA).sort("kpi", "month")
