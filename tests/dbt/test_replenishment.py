@@ -532,7 +532,12 @@ def test_build_ran_the_planning_models_and_their_tests(built):
         "replenishment_expedite",
     } <= ran
     unit_tests = {r.node.name for r in built["results"] if str(r.node.resource_type) == "unit_test"}
-    assert {"replenishment_projected_stockout_date", "replenishment_exceptions_thresholds"} <= unit_tests
+    assert {
+        "replenishment_projected_stockout_date",
+        "replenishment_order_rounding_and_stale_positions",
+        "replenishment_exceptions_thresholds",
+        "replenishment_expedite_lines",
+    } <= unit_tests
 
 
 def test_normal_quantile_macro_matches_python(built):
