@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from pipelines import snapshot
 from pipelines.alerts.channels import Outcome, Settings, SettingsError, load_settings, send
-from pipelines.alerts.digest import Digest, build_digest, read_digest, read_frames
+from pipelines.alerts.digest import Digest, Section, build_digest, read_digest, read_frames
 from pipelines.alerts.targets import Target, TargetsError, load_targets
 from pipelines.cli import main
 
@@ -321,6 +321,9 @@ def test_settings_environment_over_file_and_what_is_missing(tmp_path, monkeypatc
         "alerts channel email failed: missing SCM_ALERTS_SMTP_HOST, SCM_ALERTS_EMAIL_FROM, SCM_ALERTS_EMAIL_TO "
         f"(or host, sender, to in [email] of {path})",
     ]
+    quiet = Digest("r", datetime(2024, 4, 1), date(2024, 3, 31), "s.duckdb", [Section("stockouts", "Stockouts", 0)])
+    assert quiet.subject() == "scm alerts: nothing needs a look (as of 2024-03-31)"
+    assert send(quiet, Settings(("file",), skip_empty=True)) == []  # nothing to look at: nothing sent
     with pytest.raises(SettingsError, match="unknown alert channel slack"):
         load_settings(environ={"SCM_ALERTS_CHANNELS": "stdout,slack"})
     with pytest.raises(SettingsError, match="SCM_ALERTS_SMTP_PORT must be a whole number"):
