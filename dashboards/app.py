@@ -21,14 +21,24 @@ st.set_page_config(page_title=APP_TITLE, page_icon=":material/local_shipping:", 
 # The pages live in views/, not pages/: a server that finds a pages/ folder beside the entry point runs its first
 # script run the old way (each file of pages/ as a page on its own), so a bookmarked /replenishment opened right
 # after a restart would run the page without this frame.
+# The Overview is at /overview like every page at its name, and also at the root: a default page is served only at
+# the root (its url_path is not matched), so the root is a second, hidden entry for the same script.
 PAGES = [
-    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+    st.Page("views/overview.py", title="Overview", icon=":material/dashboard:", url_path="overview"),
     st.Page("views/fulfilment.py", title="Fulfilment", icon=":material/local_shipping:", url_path="fulfilment"),
     st.Page("views/inventory.py", title="Inventory", icon=":material/inventory_2:", url_path="inventory"),
     st.Page("views/suppliers.py", title="Suppliers", icon=":material/factory:", url_path="suppliers"),
     st.Page("views/returns.py", title="Returns", icon=":material/assignment_return:", url_path="returns"),
     st.Page("views/forecast.py", title="Forecast", icon=":material/query_stats:", url_path="forecast"),
     st.Page("views/replenishment.py", title="Replenishment", icon=":material/shopping_cart:", url_path="replenishment"),
+    st.Page(
+        "views/overview.py",
+        title="Overview",
+        icon=":material/dashboard:",
+        url_path="home",
+        default=True,
+        visibility="hidden",
+    ),
 ]
 
 try:
@@ -46,6 +56,8 @@ if warning:  # snapshots/CURRENT is unusable: these pages show an older snapshot
     st.warning(warning, icon=":material/warning:")
 filters.sidebar(path)
 meta = queries.snapshot_meta(path)
+if stale := kpis.staleness(meta["as_of_date"]):
+    st.warning(stale, icon=":material/schedule:")
 with st.sidebar:
     st.divider()
     st.markdown(kpis.freshness(meta))

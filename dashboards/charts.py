@@ -1,5 +1,6 @@
 """The Altair charts of the dashboards, few kinds and all alike: no chart titles (the page's subheader says what
-it is), axes formatted in the KPI's unit, a tooltip on every mark, and legends on top where they do not cover
+it is), axes formatted in the KPI's unit with the unit in the axis title (the currency on money), a tooltip on every
+mark under plain headers (labels.py), codes shown as their labels, and legends on top where they do not cover
 data."""
 
 from __future__ import annotations
@@ -7,10 +8,19 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from dashboards.kpis import Unit
+from dashboards import formatting, labels
+from dashboards.formatting import Unit, axis_title
 
-_AXIS_FORMAT = {"rate": "%", "money": ",.0f", "days": "~g", "turns": "~g", "count": ",.0f", "ppm": ",.0f"}
-_TOOLTIP_FORMAT = {"rate": ".1%", "money": ",.0f", "days": ".1f", "turns": ".2f", "count": ",.0f", "ppm": ",.0f"}
+# Axes round (whole percent, whole amounts); tooltips and bar labels carry the formats of formatting.py.
+_AXIS_FORMAT = {
+    "rate": ".0%",
+    "money": ",.0f",
+    "days": "~g",
+    "turns": "~g",
+    "count": ",.0f",
+    "units": ",.0f",
+    "ppm": ",.0f",
+}
 # One tick per month at most: left to itself Vega puts ticks mid-month on short ranges, labelled twice.
 _MONTH_AXIS = alt.Axis(format="%b %y", labelAngle=0, title=None, tickCount={"interval": "month", "step": 1})
 # Distinct hues for a handful of series (Streamlit's own palette puts shades of one hue side by side).
@@ -20,6 +30,29 @@ HEIGHT = 260
 BAR_ROW = 34
 AXIS_ROOM = 40
 LEGEND_ROOM = 60
+
+
+def _coded(df: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """The code columns of `df` as their labels (return reasons, dispositions, models...; other values unchanged)."""
+    coded = [c for c in dict.fromkeys(columns) if c in df.columns and df.schema[c] == pl.String]
+    return df.with_columns(pl.col(c).replace(labels.ANY_CODE) for c in coded) if coded else df
+
+
+def _tip(field: str, unit: Unit, title: str | None = None, aggregate: str | None = None) -> alt.Tooltip:
+    name = f"{aggregate}({field})" if aggregate else field
+    return alt.Tooltip(
+        f"{name}:Q", title=axis_title(title or labels.header(field), unit), format=formatting.d3_format(unit)
+    )
+
+
+def _text(field: str, unit: Unit) -> str:
+    """A Vega expression writing `field` as formatting.value does: the currency's sign, the unit's word."""
+    number = f"format(datum['{field}'], '{formatting.d3_format(unit)}')"
+    if unit == "money":
+        return f"'{formatting.currency_sign()}' + {number}"
+    if unit in ("days", "units", "ppm"):
+        return f"{number} + ' {unit}'"
+    return number
 
 
 def trend(df: pl.DataFrame, x: str, columns: dict[str, str], unit: Unit, zero: bool = False) -> alt.Chart:
@@ -35,7 +68,12 @@ def trend(df: pl.DataFrame, x: str, columns: dict[str, str], unit: Unit, zero: b
         .mark_line(point=True)
         .encode(
             x=alt.X(f"{x}:T", axis=_MONTH_AXIS),
-            y=alt.Y("value:Q", title=None, axis=alt.Axis(format=_AXIS_FORMAT[unit]), scale=alt.Scale(zero=zero)),
+            y=alt.Y(
+                "value:Q",
+                title=axis_title(None, unit),
+                axis=alt.Axis(format=_AXIS_FORMAT[unit]),
+                scale=alt.Scale(zero=zero),
+            ),
             color=alt.Color(
                 "series:N",
                 title=None,
@@ -44,9 +82,9 @@ def trend(df: pl.DataFrame, x: str, columns: dict[str, str], unit: Unit, zero: b
                 legend=alt.Legend(orient="top") if many else None,
             ),
             tooltip=[
-                alt.Tooltip(f"{x}:T", title="month", format="%b %Y"),
+                alt.Tooltip(f"{x}:T", title="Month", format="%b %Y"),
                 alt.Tooltip("series:N", title="KPI"),
-                alt.Tooltip("value:Q", title="value", format=_TOOLTIP_FORMAT[unit]),
+                _tip("value", unit, title="Value"),
             ],
         )
         .properties(height=HEIGHT)
@@ -59,10 +97,10 @@ def daily_area(df: pl.DataFrame, x: str, y: str, unit: Unit, title: str) -> alt.
         .mark_area(line=True, opacity=0.3)
         .encode(
             x=alt.X(f"{x}:T", axis=alt.Axis(format="%b %y", title=None)),
-            y=alt.Y(f"{y}:Q", title=title, axis=alt.Axis(format=_AXIS_FORMAT[unit])),
+            y=alt.Y(f"{y}:Q", title=axis_title(title, unit), axis=alt.Axis(format=_AXIS_FORMAT[unit])),
             tooltip=[
-                alt.Tooltip(f"{x}:T", title="day", format="%d %b %Y"),
-                alt.Tooltip(f"{y}:Q", title=title, format=_TOOLTIP_FORMAT[unit]),
+                alt.Tooltip(f"{x}:T", title="Day", format="%d %b %Y"),
+                _tip(y, unit, title=title),
             ],
         )
         .properties(height=HEIGHT)
@@ -79,23 +117,37 @@ def bars(
     sort_by_value: bool = True,
 ) -> alt.Chart:
     """Horizontal bars, one per member, the largest on top, each labelled with its value."""
-    tooltips = [alt.Tooltip(f"{member}:N"), alt.Tooltip(f"{value}:Q", format=_TOOLTIP_FORMAT[unit])]
-    tooltips += [alt.Tooltip(f"{c}:Q", format=_TOOLTIP_FORMAT[u]) for c, u in (extra_tooltip or {}).items()]
+    df = _coded(df, member)
+    tooltips = [alt.Tooltip(f"{member}:N", title=labels.header(member)), _tip(value, unit)]
+    tooltips += [_tip(c, u) for c, u in (extra_tooltip or {}).items()]
     y = alt.Y(f"{member}:N", title=None, sort="-x" if sort_by_value else None, axis=alt.Axis(labelLimit=220))
     # Room on the right for the longest bar's label.
     top = max([v for v in df[value].to_list() if v is not None] or [0]) * 1.15 or 1
-    x = alt.X(f"{value}:Q", title=None, axis=alt.Axis(format=_AXIS_FORMAT[unit]), scale=alt.Scale(domain=[0, top]))
+    x = alt.X(
+        f"{value}:Q",
+        title=axis_title(None, unit),
+        axis=alt.Axis(format=_AXIS_FORMAT[unit]),
+        scale=alt.Scale(domain=[0, top]),
+    )
     base = alt.Chart(df).encode(y=y, x=x, tooltip=tooltips)
     bar = base.mark_bar(color=color) if color else base.mark_bar()
-    text = base.mark_text(align="left", dx=3).encode(text=alt.Text(f"{value}:Q", format=_TOOLTIP_FORMAT[unit]))
+    text = (
+        base.transform_calculate(bar_label=_text(value, unit))
+        .mark_text(align="left", dx=3)
+        .encode(text=alt.Text("bar_label:N"))
+    )
     return (bar + text).properties(height=BAR_ROW * max(3, df.height) + AXIS_ROOM)
 
 
 def pareto(df: pl.DataFrame, member: str, value: str) -> alt.Chart:
     """Bars by size with the cumulative share as a line: the few causes that make most of the total."""
-    ordered = df.sort(value, descending=True).with_columns(
-        (pl.col(value).cum_sum() / pl.col(value).sum()).alias("cumulative_share"),
-        pl.int_range(pl.len()).alias("rank"),
+    ordered = (
+        _coded(df, member)
+        .sort(value, descending=True)
+        .with_columns(
+            (pl.col(value).cum_sum() / pl.col(value).sum()).alias("cumulative_share"),
+            pl.int_range(pl.len()).alias("rank"),
+        )
     )
     x = alt.X(
         f"{member}:N",
@@ -108,11 +160,11 @@ def pareto(df: pl.DataFrame, member: str, value: str) -> alt.Chart:
         .mark_bar()
         .encode(
             x=x,
-            y=alt.Y(f"{value}:Q", title=value.replace("_", " ")),
+            y=alt.Y(f"{value}:Q", title=labels.header(value)),
             tooltip=[
-                alt.Tooltip(f"{member}:N"),
-                alt.Tooltip(f"{value}:Q", format=",.0f"),
-                alt.Tooltip("cumulative_share:Q", title="cumulative share", format=".0%"),
+                alt.Tooltip(f"{member}:N", title=labels.header(member)),
+                _tip(value, "count"),
+                _tip("cumulative_share", "rate", title="Cumulative share"),
             ],
         )
     )
@@ -123,7 +175,7 @@ def pareto(df: pl.DataFrame, member: str, value: str) -> alt.Chart:
             x=x,
             y=alt.Y(
                 "cumulative_share:Q",
-                title="cumulative share",
+                title="Cumulative share",
                 axis=alt.Axis(format="%"),
                 scale=alt.Scale(domain=[0, 1]),
             ),
@@ -134,21 +186,29 @@ def pareto(df: pl.DataFrame, member: str, value: str) -> alt.Chart:
 
 def stacked_share(df: pl.DataFrame, x: str, member: str, value: str) -> alt.Chart:
     """Share of each member per x (e.g. units returned per supplier, by reason), bars to 100%."""
+    df = _coded(df, x, member)
     return (
         alt.Chart(df)
         .mark_bar()
         .encode(
             y=alt.Y(f"{x}:N", title=None, axis=alt.Axis(labelLimit=220)),
-            x=alt.X(f"sum({value}):Q", stack="normalize", title=None, axis=alt.Axis(format="%")),
+            x=alt.X(f"sum({value}):Q", stack="normalize", title="Share", axis=alt.Axis(format=".0%")),
             color=alt.Color(
                 f"{member}:N",
                 title=None,
                 scale=_SERIES_COLORS,
                 legend=alt.Legend(orient="top", columns=3, labelLimit=160),
             ),
-            tooltip=[alt.Tooltip(f"{x}:N"), alt.Tooltip(f"{member}:N"), alt.Tooltip(f"sum({value}):Q", format=",.0f")],
+            tooltip=[
+                alt.Tooltip(f"{x}:N", title=labels.header(x)),
+                alt.Tooltip(f"{member}:N", title=labels.header(member)),
+                _tip(value, "count", aggregate="sum"),
+            ],
         )
-        .properties(height=BAR_ROW * max(3, df[x].n_unique()) + AXIS_ROOM + LEGEND_ROOM)
+        # The legend wraps at three labels a row, each row taking room from the bars.
+        .properties(
+            height=BAR_ROW * max(3, df[x].n_unique()) + AXIS_ROOM + LEGEND_ROOM * -(-df[member].n_unique() // 6)
+        )
     )
 
 
@@ -156,18 +216,20 @@ def box(df: pl.DataFrame, member: str, reference: str | None = None) -> alt.Char
     """A box plot from quantiles the query computed: whiskers p10-p90, box q1-q3, median tick, and an optional
     reference tick (e.g. the contracted lead time) in red."""
     y = alt.Y(f"{member}:N", title=None, axis=alt.Axis(labelLimit=220))
-    tooltip = [alt.Tooltip(f"{member}:N")] + [
-        alt.Tooltip(f"{c}:Q", format=".1f") for c in ("p10_days", "q1_days", "median_days", "q3_days", "p90_days")
+    names = {"p10_days": "10th percentile", "q1_days": "Lower quartile", "median_days": "Median"}
+    names |= {"q3_days": "Upper quartile", "p90_days": "90th percentile"}
+    tooltip = [alt.Tooltip(f"{member}:N", title=labels.header(member))] + [
+        _tip(c, "days", title=title) for c, title in names.items()
     ]
     base = alt.Chart(df).encode(y=y, tooltip=tooltip)
-    whisker = base.mark_rule().encode(x=alt.X("p10_days:Q", title="lead time, days"), x2="p90_days:Q")
+    whisker = base.mark_rule().encode(x=alt.X("p10_days:Q", title="Lead time (days)"), x2="p90_days:Q")
     iqr = base.mark_bar(size=18).encode(x="q1_days:Q", x2="q3_days:Q")
     median = base.mark_tick(color="white", thickness=2, size=18).encode(x="median_days:Q")
     layers = [whisker, iqr, median]
     if reference:
         layers.append(
             base.mark_tick(color="#e45756", thickness=2, size=26).encode(
-                x=f"{reference}:Q", tooltip=[alt.Tooltip(f"{reference}:Q", title="contracted")]
+                x=f"{reference}:Q", tooltip=[_tip(reference, "days", title="Contracted")]
             )
         )
     return alt.layer(*layers).properties(height=int(1.4 * BAR_ROW * max(3, df.height)) + AXIS_ROOM)
@@ -181,8 +243,11 @@ def histogram(df: pl.DataFrame, field: str, title: str, clip: float, maxbins: in
         .mark_bar()
         .encode(
             x=alt.X(f"{field}:Q", bin=alt.Bin(maxbins=maxbins), title=title),
-            y=alt.Y("count():Q", title="sku-warehouses"),
-            tooltip=[alt.Tooltip(f"{field}:Q", bin=True, title=title), alt.Tooltip("count():Q", title="count")],
+            y=alt.Y("count():Q", title="SKU-warehouses"),
+            tooltip=[
+                alt.Tooltip(f"{field}:Q", bin=True, title=title),
+                alt.Tooltip("count():Q", title="SKU-warehouses"),
+            ],
         )
         .properties(height=HEIGHT)
     )
@@ -195,8 +260,11 @@ def forecast(history: pl.DataFrame, predicted: pl.DataFrame) -> alt.Chart:
         .mark_line(color="#4c78a8")
         .encode(
             x=alt.X("day:T", title=None, axis=alt.Axis(format="%d %b")),
-            y=alt.Y("units:Q", title="units per day"),
-            tooltip=[alt.Tooltip("day:T", format="%d %b %Y"), alt.Tooltip("units:Q", title="ordered", format=",.0f")],
+            y=alt.Y("units:Q", title="Units per day"),
+            tooltip=[
+                alt.Tooltip("day:T", title="Day", format="%d %b %Y"),
+                _tip("units", "units", title="Ordered"),
+            ],
         )
     )
     band = (
@@ -207,12 +275,13 @@ def forecast(history: pl.DataFrame, predicted: pl.DataFrame) -> alt.Chart:
             y="yhat_lower:Q",
             y2="yhat_upper:Q",
             tooltip=[
-                alt.Tooltip("day:T", format="%d %b %Y"),
-                alt.Tooltip("yhat_lower:Q", title="80% low", format=".1f"),
-                alt.Tooltip("yhat_upper:Q", title="80% high", format=".1f"),
+                alt.Tooltip("day:T", title="Day", format="%d %b %Y"),
+                alt.Tooltip("yhat_lower:Q", title="80% low (units)", format=",.1f"),
+                alt.Tooltip("yhat_upper:Q", title="80% high (units)", format=",.1f"),
             ],
         )
     )
+    predicted = _coded(predicted, "model")
     line = (
         alt.Chart(predicted)
         .mark_line(color="#f58518", strokeDash=[5, 3])
@@ -220,9 +289,9 @@ def forecast(history: pl.DataFrame, predicted: pl.DataFrame) -> alt.Chart:
             x="day:T",
             y="yhat:Q",
             tooltip=[
-                alt.Tooltip("day:T", format="%d %b %Y"),
-                alt.Tooltip("yhat:Q", title="forecast", format=".1f"),
-                alt.Tooltip("model:N"),
+                alt.Tooltip("day:T", title="Day", format="%d %b %Y"),
+                alt.Tooltip("yhat:Q", title="Forecast (units)", format=",.1f"),
+                alt.Tooltip("model:N", title="Model"),
             ],
         )
     )

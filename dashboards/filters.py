@@ -12,7 +12,7 @@ from datetime import date
 
 import streamlit as st
 
-from dashboards import queries
+from dashboards import kpis, labels, queries
 
 MONTHS_KEY, CATEGORY_KEY, WAREHOUSE_KEY, CHANNEL_KEY = (
     "filter_months",
@@ -41,23 +41,19 @@ class Selection:
         return self.first_month, self.last_month
 
 
-def month_label(month: date) -> str:
-    return month.strftime("%b %Y")
+def month_label(month: date, as_of: date | None = None) -> str:
+    """The month as "Mar 2026"; the as-of date's month, while it is not over, as "Mar 2026 (to date)"."""
+    return month.strftime("%b %Y") + (" (to date)" if kpis.is_month_to_date(month, as_of) else "")
 
 
 def default_months(months: list[date], as_of: date | None) -> tuple[date, date]:
-    """The last DEFAULT_MONTHS complete months: the as-of date's own month is only a few days old most mornings,
-    and a month to date compared with a whole month (or a return rate whose returns have not come in yet) misleads
-    at a glance. It stays one slider step away."""
-    complete = [m for m in months if as_of is None or _month_end(m) <= as_of] or months
-    last = complete[-1]
+    """The last DEFAULT_MONTHS months up to the as-of date's own: the current month is what a morning reader asks
+    about first. While it is not over it is labelled month to date, in the slider and on the tiles, so that it is
+    not read as a whole month against the whole months before it."""
+    current = [m for m in months if as_of is None or m <= as_of] or months
+    last = current[-1]
     first = months[max(0, months.index(last) - DEFAULT_MONTHS + 1)]
     return first, last
-
-
-def _month_end(month: date) -> date:
-    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return date.fromordinal(following.toordinal() - 1)
 
 
 def _drop_stale(key: str, valid) -> None:
@@ -71,6 +67,8 @@ def sidebar(path: str) -> Selection:
     """Draw the filters in the sidebar and remember what they select for the page (see `selection`)."""
     options = queries.filter_options(path)
     months = options["months"]
+    as_of = options["as_of_date"]
+    st.session_state[kpis.AS_OF_KEY] = as_of
     warehouses = dict(options["warehouses"])
     _drop_stale(MONTHS_KEY, lambda v: isinstance(v, tuple) and all(m in months for m in v))
     _drop_stale(CATEGORY_KEY, lambda v: v is None or v in options["categories"])
@@ -80,19 +78,19 @@ def sidebar(path: str) -> Selection:
     with st.sidebar:
         st.subheader("Filters")
         if len(months) > 1:
-            default = default_months(months, options["as_of_date"])
+            default = default_months(months, as_of)
             first, last = st.select_slider(
                 "Months",
                 options=months,
                 value=default,
-                format_func=month_label,
+                format_func=lambda m: month_label(m, as_of),
                 key=MONTHS_KEY,
                 help="By the month each KPI is taken in (see the KPI "
                 "definitions): promised date for fulfilment, order date for returns.",
             )
         else:
             first = last = months[0] if months else date.today().replace(day=1)
-            st.caption(f"Months: {month_label(first)}")
+            st.caption(f"Months: {month_label(first, as_of)}")
         category = st.selectbox(
             "Category",
             [None, *options["categories"]],
@@ -109,7 +107,7 @@ def sidebar(path: str) -> Selection:
             "Channel",
             [None, *options["channels"]],
             key=CHANNEL_KEY,
-            format_func=lambda c: "All channels" if c is None else c,
+            format_func=lambda c: "All channels" if c is None else labels.code("channel", c),
         )
     chosen = Selection(
         path=path,

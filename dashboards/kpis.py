@@ -1,15 +1,17 @@
-"""How the dashboards show a number: each KPI's label, unit and good direction, the formats, and the metric tile
-(latest value, change against the period before, sparkline over the selected months)."""
+"""How the dashboards show a KPI: its unit and good direction (its name is labels.py's, the formats
+formatting.py's), and the metric tile (latest value, change against the period before, sparkline over the selected
+months)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Literal
 
 import streamlit as st
 
-Unit = Literal["rate", "money", "days", "turns", "count", "ppm"]
+from dashboards import formatting, labels
+from dashboards.formatting import EMPTY, Unit
 
 
 @dataclass(frozen=True)
@@ -20,85 +22,77 @@ class Kpi:
     help: str = ""
 
 
+def _kpi(name: str, unit: Unit, higher_is_better: bool | None, help: str = "") -> tuple[str, Kpi]:
+    return name, Kpi(labels.kpi(name), unit, higher_is_better, help)
+
+
 # The definitions are docs/kpi-definitions.md's; the help text says in a line what the number counts.
-KPIS: dict[str, Kpi] = {
-    "otif_rate": Kpi("OTIF", "rate", True, "Due orders delivered complete and by the promised date, / due orders."),
-    "unit_fill_rate": Kpi("Fill rate", "rate", True, "Units shipped on due lines, / units ordered on them."),
-    "perfect_order_rate": Kpi(
-        "Perfect order rate",
-        "rate",
-        True,
-        "Due orders that are OTIF and have no damaged, defective or wrong-item return.",
-    ),
-    "inventory_value": Kpi(
-        "Inventory value", "money", None, "Mean over the month's days of on hand x current unit cost."
-    ),
-    "inventory_turns": Kpi("Inventory turns", "turns", True, "Annualised cost of goods shipped / inventory value."),
-    "stockout_rate": Kpi("Stockout rate", "rate", False, "Sku-warehouse-days with nothing on hand, / all of them."),
-    "supplier_on_time_rate": Kpi(
-        "Supplier on-time", "rate", True, "Received PO lines received by the promised date, / received PO lines."
-    ),
-    "return_rate_units": Kpi(
-        "Return rate", "rate", False, "Units returned, / units shipped, by the month the order was placed."
-    ),
-    "forecast_wape": Kpi(
-        "Forecast WAPE", "rate", False, "Backtest error of the selected models: sum |actual - forecast| / sum actual."
-    ),
-    "line_otif_rate": Kpi("Line OTIF", "rate", True, "Due lines on time and in full, / due lines."),
-    "line_on_time_rate": Kpi("On time", "rate", True, "Due lines delivered by the promised date, / due lines."),
-    "line_in_full_rate": Kpi("In full", "rate", True, "Due lines shipped in full, / due lines."),
-    "backorder_rate": Kpi(
-        "Backorder rate", "rate", False, "Due lines short-shipped and not shipped by the promised date, / due lines."
-    ),
-    "order_to_delivery_days": Kpi(
-        "Order to delivery", "days", False, "Mean days from order to delivery over the delivered due lines."
-    ),
-    "return_value_rate": Kpi("Return value rate", "rate", False, "Refunds, / value shipped."),
-    "supplier_in_full_rate": Kpi(
-        "Supplier in full", "rate", True, "Received PO lines received in full, / received PO lines."
-    ),
-    "supplier_lead_time_days": Kpi(
-        "Supplier lead time", "days", False, "Mean days from PO order date to receipt, received lines."
-    ),
-    "supplier_defect_ppm": Kpi(
-        "Inbound defects", "ppm", False, "Units rejected at inbound quality control per million received."
-    ),
-    "return_processing_days": Kpi(
-        "Return processing", "days", False, "Mean days from return request to receipt, received returns."
-    ),
-    "forecast_bias": Kpi(
-        "Forecast bias", "rate", None, "sum (forecast - actual) / sum actual over the backtest: above 0 over-forecasts."
-    ),
-    "forecast_value_added": Kpi(
-        "Forecast value added",
-        "rate",
-        True,
-        "Seasonal naive's WAPE minus the model's, over the same series: above 0 is better than naive.",
-    ),
-}
+KPIS: dict[str, Kpi] = dict(
+    [
+        _kpi("otif_rate", "rate", True, "Due orders delivered complete and by the promised date, / due orders."),
+        _kpi("unit_fill_rate", "rate", True, "Units shipped on due lines, / units ordered on them."),
+        _kpi(
+            "perfect_order_rate",
+            "rate",
+            True,
+            "Due orders that are OTIF and have no damaged, defective or wrong-item return.",
+        ),
+        _kpi("inventory_value", "money", None, "Mean over the month's days of on hand x current unit cost."),
+        _kpi("inventory_turns", "turns", True, "Annualised cost of goods shipped / inventory value."),
+        _kpi("stockout_rate", "rate", False, "Sku-warehouse-days with nothing on hand, / all of them."),
+        _kpi(
+            "supplier_on_time_rate",
+            "rate",
+            True,
+            "Received PO lines received by the promised date, / received PO lines.",
+        ),
+        _kpi("return_rate_units", "rate", False, "Units returned, / units shipped, by the month the order was placed."),
+        _kpi(
+            "forecast_wape",
+            "rate",
+            False,
+            "Backtest error of the selected models: sum |actual - forecast| / sum actual.",
+        ),
+        _kpi("line_otif_rate", "rate", True, "Due lines on time and in full, / due lines."),
+        _kpi("line_on_time_rate", "rate", True, "Due lines delivered by the promised date, / due lines."),
+        _kpi("line_in_full_rate", "rate", True, "Due lines shipped in full, / due lines."),
+        _kpi(
+            "backorder_rate",
+            "rate",
+            False,
+            "Due lines short-shipped and not shipped by the promised date, / due lines.",
+        ),
+        _kpi("order_to_delivery_days", "days", False, "Mean days from order to delivery over the delivered due lines."),
+        _kpi("return_value_rate", "rate", False, "Refunds, / value shipped."),
+        _kpi("supplier_in_full_rate", "rate", True, "Received PO lines received in full, / received PO lines."),
+        _kpi("supplier_lead_time_days", "days", False, "Mean days from PO order date to receipt, received lines."),
+        _kpi("supplier_defect_ppm", "ppm", False, "Units rejected at inbound quality control per million received."),
+        _kpi("return_processing_days", "days", False, "Mean days from return request to receipt, received returns."),
+        _kpi(
+            "forecast_bias",
+            "rate",
+            None,
+            "sum (forecast - actual) / sum actual over the backtest: above 0 over-forecasts.",
+        ),
+        _kpi(
+            "forecast_value_added",
+            "rate",
+            True,
+            "Seasonal naive's WAPE minus the model's, over the same series: above 0 is better than naive.",
+        ),
+    ]
+)
 
 
 def fmt(value, unit: Unit) -> str:
-    """A number as the pages show it (and as the tests read it back)."""
-    if value is None:
-        return "–"
-    if unit == "rate":
-        return f"{value:.1%}"
-    if unit == "money":
-        return f"{value:,.0f}"
-    if unit == "days":
-        return f"{value:.1f} d"
-    if unit == "turns":
-        return f"{value:.1f}×"
-    if unit == "ppm":
-        return f"{value:,.0f} ppm"
-    return f"{value:,.0f}"
+    """A number as the pages show it (and as the tests read it back): formatting.value."""
+    return formatting.value(value, unit)
 
 
 def fmt_delta(current, previous, unit: Unit) -> str | int | None:
     """The change from `previous` to `current`: percentage points for rates, percent for money, else units.
     A change that rounds to nothing is 0, which Streamlit shows grey and without an arrow."""
-    if current is None or previous is None or (unit == "money" and not previous):
+    if formatting.is_empty(current) or formatting.is_empty(previous) or (unit == "money" and not previous):
         return None
     if unit == "rate":
         change = round((current - previous) * 100, 1)
@@ -106,7 +100,10 @@ def fmt_delta(current, previous, unit: Unit) -> str | int | None:
     elif unit == "money":
         change = round((current / previous - 1) * 100, 1)
         text = f"{change:+.1f}%"
-    elif unit in ("days", "turns"):
+    elif unit == "days":
+        change = round(current - previous, 1)
+        text = f"{change:+.1f} days"
+    elif unit == "turns":
         change = round(current - previous, 1)
         text = f"{change:+.1f}"
     else:
@@ -119,6 +116,19 @@ def delta_color(kpi: Kpi) -> str:
     return {True: "normal", False: "inverse", None: "off"}[kpi.higher_is_better]
 
 
+# The data's as-of date, which the sidebar (filters.py) keeps here on every rerun: a tile whose latest point is the
+# as-of date's own month says that it is a month to date.
+AS_OF_KEY = "data_as_of_date"
+
+
+def is_month_to_date(month, as_of: date | None) -> bool:
+    """Whether `month` (its first day) is the as-of date's month and that month is not over on the as-of date."""
+    if not isinstance(month, date) or isinstance(month, datetime) or as_of is None:
+        return False
+    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return (month.year, month.month) == (as_of.year, as_of.month) and as_of.toordinal() < following.toordinal() - 1
+
+
 def tile(
     name: str,
     points: list[tuple[object, float]],
@@ -127,21 +137,29 @@ def tile(
     note: str | None = None,
 ) -> None:
     """A metric: the last of `points` (label, value), its change against the one before, and all of them as a
-    sparkline. With no points the tile says there is no data for the selection, rather than showing a zero."""
+    sparkline. With no points the tile says there is no data for the selection, rather than showing a zero. A
+    latest month that is not over yet is marked month to date."""
     kpi = kpi or KPIS[name]
     if not points:
-        st.metric(kpi.label, "–", help=f"{kpi.help} No data for the selection.", border=True)
+        st.metric(kpi.label, EMPTY, help=f"{kpi.help} No data for the selection.", border=True)
         return
     (last_label, last), previous = points[-1], (points[-2] if len(points) > 1 else (None, None))
+    as_of = st.session_state.get(AS_OF_KEY)
+    to_date = is_month_to_date(last_label, as_of)
     description = f"vs {_label(previous[0], short=True)}" if previous[0] is not None else None
+    when = note or _label(last_label)
+    if to_date:
+        # Short: the description shares a line with the change in a narrow tile; the help says it in full.
+        description = f"MTD {description}" if description else "MTD"
+        when = f"{when} to date (as of {as_of:%d %b %Y})"
     st.metric(
         kpi.label,
         fmt(last, kpi.unit),
         fmt_delta(last, previous[1], kpi.unit),
         delta_color=delta_color(kpi),
-        help=f"{kpi.help} {note or _label(last_label)}.",
+        help=f"{kpi.help} {when}.",
         border=True,
-        chart_data=[v for _, v in points if v is not None] if len(points) > 1 else None,
+        chart_data=[v for _, v in points if not formatting.is_empty(v)] if len(points) > 1 else None,
         delta_description=description,
     )
 
@@ -159,8 +177,30 @@ def freshness(meta: dict, now: datetime | None = None) -> str:
     published = meta["published_at"]
     age_h = ((now or datetime.now(UTC).replace(tzinfo=None)) - published).total_seconds() / 3600
     age = f"{age_h:.0f} h ago" if age_h >= 1 else "less than an hour ago"
-    as_of = meta["as_of_date"].strftime("%d %b %Y") if meta["as_of_date"] else "unknown"
+    as_of = meta["as_of_date"].strftime("%d %b %Y") if meta["as_of_date"] else EMPTY
     return (
         f"Data as of **{as_of}** · last successful run {published:%d %b %Y %H:%M} UTC ({age}), "
         f"run `{meta['run_id'][:8]}`"
+    )
+
+
+DEFAULT_STALE_DAYS = 2
+
+
+def stale_days() -> int:
+    """How many days old the data's as-of date may be before the pages say it is stale (env `SCM_STALE_DAYS`)."""
+    return int(os.environ.get("SCM_STALE_DAYS") or DEFAULT_STALE_DAYS)
+
+
+def staleness(as_of: date | None, today: date | None = None, limit: int | None = None) -> str | None:
+    """The banner when the as-of date is more than `limit` days before today, else None."""
+    if as_of is None:
+        return None
+    limit = stale_days() if limit is None else limit
+    age = ((today or datetime.now(UTC).date()) - as_of).days
+    if age <= limit:
+        return None
+    return (
+        f"The data is {age} days old: as of {as_of:%d %b %Y}, more than {limit} day{'s' if limit != 1 else ''} "
+        "before today. No run has published newer data since: see the latest runs and the landed feeds."
     )

@@ -62,13 +62,13 @@ def test_every_page_renders_in_chromium(server, browser, marts, tmp_path):
         state = rendered[slug]
         assert state["exceptions"] == [], (slug, state["exceptions"])
         assert state["title"] == title, slug
-        assert any(m["value"] and m["value"] != "–" for m in state["metrics"]), (slug, state["metrics"])
+        assert any(m["value"] and m["value"] != "—" for m in state["metrics"]), (slug, state["metrics"])
         assert (screenshots / f"{slug}.png").stat().st_size > 10_000, slug
 
     shown = {m["label"]: m["value"] for m in rendered["overview"]["metrics"]}
     otif = marts.one("""
         select value from marts.kpi_monthly cross join meta.snapshot s
-        where kpi = 'otif_rate' and last_day(month) <= s.as_of_date order by month desc limit 1
+        where kpi = 'otif_rate' and month <= s.as_of_date order by month desc limit 1
     """)
     assert shown["OTIF"] == fmt(otif, "rate")
 

@@ -29,16 +29,17 @@ def test_any_page_url_before_a_run_gets_the_same_message(tmp_path, monkeypatch):
     assert "run `scm run` first" in at.info[0].value
 
 
-def test_default_months_end_with_the_last_complete_month():
+def test_default_months_end_with_the_as_of_month():
     months = [date(2024, m, 1) for m in range(1, 13)] + [date(2025, 1, 1), date(2025, 2, 1)]
-    assert default_months(months, date(2025, 2, 3)) == (date(2024, 2, 1), date(2025, 1, 1))
+    assert default_months(months, date(2025, 2, 3)) == (date(2024, 3, 1), date(2025, 2, 1))
     assert default_months(months, date(2025, 2, 28)) == (date(2024, 3, 1), date(2025, 2, 1))
+    assert default_months(months, date(2025, 1, 31)) == (date(2024, 2, 1), date(2025, 1, 1))
     assert default_months(months[:1], date(2024, 1, 5)) == (date(2024, 1, 1), date(2024, 1, 1))
 
 
 def test_changes_read_in_the_kpis_unit():
     assert fmt(0.8812, "rate") == "88.1%"
-    assert fmt(None, "rate") == "–"
+    assert fmt(None, "rate") == "—"
     assert fmt_delta(0.90, 0.88, "rate") == "+2.0 pp"
     assert fmt_delta(110.0, 100.0, "money") == "+10.0%"
     assert fmt_delta(0.8801, 0.8800, "rate") == 0  # rounds to nothing: grey, no arrow

@@ -10,12 +10,17 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from dashboards import filters
+from dashboards.formatting import EMPTY
 from dashboards.kpis import KPIS, fmt, fmt_delta
 
-APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "dashboards" / "app.py"
+EXPOSURES = ROOT / "dbt_project" / "models" / "exposures.yml"
 pytestmark = pytest.mark.slow
 
 HEADLINE = {
@@ -49,9 +54,9 @@ def metrics(at: AppTest) -> dict[str, object]:
 
 
 def default_last_month(marts) -> date:
-    """The last complete month before the as-of date: where the month slider ends by default."""
+    """The as-of date's own month (the latest month with KPIs up to it): where the month slider ends by default."""
     return marts.one("""
-        select max(month) from marts.kpi_monthly cross join meta.snapshot s where last_day(month) <= s.as_of_date
+        select max(month) from marts.kpi_monthly cross join meta.snapshot s where month <= s.as_of_date
     """)
 
 
@@ -252,10 +257,12 @@ def test_a_new_snapshot_shows_on_the_next_rerun_while_a_run_holds_the_warehouse(
         at.run()
         assert not at.exception
         assert any("second-r" in m.value for m in at.sidebar.markdown)
-        assert metrics(at)["OTIF"].value != "–"
+        assert metrics(at)["OTIF"].value != EMPTY
 
 
-def test_an_unusable_pointer_shows_the_newest_valid_snapshot_with_a_warning(world_copy, marts):
+def test_an_unusable_pointer_shows_the_newest_valid_snapshot_with_a_warning(world_copy, marts, monkeypatch):
+    # The fixture's data is years old: without this the stale-data banner would be a second warning.
+    monkeypatch.setenv("SCM_STALE_DAYS", "100000")
     folder = world_copy.data_dir / "snapshots"
     (published,) = folder.glob("*.duckdb")
     # What the reported COPY ... TO '<data>/snapshots/CURRENT' left: a CSV where the pointer was.
@@ -267,4 +274,77 @@ def test_an_unusable_pointer_shows_the_newest_valid_snapshot_with_a_warning(worl
     ]
     run_id = marts.one("select run_id from meta.snapshot")  # the copy's snapshot is the built world's
     assert any(run_id[:8] in m.value for m in at.sidebar.markdown)
-    assert metrics(at)["OTIF"].value != "–"
+    assert metrics(at)["OTIF"].value != EMPTY
+
+
+def registered_pages(at: AppTest) -> dict[str, dict]:
+    """The pages the app declared to st.navigation in its last run (AppTest keeps them for switch_page)."""
+    return at._registered_pages
+
+
+def resolve(at: AppTest, url_path: str) -> dict | None:
+    """The page Streamlit runs for a browser opening /<url_path>: its own resolver, given the app's pages."""
+    pages = registered_pages(at)
+    manager = PagesManager(str(APP))
+    manager.set_script_intent("", url_path)
+    default = next(h for h, info in pages.items() if info["url_pathname"] == "")
+    return manager.set_pages_and_resolve(pages, fallback_page_hash=default) if url_path else pages[default]
+
+
+def test_the_overview_is_at_overview_and_at_the_root(data_env):
+    at = run_app()
+    assert at.title[0].value == "Overview"  # the root
+    for url_path in ("overview", ""):
+        page = resolve(at, url_path)
+        assert page is not None, f"/{url_path} is not found"
+        assert page["script_path"].endswith("views/overview.py"), url_path
+    assert resolve(at, "no-such-page") is None  # what Streamlit answers "Page not found" to
+    # The navigation's Overview entry (the page at /overview) runs the Overview.
+    at.switch_page("views/overview.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Overview"
+    assert "OTIF" in metrics(at)
+
+
+def test_the_dbt_exposures_are_the_apps_pages(tmp_path, monkeypatch):
+    # Before any run the app still declares its navigation: no warehouse needed to read the pages.
+    monkeypatch.setenv("SCM_DATA_DIR", str(tmp_path))
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    pages = {info["url_pathname"]: info for info in registered_pages(at).values() if info["url_pathname"]}
+    exposures = {e["name"]: e for e in yaml.safe_load(EXPOSURES.read_text())["exposures"]}
+    assert set(exposures) == set(pages)
+    for name, exposure in exposures.items():
+        assert exposure["type"] == "dashboard"
+        assert exposure["label"] == pages[name]["page_name"], name
+        assert exposure["url"].rsplit("/", 1)[1] == name, name
+        assert exposure["depends_on"], name
+
+
+def test_the_default_months_end_with_the_as_of_month_marked_to_date(data_env, marts):
+    at = run_app()
+    as_of = marts.one("select as_of_date from meta.snapshot")
+    slider = at.select_slider(key=filters.MONTHS_KEY)
+    first, last = slider.value
+    assert (last.year, last.month) == (as_of.year, as_of.month)
+    months = marts.rows("select distinct month from marts.kpi_monthly order by month")
+    assert first == months[max(0, len(months) - filters.DEFAULT_MONTHS)][0]
+    # The fixture's as-of date is mid-month: the month is labelled to date, in the slider and on the tiles.
+    assert as_of.day < 28
+    assert slider.options[-1] == f"{as_of:%b %Y} (to date)"
+    assert all("to date" not in option for option in slider.options[:-1])
+    otif = metrics(at)["OTIF"].proto
+    assert otif.delta_description.startswith("MTD vs ")
+    assert f"to date (as of {as_of:%d %b %Y})" in otif.help
+
+
+def test_data_older_than_the_setting_shows_a_banner(data_env, marts, monkeypatch):
+    as_of = marts.one("select as_of_date from meta.snapshot")
+    age = (date.today() - as_of).days
+    monkeypatch.setenv("SCM_STALE_DAYS", str(age - 1))
+    banners = [w.value for w in run_app().warning]
+    assert banners == [
+        f"The data is {age} days old: as of {as_of:%d %b %Y}, more than {age - 1} days before today. No run has "
+        "published newer data since: see the latest runs and the landed feeds."
+    ]
+    monkeypatch.setenv("SCM_STALE_DAYS", str(age))
+    assert not run_app().warning
