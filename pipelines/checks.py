@@ -10,9 +10,10 @@ every row, GX is the second, independent opinion, and in pandas it takes over 10
   bad row through): ERROR.
 
 Per feed with a cadence in the contract, `freshness`: WARN when no new file has arrived for longer than
-`Feed.expected_every_hours` (the export upstream may have stopped). The published snapshot has a
-last-update freshness check too (`snapshot_checks`), evaluated by a sensor, so marts that stopped
-refreshing warn even when no run happens at all.
+`Feed.expected_every_hours` (the export upstream may have stopped). It reads file arrivals, not the
+raw assets' materializations: those happen on every run, new file or not. The published snapshot has a
+Dagster `FreshnessPolicy` from the same cadences (pipelines/assets/snapshot.py), so marts that stopped
+refreshing show as stale even when no run happens at all.
 
 Per feed with outliers in the contract, `outliers`: WARN listing the rows of the latest load whose value is
 far above its group's usual level over every loaded row (`contract.Outlier`). They are loaded and counted

@@ -3,7 +3,7 @@ them cannot drift:
 
 - `dbt_project/models/staging/_sources.yml`: the raw layer, from the feed contract. Its quality is the
   contract's job (quarantine and the Great Expectations checks), so the sources carry descriptions and
-  freshness, not tests.
+  the contract's cadence as freshness (none for master data), not tests.
 - `dbt_project/models/marts/planning/_forecast_sources.yml`: the forecast schema, from forecasting/store.py.
 
 `python -m pipelines.dbt_sources` rewrites both; a test fails when either is out of date.
@@ -54,10 +54,14 @@ def render() -> str:
         version = (
             f"latest `{feed.version_column}`, then the later delivery" if feed.version_column else "the later delivery"
         )
+        # The contract's cadence, and only it: master data arrives when it changes, so it has no freshness.
+        every = feed.expected_every_hours
+        freshness = {"warn_after": {"count": every, "period": "hour"}} if every else None
         tables.append(
             {
                 "name": feed.name,
                 "description": f"{feed.description} Key ({', '.join(feed.key)}); current version: {version}.",
+                "config": {"freshness": freshness},
                 "columns": columns,
             }
         )
@@ -71,7 +75,7 @@ def render() -> str:
                     "The raw layer the ingestion writes (pipelines/feeds): one table per feed with every version "
                     "of every row that arrived, typed per the feed contract, plus lineage columns."
                 ),
-                "config": {"loaded_at_field": "_loaded_at", "freshness": {"warn_after": {"count": 2, "period": "day"}}},
+                "config": {"loaded_at_field": "_loaded_at"},
                 "tables": tables,
             }
         ],

@@ -1,7 +1,5 @@
 """The one Dagster code location: every asset, check, job, schedule and sensor of the project."""
 
-from datetime import timedelta
-
 import dagster as dg
 
 from pipelines.alerts.sensor import build_alerts_sensor
@@ -38,20 +36,12 @@ schedules, sensors = build_automation(everything_job, refresh_job)
 # Every job ends with the snapshot: the digest of what needs a look follows each successful run.
 alerts_sensor = build_alerts_sensor([everything_job, refresh_job, forecast_job])
 
-# The marts readers see stopped refreshing: the published snapshot is older than a day and two hours.
-snapshot_checks = dg.build_last_update_freshness_checks(
-    assets=[published_snapshot], lower_bound_delta=timedelta(hours=26)
-)
-snapshot_freshness_sensor = dg.build_sensor_for_freshness_checks(
-    freshness_checks=snapshot_checks, default_status=dg.DefaultSensorStatus.RUNNING
-)
-
 defs = dg.Definitions(
     assets=[*ingest_assets, warehouse_models, demand_forecast, planning_models, published_snapshot],
-    asset_checks=[*contract_checks, *freshness_checks, *outlier_checks, *misnamed_checks, *snapshot_checks],
+    asset_checks=[*contract_checks, *freshness_checks, *outlier_checks, *misnamed_checks],
     jobs=[everything_job, forecast_job, refresh_job],
     schedules=schedules,
-    sensors=[*sensors, snapshot_freshness_sensor, alerts_sensor],
+    sensors=[*sensors, alerts_sensor],
     resources={**default_resources(), "dbt": dbt_resource()},
     executor=dg.in_process_executor,
 )

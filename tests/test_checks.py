@@ -42,6 +42,25 @@ def test_freshness_warns_when_a_daily_feed_stops_arriving():
     assert checked == {"orders", "inventory", "purchase_orders", "returns"}
 
 
+def test_every_freshness_is_the_contracts_cadence():
+    """dbt's source freshness and the snapshot's Dagster freshness policy say what the contract says."""
+    from datetime import timedelta
+
+    import yaml
+
+    from pipelines.assets.snapshot import SNAPSHOT_FRESHNESS
+    from pipelines.dbt_sources import SOURCES_PATH
+    from pipelines.feeds.contract import FEEDS
+
+    (raw,) = yaml.safe_load(SOURCES_PATH.read_text())["sources"]
+    assert "freshness" not in raw["config"]
+    dbt = {t["name"]: t["config"]["freshness"] for t in raw["tables"]}
+    for name, feed in FEEDS.items():
+        every = feed.expected_every_hours
+        assert dbt[name] == ({"warn_after": {"count": every, "period": "hour"}} if every else None), name
+    assert SNAPSHOT_FRESHNESS.fail_window.to_timedelta() == timedelta(hours=26)
+
+
 def test_contract_check_validates_a_large_load_in_pieces_of_whole_files(tmp_path, monkeypatch):
     """A load validated a few files at a time reports what one validation of all of it does: the same
     expectations, failures and unexpected counts (here rows a polars-rules bug would have let through)."""

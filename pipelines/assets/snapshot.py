@@ -3,6 +3,8 @@
 Dagster runs it only when everything upstream succeeded, so a failed run never publishes and readers
 keep the last good snapshot (pipelines/snapshot.py)."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from pipelines import snapshot
@@ -10,9 +12,16 @@ from pipelines.assets.dbt import planning_models, warehouse_models
 from pipelines.assets.forecast import FORECAST_KEYS
 from pipelines.assets.ingest import IO_RETRY
 from pipelines.errors import retry_only_io_errors
+from pipelines.feeds.contract import FEEDS
 from pipelines.resources import WarehouseResource
 
 SNAPSHOT_KEY = dg.AssetKey(["serve", "snapshot"])
+
+# What readers see is as fresh as its most frequent feed is expected to be (the contract's cadence): older
+# than that and the snapshot fails its freshness, which Dagster evaluates without a run or a sensor.
+SNAPSHOT_FRESHNESS = dg.FreshnessPolicy.time_window(
+    fail_window=timedelta(hours=min(f.expected_every_hours for f in FEEDS.values() if f.expected_every_hours))
+)
 
 
 def _published_upstream() -> list[dg.AssetKey]:
@@ -29,6 +38,7 @@ def _published_upstream() -> list[dg.AssetKey]:
     group_name="serve",
     kinds={"duckdb"},
     description="Read-only copy of the marts and forecasts that dashboards and `scm sql` read.",
+    freshness_policy=SNAPSHOT_FRESHNESS,
     # The copy is retried on an I/O error that may pass; a full disk fails at once (pipelines/errors.py).
     retry_policy=IO_RETRY,
 )
