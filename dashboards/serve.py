@@ -1,5 +1,8 @@
 """The one way the dashboards are served (`scm dashboard`, the browser tests and the benchmark).
 
+`scm dashboard` starts this file by its path (`python dashboards/serve.py --host H --port P`), so the
+pipeline's code never imports the dashboards'; the tests and the benchmark import `streamlit_command`.
+
 `streamlit run dashboards/server.py`: that file is an `st.App` around app.py, which `streamlit run` finds
 and serves with uvicorn (Streamlit's own Starlette server), so that every HTTP response can carry
 `FRAME_HEADERS` through `FrameHeaders`: no other site may show the dashboards in a frame (a page of
@@ -9,6 +12,8 @@ on the command line as before; `streamlit run` applies them to the App too.
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -84,3 +89,16 @@ def with_frame_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, 
     if not has_csp:
         out.append((b"content-security-policy", policy))
     return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the dashboards (what `scm dashboard` runs).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8501)
+    args = parser.parse_args()
+    command = streamlit_command(args.host, args.port)
+    os.execv(command[0], command)  # Streamlit takes this process: Ctrl-C and the exit code are its own
+
+
+if __name__ == "__main__":
+    main()

@@ -187,10 +187,10 @@ def dashboard(port: int, host: str) -> None:
     """Serve the Streamlit dashboards on the published snapshot."""
     import subprocess
 
-    from dashboards.serve import streamlit_command
-
+    # By its path: the dashboards are a reader of the snapshot, not part of the pipeline's code.
+    serve = Path(__file__).resolve().parents[1] / "dashboards" / "serve.py"
     click.echo(f"dashboards on http://{host}:{port}  (Ctrl-C stops)")
-    cmd = streamlit_command(host, port)
+    cmd = [sys.executable, str(serve), "--host", host, "--port", str(port)]
     with contextlib.suppress(KeyboardInterrupt):
         sys.exit(subprocess.call(cmd))
 
