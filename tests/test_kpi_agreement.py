@@ -450,3 +450,46 @@ def test_overview_forecast_wape_agrees(built):
     history = shown["history"]
     assert history["run_id"].to_list() == [FULL_RUN]
     assert _same(history["wape"][0], hand_selected_accuracy(built.forecast, built.categories, run_id=FULL_RUN)["wape"])
+
+
+INVENTORY_KPIS = ("stockout_rate", "inventory_value", "inventory_turns", "days_inventory_outstanding")
+# kpi_inventory_monthly's numerator and denominator columns of each KPI.
+INVENTORY_COLUMNS = {
+    "stockout_rate": ("stockout_rows", "snapshot_rows"),
+    "inventory_value": ("stock_value_day_sum", "snapshot_days"),
+    "inventory_turns": ("annualised_cogs", "inventory_value"),
+    "days_inventory_outstanding": (None, "inventory_turns"),
+}
+
+
+@pytest.mark.parametrize("filtered", ["none", "category", "warehouse", "category and warehouse"])
+def test_kpi_inventory_monthly_agrees(built, filtered):
+    """Every row of a selection, every month: value, numerator and denominator of the four Inventory KPIs."""
+    category, warehouse, *_ = _selection(built)
+    category = category if "category" in filtered else None
+    warehouse = warehouse if "warehouse" in filtered else None
+    from pipelines.snapshot import open_snapshot
+
+    # The dashboards' way of opening a snapshot: DuckDB allows one configuration per file in a process.
+    with open_snapshot(built.snapshot) as con:
+        mart = con.sql(
+            "select * from marts.kpi_inventory_monthly where category = $c and warehouse_id = $w",
+            params={"c": category or "all", "w": warehouse or "all"},
+        ).pl()
+    ref = inventory_kpis_for(load_current(built.landing), category, warehouse)
+    assert mart.height > 0
+    problems = []
+    for kpi in INVENTORY_KPIS:
+        expected = {r["month"]: r for r in ref.filter(pl.col("kpi") == kpi).iter_rows(named=True)}
+        numerator, denominator = INVENTORY_COLUMNS[kpi]
+        rows = {r["month"]: r for r in mart.iter_rows(named=True) if r[kpi] is not None}
+        if set(rows) != set(expected):
+            problems.append(f"{kpi}: months {sorted(rows)} in the mart, {sorted(expected)} in the reference")
+            continue
+        for month, row in rows.items():
+            pairs = [(row[kpi], expected[month]["value"]), (row[denominator], expected[month]["denominator"])]
+            if numerator:
+                pairs.append((row[numerator], expected[month]["numerator"]))
+            if not all(_same(float(a), b) for a, b in pairs):
+                problems.append(f"{kpi} {month}: mart {[a for a, _ in pairs]}, reference {[b for _, b in pairs]}")
+    assert not problems, "\n".join(problems[:20])

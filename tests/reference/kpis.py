@@ -556,15 +556,20 @@ def product_categories(feeds: Feeds) -> pl.DataFrame:
 
 
 def inventory_kpis_for(feeds: Feeds, category: str | None = None, warehouse: str | None = None) -> pl.DataFrame:
-    """stockout_rate and inventory_value by month over the snapshot rows of one category and/or warehouse (None:
+    """The Inventory KPIs by month over the snapshot rows and order lines of one category and/or warehouse (None:
     all), each as kpi-definitions.md defines it for the network, on the selected rows alone (inventory_value
-    averages over the days those rows have). A sku missing from the product master has category 'unknown'."""
-    inv = feeds.inventory.join(product_categories(feeds), on="sku", how="left").with_columns(
-        pl.col("category").fill_null("unknown")
-    )
-    if category is not None:
-        inv = inv.filter(pl.col("category") == category)
-    if warehouse is not None:
-        inv = inv.filter(pl.col("warehouse_id") == warehouse)
-    stockout, value = inventory_kpis(Feeds(**{**feeds.__dict__, "inventory": inv.drop("category")}))[:2]
-    return pl.concat([stockout, value]).select(list(OUT_SCHEMA)).cast(OUT_SCHEMA).sort("kpi", "month")
+    averages over the days those rows have; COGS is of the selected lines). A sku missing from the product master
+    has category 'unknown'."""
+
+    def selected(frame: pl.DataFrame) -> pl.DataFrame:
+        frame = frame.join(product_categories(feeds), on="sku", how="left").with_columns(
+            pl.col("category").fill_null("unknown")
+        )
+        if category is not None:
+            frame = frame.filter(pl.col("category") == category)
+        if warehouse is not None:
+            frame = frame.filter(pl.col("warehouse_id") == warehouse)
+        return frame.drop("category")
+
+    chosen = Feeds(**{**feeds.__dict__, "inventory": selected(feeds.inventory), "orders": selected(feeds.orders)})
+    return pl.concat(inventory_kpis(chosen)).select(list(OUT_SCHEMA)).cast(OUT_SCHEMA).sort("kpi", "month")
