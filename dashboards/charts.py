@@ -120,21 +120,23 @@ def bars(
     df = _coded(df, member)
     tooltips = [alt.Tooltip(f"{member}:N", title=labels.header(member)), _tip(value, unit)]
     tooltips += [_tip(c, u) for c, u in (extra_tooltip or {}).items()]
-    y = alt.Y(f"{member}:N", title=None, sort="-x" if sort_by_value else None, axis=alt.Axis(labelLimit=220))
-    # Room on the right for the longest bar's label.
-    top = max([v for v in df[value].to_list() if v is not None] or [0]) * 1.15 or 1
-    x = alt.X(
-        f"{value}:Q",
-        title=axis_title(None, unit),
-        axis=alt.Axis(format=_AXIS_FORMAT[unit]),
-        scale=alt.Scale(domain=[0, top]),
-    )
-    base = alt.Chart(df).encode(y=y, x=x, tooltip=tooltips)
-    bar = base.mark_bar(color=color) if color else base.mark_bar()
+    # The order as a list: a sort by a field or channel is dropped when the two layers' data differ.
+    order = df.sort(value, descending=True, nulls_last=True)[member].to_list() if sort_by_value else None
+    y = alt.Y(f"{member}:N", title=None, sort=order, axis=alt.Axis(labelLimit=220))
+    values = [v for v in df[value].to_list() if not formatting.is_empty(v)] or [0]
+    # Room on the right for the longest bar's label, and on the left for bars below zero.
+    top = max(max(values), 0) * 1.15 or 1
+    bottom = min(min(values), 0) * 1.15
+    scale = alt.Scale(domain=[bottom, top])
+    title, axis = axis_title(None, unit), alt.Axis(format=_AXIS_FORMAT[unit])
+    x = alt.X(f"{value}:Q", title=title, axis=axis, scale=scale)
+    base = alt.Chart(df).encode(y=y, tooltip=tooltips)
+    bar = (base.mark_bar(color=color) if color else base.mark_bar()).encode(x=x)
+    # Each label right of its bar's end, or of the zero line for a bar below zero (where the bar would cover it).
     text = (
-        base.transform_calculate(bar_label=_text(value, unit))
+        base.transform_calculate(bar_label=_text(value, unit), label_x=f"max(datum['{value}'], 0)")
         .mark_text(align="left", dx=3)
-        .encode(text=alt.Text("bar_label:N"))
+        .encode(x=alt.X("label_x:Q", title=title, axis=axis, scale=scale), text=alt.Text("bar_label:N"))
     )
     return (bar + text).properties(height=BAR_ROW * max(3, df.height) + AXIS_ROOM)
 
