@@ -186,12 +186,9 @@ def dataframe(
     **kwargs,
 ):
     """`st.dataframe` of `frame` as a report shows it: plain headers, values in their units, codes as labels,
-    empty cells as the dash, no index. Extra keyword arguments go to `st.dataframe` (and override these)."""
+    empty cells as the dash, no index. Other keyword arguments go to `st.dataframe`; a `column_config` given is laid
+    over this one column by column (e.g. a progress bar for one column, the rest as here)."""
     shown = for_display(frame, codes)
-    options = {
-        "column_config": column_config(shown, column_units),
-        "hide_index": True,
-        "placeholder": EMPTY,
-        "width": "stretch",
-    }
-    return st.dataframe(shown, **(options | kwargs))
+    config = column_config(shown, column_units) | kwargs.pop("column_config", {})
+    options = {"hide_index": True, "placeholder": EMPTY, "width": "stretch"}
+    return st.dataframe(shown, column_config=config, **(options | kwargs))

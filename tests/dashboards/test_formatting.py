@@ -3,10 +3,12 @@ shares as percent to a decimal, days and units with their unit, and a dash for a
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import polars as pl
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from dashboards import formatting, kpis
 from dashboards.formatting import EMPTY
@@ -114,3 +116,23 @@ def test_the_stale_banner_after_the_configured_days(monkeypatch):
     assert kpis.staleness(date(2025, 3, 7), today) is None
     assert "6 days old" in kpis.staleness(date(2025, 3, 4), today)
     assert kpis.staleness(None, today) is None
+
+
+def test_a_table_through_streamlit_has_the_dash_for_empty_cells_and_the_given_column_config_laid_over(tmp_path):
+    script = tmp_path / "table.py"
+    script.write_text(
+        "import polars as pl\n"
+        "import streamlit as st\n"
+        "from dashboards import formatting\n"
+        "frame = pl.DataFrame({'reason_code': ['no_longer_needed', None], 'stock_value': [1.5, float('nan')]})\n"
+        "formatting.dataframe(frame, codes={'reason_code': 'reason'},\n"
+        "                     column_config={'stock_value': st.column_config.NumberColumn('Value')})\n"
+    )
+    at = AppTest.from_file(str(script)).run()
+    assert not at.exception
+    (table,) = at.dataframe
+    assert table.proto.placeholder == EMPTY
+    assert table.value["reason_code"].tolist() == ["No longer needed", None]
+    config = json.loads(table.proto.columns)
+    assert config["reason_code"]["label"] == "Reason"
+    assert config["stock_value"]["label"] == "Value"
