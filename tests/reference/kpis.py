@@ -26,8 +26,8 @@ How the definitions are read where they leave room (each choice is also in the r
   denominator = the number of snapshot days in the month.
 - `inventory_turns`: numerator = COGS × 365 / days in the calendar month, denominator = inventory_value.
 - `days_inventory_outstanding`: numerator = 365, denominator = inventory_turns.
-- `dpo_days`: weight = quantity_received × the product's current unit_cost ("costs use the product's
-  current unit_cost"); numerator = sum(terms × weight), denominator = sum(weight).
+- `dpo_days`: weight = quantity_received × the PO line's own unit_cost (what is owed to the supplier);
+  numerator = sum(terms × weight), denominator = sum(weight).
 - "costs" everywhere (COGS, stock value, gross margin) use the product's current unit_cost.
 - `dso_days` (a constant, 0 by default) and `cash_to_cash_days` = DIO + DSO - DPO have a row on the
   months that have both a DIO and a DPO row; numerator and denominator are null.
@@ -434,11 +434,9 @@ def source_kpis(feeds: Feeds) -> list[pl.DataFrame]:
             scale=1_000_000.0,
         ),
     ]
-    weighted = (
-        po.join(_product_cost(feeds), on="sku", how="left")
-        .join(feeds.suppliers.select("supplier_id", "payment_terms_days"), on="supplier_id", how="left")
-        .with_columns(w=pl.col("quantity_received").fill_null(0) * pl.col("product_unit_cost"))
-    )
+    weighted = po.join(
+        feeds.suppliers.select("supplier_id", "payment_terms_days"), on="supplier_id", how="left"
+    ).with_columns(w=pl.col("quantity_received").fill_null(0) * pl.col("unit_cost"))
     out.append(
         _ratio(
             weighted.filter(pl.col("w").is_not_null() & pl.col("payment_terms_days").is_not_null()),

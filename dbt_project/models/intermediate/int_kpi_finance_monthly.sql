@@ -1,9 +1,9 @@
 {#
     Finance KPIs in the long shape of kpi_monthly (kpi-definitions.md, "Finance").
     dpo_days: received PO lines by the month of received_date; the mean payment_terms_days of their
-      suppliers weighted by quantity_received x unit_cost, where unit_cost is the product's current
-      unit_cost ("Costs use the product's current unit_cost"); lines whose supplier or product is
-      unknown are left out (numerator = sum of terms x weight, denominator = sum of weights).
+      suppliers weighted by quantity_received x the PO line's own unit_cost (what is owed to the
+      supplier: the one exception to "costs use the product's current unit_cost"); lines whose supplier
+      is unknown are left out (numerator = sum of terms x weight, denominator = sum of weights).
     dso_days: the var `dso_days` (default 0), one row per month with orders; numerator and
       denominator null.
     cash_to_cash_days: days_inventory_outstanding + dso_days - dpo_days, for months with both DIO and
@@ -47,16 +47,14 @@ dpo_months as (
 
     select
         {{ month_of('po_lines.received_date') }} as month,
-        sum(suppliers.payment_terms_days * po_lines.quantity_received * products.unit_cost) as weighted_terms,
-        sum(po_lines.quantity_received * products.unit_cost) as weights
+        sum(suppliers.payment_terms_days * po_lines.quantity_received * po_lines.unit_cost) as weighted_terms,
+        sum(po_lines.quantity_received * po_lines.unit_cost) as weights
     from po_lines
     inner join suppliers
         on po_lines.supplier_key = suppliers.supplier_key
-    inner join products
-        on po_lines.product_key = products.product_key
     where po_lines.is_received
         and suppliers.payment_terms_days is not null
-        and products.unit_cost is not null
+        and po_lines.unit_cost is not null
         and po_lines.quantity_received is not null
     group by 1
 
