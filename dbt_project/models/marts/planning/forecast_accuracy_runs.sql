@@ -1,10 +1,12 @@
 {#
     Backtest WAPE of the selected models of each forecasting run (every run in the forecast schema, not
-    only the latest per series), over that run's own backtest forecasts and its model_selection: how
-    the forecast's accuracy moved from run to run. A day is scored as in forecast_accuracy_daily (the
-    actual is known and both the selected model's and seasonal naive's forecasts exist);
-    wape = wape_numerator / wape_denominator = Σ |forecast - actual| / Σ actual, null when the
-    denominator is 0. A run for some categories (scope) scores only their series.
+    only the latest per series): how the forecast's accuracy moved from run to run. From each run's
+    model_selection and backtest_metrics, one row per series and model, so that the history stays cheap
+    as runs accumulate (and covers runs written before backtest forecasts were kept). A series' own sums
+    are recovered from its metrics as in forecast_accuracy_by_model: wape x actual_total =
+    Σ |forecast - actual|; series without a WAPE (no demand in the backtest) are left out.
+    wape = wape_numerator / wape_denominator, null when the denominator is 0. A run for some categories
+    (scope) scores only their series.
 #}
 with
 
@@ -20,47 +22,26 @@ model_selection as (
 
 ),
 
-backtest_forecasts as (
+backtest_metrics as (
 
-    select * from {{ source('forecast', 'backtest_forecasts') }}
-
-),
-
-selected_days as (
-
-    select
-        backtest_forecasts.run_id,
-        backtest_forecasts.sku,
-        backtest_forecasts.warehouse_id,
-        backtest_forecasts.backtest_cutoff,
-        backtest_forecasts.forecast_date,
-        max(backtest_forecasts.actual) as actual,
-        max(case when backtest_forecasts.model = model_selection.model then backtest_forecasts.yhat end)
-            as forecast,
-        max(case when backtest_forecasts.model = 'seasonal_naive' then backtest_forecasts.yhat end)
-            as seasonal_naive_forecast
-    from backtest_forecasts
-    inner join model_selection
-        on backtest_forecasts.run_id = model_selection.run_id
-        and backtest_forecasts.sku = model_selection.sku
-        and backtest_forecasts.warehouse_id = model_selection.warehouse_id
-    where backtest_forecasts.model in (model_selection.model, 'seasonal_naive')
-    group by 1, 2, 3, 4, 5
+    select * from {{ source('forecast', 'backtest_metrics') }}
 
 ),
 
 run_sums as (
 
     select
-        run_id,
-        count(distinct sku || '|' || warehouse_id) as n_series,
-        count(*) as days_scored,
-        sum(abs(forecast - actual)) as wape_numerator,
-        sum(actual) as wape_denominator
-    from selected_days
-    where actual is not null
-        and forecast is not null
-        and seasonal_naive_forecast is not null
+        backtest_metrics.run_id,
+        count(*) as n_series,
+        sum(backtest_metrics.wape * backtest_metrics.actual_total) as wape_numerator,
+        sum(backtest_metrics.actual_total) as wape_denominator
+    from backtest_metrics
+    inner join model_selection
+        on backtest_metrics.run_id = model_selection.run_id
+        and backtest_metrics.sku = model_selection.sku
+        and backtest_metrics.warehouse_id = model_selection.warehouse_id
+        and backtest_metrics.model = model_selection.model
+    where backtest_metrics.wape is not null
     group by 1
 
 ),
@@ -73,7 +54,6 @@ final as (
         runs.cutoff_date,
         runs.scope,
         coalesce(run_sums.n_series, 0) as n_series,
-        coalesce(run_sums.days_scored, 0) as days_scored,
         coalesce(run_sums.wape_numerator, 0) as wape_numerator,
         coalesce(run_sums.wape_denominator, 0) as wape_denominator,
         case when run_sums.wape_denominator > 0 then run_sums.wape_numerator / run_sums.wape_denominator end as wape
