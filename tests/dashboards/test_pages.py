@@ -77,11 +77,8 @@ def test_overview_headline_kpis_are_kpi_monthly(data_env, marts):
         (month, value), (_, previous) = kpi_points(marts, kpi, last)
         assert shown[label].value == fmt(value, KPIS[kpi].unit), (label, month)
         assert shown[label].delta == str(fmt_delta(value, previous, KPIS[kpi].unit)), label
-    # The selected models' WAPE over all series: sum |error| / sum actual, i.e. WAPEs weighted by actuals.
-    wape = marts.one(
-        "select sum(wape * actual_total) / sum(actual_total) from marts.forecast_accuracy "
-        "where is_selected and wape is not null"
-    )
+    # The selected models' WAPE over all series: sum |error| / sum actual over their scored backtest days.
+    wape = marts.one("select sum(abs_error) / sum(actual) from marts.forecast_accuracy_daily where is_scored")
     assert shown["Forecast WAPE"].value == fmt(wape, "rate")
     # Sidebar freshness: the run that published the snapshot.
     run_id = marts.one("select run_id from meta.snapshot")
@@ -197,13 +194,13 @@ def test_returns_under_a_category_filter_kept_across_pages(data_env, marts):
     assert any(f"warehouse ({name}) filter does not apply" in c.value for c in at.caption)
 
 
-def test_forecast_accuracy_is_the_marts_weighted_by_actuals(data_env, marts):
+def test_forecast_accuracy_is_the_summed_errors_over_the_summed_actuals(data_env, marts):
     warehouse = busiest_warehouse(marts)
     at = run_app("forecast", **{filters.WAREHOUSE_KEY: warehouse})
     wape, series = marts.one(
         """
-        select sum(wape * actual_total) / sum(actual_total), count(*) from marts.forecast_accuracy
-        where is_selected and wape is not null and warehouse_id = $w
+        select sum(abs_error) / sum(actual), count(distinct sku) from marts.forecast_accuracy_daily
+        where is_scored and warehouse_id = $w
     """,
         w=warehouse,
     )
