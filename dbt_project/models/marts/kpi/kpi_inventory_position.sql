@@ -4,7 +4,9 @@
     current), available_qty = on_hand_qty - reserved_qty, avg_daily_demand_28d = units ordered on
     non-cancelled lines for the sku from the warehouse with order date in the 28 days ending on the
     as-of date / 28, days_of_supply = available_qty / avg_daily_demand_28d (null without demand),
-    and the stockout days (on_hand_qty = 0) in the same 28 days.
+    and the stockout days (on_hand_qty = 0) in the same 28 days. is_stale: the latest snapshot is more
+    than var `stale_position_days` days before the as-of date (the warehouse stopped sending the sku):
+    its stock today is not known, so it is not out of stock now, and not in stock either.
 #}
 with
 
@@ -113,6 +115,8 @@ joined as (
         warehouses.warehouse_name,
         as_of.as_of_date,
         latest_snapshots.snapshot_date,
+        {{ whole_days('latest_snapshots.snapshot_date', 'as_of.as_of_date') }}
+            > {{ var('stale_position_days') }} as is_stale,
         latest_snapshots.on_hand_qty,
         latest_snapshots.reserved_qty,
         latest_snapshots.available_qty,

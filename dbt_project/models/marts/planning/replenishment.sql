@@ -29,8 +29,8 @@
       0, else ceil to whole units, then greatest(.., min_order_qty), then up to a multiple of
       order_multiple (dim_product: 1 and 0 when the product feed gives none); recommended_order_value =
       that × unit_cost.
-    - last_seen_date: the snapshot_date of the position's latest snapshot; is_stale when it is more than
-      var `stale_position_days` days before the as-of date (the warehouse stopped sending the sku). A
+    - last_seen_date: the snapshot_date of the position's latest snapshot; is_stale as
+      kpi_inventory_position has it (more than var `stale_position_days` days before the as-of date). A
       stale position's stock is not known today, so it gets no projected stockout (its last-seen stock is
       not run down by the forecast): projected_stockout_date and days_until_stockout are null. Its
       recommendation is still worked out from the last-seen stock, and is_stale marks it for a count
@@ -41,7 +41,6 @@
 #}
 {%- set service_level = var('service_level') -%}
 {%- set review_period_days = var('review_period_days') -%}
-{%- set stale_position_days = var('stale_position_days') -%}
 
 with
 
@@ -160,7 +159,7 @@ series as (
         positions.warehouse_name,
         positions.as_of_date,
         positions.snapshot_date as last_seen_date,
-        {{ whole_days('positions.snapshot_date', 'positions.as_of_date') }} > {{ stale_position_days }} as is_stale,
+        positions.is_stale,
         positions.on_hand_qty,
         positions.reserved_qty,
         positions.unit_cost,
