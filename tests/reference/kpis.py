@@ -553,21 +553,56 @@ def product_categories(feeds: Feeds) -> pl.DataFrame:
     return feeds.products.select("sku", "category")
 
 
-def inventory_kpis_for(feeds: Feeds, category: str | None = None, warehouse: str | None = None) -> pl.DataFrame:
-    """The Inventory KPIs by month over the snapshot rows and order lines of one category and/or warehouse (None:
-    all), each as kpi-definitions.md defines it for the network, on the selected rows alone (inventory_value
-    averages over the days those rows have; COGS is of the selected lines). A sku missing from the product master
-    has category 'unknown'."""
+def select_feeds(feeds: Feeds, category: str | None = None, warehouse: str | None = None) -> Feeds:
+    """The feeds of one category and/or warehouse (None: all), as a dashboard filter selects them: snapshot rows
+    and order lines by their sku's category and their warehouse, returns by their sku's category (a return has no
+    warehouse of its own). A sku missing from the product master has category 'unknown'."""
 
-    def selected(frame: pl.DataFrame) -> pl.DataFrame:
+    def selected(frame: pl.DataFrame, by_warehouse: bool = True) -> pl.DataFrame:
         frame = frame.join(product_categories(feeds), on="sku", how="left").with_columns(
             pl.col("category").fill_null("unknown")
         )
         if category is not None:
             frame = frame.filter(pl.col("category") == category)
-        if warehouse is not None:
+        if warehouse is not None and by_warehouse:
             frame = frame.filter(pl.col("warehouse_id") == warehouse)
         return frame.drop("category")
 
-    chosen = Feeds(**{**feeds.__dict__, "inventory": selected(feeds.inventory), "orders": selected(feeds.orders)})
+    return Feeds(
+        **{
+            **feeds.__dict__,
+            "inventory": selected(feeds.inventory),
+            "orders": selected(feeds.orders),
+            "returns": selected(feeds.returns, by_warehouse=False),
+        }
+    )
+
+
+def inventory_kpis_for(feeds: Feeds, category: str | None = None, warehouse: str | None = None) -> pl.DataFrame:
+    """The Inventory KPIs by month over the snapshot rows and order lines of one category and/or warehouse, each
+    as kpi-definitions.md defines it for the network, on the selected rows alone (inventory_value averages over
+    the days those rows have; COGS is of the selected lines)."""
+    chosen = select_feeds(feeds, category, warehouse)
     return pl.concat(inventory_kpis(chosen)).select(list(OUT_SCHEMA)).cast(OUT_SCHEMA).sort("kpi", "month")
+
+
+def line_kpis_for(feeds: Feeds, category: str | None = None, warehouse: str | None = None) -> pl.DataFrame:
+    """The Deliver KPIs of lines (not orders) and the Return rates by month for one category and/or warehouse,
+    on the selected order lines and returns; the as-of date stays the network's."""
+    chosen = select_feeds(feeds, category, warehouse)
+    out = pl.concat(
+        [*deliver_kpis(chosen, as_of_date(feeds)), *return_kpis(chosen)[:2]], how="vertical_relaxed"
+    ).filter(pl.col("kpi").is_in(LINE_KPIS))
+    return out.select(list(OUT_SCHEMA)).cast(OUT_SCHEMA).sort("kpi", "month")
+
+
+# The line-level Deliver KPIs and the return rates: those a filter by category or warehouse selects lines for.
+LINE_KPIS = (
+    "line_on_time_rate",
+    "line_in_full_rate",
+    "line_otif_rate",
+    "unit_fill_rate",
+    "backorder_rate",
+    "return_rate_units",
+    "return_value_rate",
+)
