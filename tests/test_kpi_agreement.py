@@ -9,10 +9,11 @@ For every KPI it implements: the same months, and value, numerator and denominat
 (relative for large numbers).
 
 The numbers the dashboards show are checked the same way: `dashboards/queries.py` is called on the built
-warehouse with a category, a warehouse and a month range, and its inventory value and stockout rate equal
-the reference computed for the same selection. Each world also gets two synthetic forecasting runs (a full
-run, then a later run of one category that replaces its series), written to the forecast schema before the
-build; the Forecast and Overview pages' WAPE and forecast value added equal sums over those rows by hand.
+warehouse with a category, a warehouse and a month range, and its inventory value, stockout rate, line
+fulfilment rates and return rates equal the reference computed for the same selection. Each world also
+gets two synthetic forecasting runs (a full run, then a later run of one category that replaces its
+series), written to the forecast schema before the build; the Forecast and Overview pages' WAPE and
+forecast value added equal sums over those rows by hand.
 """
 
 from __future__ import annotations
