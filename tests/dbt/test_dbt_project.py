@@ -271,7 +271,7 @@ def test_incremental_build_equals_full_refresh(built):
     results = dbt(db, tmp, "build")
     compiled = tmp / "target" / "compiled" / "scm" / "models" / "marts" / "core" / "fct_order_lines.sql"
     # The incremental branch of the model ran (not a silent full rebuild).
-    assert "lines_with_new_versions" in compiled.read_text()
+    assert "keys_with_new_versions" in compiled.read_text()
     assert any(r.node.name == "fct_order_lines" for r in results)
     incremental = snapshot(db)
 

@@ -1,7 +1,8 @@
 {#
     One row per day, warehouse and sku: the current end-of-day snapshot (the later delivery wins).
-    Incremental like fct_order_lines: a run reprocesses the snapshots re-sent or first sent since the
-    last build, and those still mapped to an unknown product or warehouse whose master has arrived.
+    Incremental like fct_order_lines (macro versions_to_process): a run reprocesses the snapshots
+    re-sent or first sent since the last build or dated in a backfill window, and those still mapped
+    to an unknown product or warehouse whose master has arrived.
     Stock value (x the product's current unit_cost) is computed downstream, so a cost change needs
     no reprocessing here.
 #}
@@ -36,52 +37,17 @@ warehouses as (
 
 ),
 
-{% if is_incremental() %}
-
-last_build as (
-
-    select coalesce(max(_last_loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
-    from {{ this }}
-
-),
-
-snapshots_to_process as (
-
-    select snapshot_date, warehouse_id, sku
-    from inventory_versions
-    where _loaded_at > (select loaded_at from last_build)
-        or {{ in_backfill_window('snapshot_date') }}
-
-    union
-
-    select snapshot_date, warehouse_id, sku
-    from {{ this }}
-    where
-        (product_key = {{ unknown_key() }} and sku in (select sku from products))
-        or (warehouse_key = {{ unknown_key() }} and warehouse_id in (select warehouse_id from warehouses))
-
-),
-
-versions_to_process as (
-
-    select inventory_versions.*
-    from inventory_versions
-    inner join snapshots_to_process
-        on inventory_versions.snapshot_date = snapshots_to_process.snapshot_date
-        and inventory_versions.warehouse_id = snapshots_to_process.warehouse_id
-        and inventory_versions.sku = snapshots_to_process.sku
-
-),
-
-{% else %}
-
-versions_to_process as (
-
-    select * from inventory_versions
-
-),
-
-{% endif %}
+{{
+    versions_to_process(
+        'inventory_versions',
+        ['snapshot_date', 'warehouse_id', 'sku'],
+        'snapshot_date',
+        late_masters=[
+            {'key': 'product_key', 'natural_key': 'sku', 'members': 'products'},
+            {'key': 'warehouse_key', 'natural_key': 'warehouse_id', 'members': 'warehouses'},
+        ]
+    )
+}},
 
 ranked as (
 

@@ -1,9 +1,10 @@
 {#
-    One row per order line, its current version. Incremental (delete+insert on order_line_key): a
-    run reprocesses every line that got a version loaded since the last build, recomputing its
-    current version from all its versions, plus the lines still mapped to an unknown product or
-    warehouse whose master has since arrived. Flags here depend only on the line itself; anything
-    that depends on the as-of date (due lines) or on the product's current cost is computed downstream.
+    One row per order line, its current version. Incremental (delete+insert on order_line_key, macro
+    versions_to_process): a run reprocesses every line that got a version loaded since the last build
+    or is dated in a backfill window, recomputing its current version from all its versions, plus the
+    lines still mapped to an unknown product or warehouse whose master has since arrived. Flags here
+    depend only on the line itself; anything that depends on the as-of date (due lines) or on the
+    product's current cost is computed downstream.
 #}
 {{
     config(
@@ -36,61 +37,17 @@ warehouses as (
 
 ),
 
-{% if is_incremental() %}
-
-last_build as (
-
-    select coalesce(max(_last_loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
-    from {{ this }}
-
-),
-
-lines_with_new_versions as (
-
-    select order_id, line_number
-    from order_versions
-    where _loaded_at > (select loaded_at from last_build)
-        or {{ in_backfill_window('order_ts') }}
-
-),
-
-lines_with_late_masters as (
-
-    select order_id, line_number
-    from {{ this }}
-    where
-        (product_key = {{ unknown_key() }} and sku in (select sku from products))
-        or (warehouse_key = {{ unknown_key() }} and warehouse_id in (select warehouse_id from warehouses))
-
-),
-
-lines_to_process as (
-
-    select order_id, line_number from lines_with_new_versions
-    union
-    select order_id, line_number from lines_with_late_masters
-
-),
-
-versions_to_process as (
-
-    select order_versions.*
-    from order_versions
-    inner join lines_to_process
-        on order_versions.order_id = lines_to_process.order_id
-        and order_versions.line_number = lines_to_process.line_number
-
-),
-
-{% else %}
-
-versions_to_process as (
-
-    select * from order_versions
-
-),
-
-{% endif %}
+{{
+    versions_to_process(
+        'order_versions',
+        ['order_id', 'line_number'],
+        'order_date',
+        late_masters=[
+            {'key': 'product_key', 'natural_key': 'sku', 'members': 'products'},
+            {'key': 'warehouse_key', 'natural_key': 'warehouse_id', 'members': 'warehouses'},
+        ]
+    )
+}},
 
 ranked as (
 

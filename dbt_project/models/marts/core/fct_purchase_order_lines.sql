@@ -1,7 +1,8 @@
 {#
     One row per purchase-order line, its current version, with its receipt. Incremental like
-    fct_order_lines (new versions since the last build, plus lines whose supplier, product or
-    warehouse master has arrived since they were mapped to unknown).
+    fct_order_lines (macro versions_to_process: new versions since the last build, lines ordered in a
+    backfill window, plus lines whose supplier, product or warehouse master has arrived since they
+    were mapped to unknown).
 #}
 {{
     config(
@@ -41,52 +42,18 @@ warehouses as (
 
 ),
 
-{% if is_incremental() %}
-
-last_build as (
-
-    select coalesce(max(_last_loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
-    from {{ this }}
-
-),
-
-lines_to_process as (
-
-    select po_id, line_number
-    from po_versions
-    where _loaded_at > (select loaded_at from last_build)
-        or {{ in_backfill_window('order_date') }}
-
-    union
-
-    select po_id, line_number
-    from {{ this }}
-    where
-        (supplier_key = {{ unknown_key() }} and supplier_id in (select supplier_id from suppliers))
-        or (product_key = {{ unknown_key() }} and sku in (select sku from products))
-        or (warehouse_key = {{ unknown_key() }} and warehouse_id in (select warehouse_id from warehouses))
-
-),
-
-versions_to_process as (
-
-    select po_versions.*
-    from po_versions
-    inner join lines_to_process
-        on po_versions.po_id = lines_to_process.po_id
-        and po_versions.line_number = lines_to_process.line_number
-
-),
-
-{% else %}
-
-versions_to_process as (
-
-    select * from po_versions
-
-),
-
-{% endif %}
+{{
+    versions_to_process(
+        'po_versions',
+        ['po_id', 'line_number'],
+        'order_date',
+        late_masters=[
+            {'key': 'supplier_key', 'natural_key': 'supplier_id', 'members': 'suppliers'},
+            {'key': 'product_key', 'natural_key': 'sku', 'members': 'products'},
+            {'key': 'warehouse_key', 'natural_key': 'warehouse_id', 'members': 'warehouses'},
+        ]
+    )
+}},
 
 ranked as (
 

@@ -1,7 +1,9 @@
 {#
-    One row per return, its current version. Incremental like fct_order_lines. The returned line is
-    referenced by order_line_key (computed from the natural key, so it needs no reprocessing when the
-    line changes); the line's attributes are joined downstream.
+    One row per return, its current version. Incremental like fct_order_lines (macro
+    versions_to_process: new versions, returns requested in a backfill window, and returns whose
+    product master has arrived since they were mapped to unknown). The returned line is referenced by
+    order_line_key (computed from the natural key, so it needs no reprocessing when the line
+    changes); the line's attributes are joined downstream.
 #}
 {{
     config(
@@ -27,48 +29,16 @@ products as (
 
 ),
 
-{% if is_incremental() %}
-
-last_build as (
-
-    select coalesce(max(_last_loaded_at), cast('1900-01-01' as timestamp)) as loaded_at
-    from {{ this }}
-
-),
-
-returns_to_process as (
-
-    select return_id
-    from return_versions
-    where _loaded_at > (select loaded_at from last_build)
-        or {{ in_backfill_window('requested_ts') }}
-
-    union
-
-    select return_id
-    from {{ this }}
-    where product_key = {{ unknown_key() }} and sku in (select sku from products)
-
-),
-
-versions_to_process as (
-
-    select return_versions.*
-    from return_versions
-    inner join returns_to_process
-        on return_versions.return_id = returns_to_process.return_id
-
-),
-
-{% else %}
-
-versions_to_process as (
-
-    select * from return_versions
-
-),
-
-{% endif %}
+{{
+    versions_to_process(
+        'return_versions',
+        ['return_id'],
+        'requested_date',
+        late_masters=[
+            {'key': 'product_key', 'natural_key': 'sku', 'members': 'products'},
+        ]
+    )
+}},
 
 ranked as (
 
