@@ -305,7 +305,7 @@ def inventory_position(path: str, category: str | None, warehouse: str | None) -
     return _frame(
         path,
         f"""
-        select sku, product_name, category, warehouse_id, warehouse_name, snapshot_date,
+        select sku, product_name, category, warehouse_id, warehouse_name, snapshot_date, is_stale,
                on_hand_qty, reserved_qty, available_qty, unit_cost, stock_value::double as stock_value,
                units_ordered_28d, avg_daily_demand_28d, stockout_days_28d, days_of_supply
         from marts.kpi_inventory_position
@@ -319,13 +319,15 @@ def inventory_position(path: str, category: str | None, warehouse: str | None) -
 
 @_cached
 def stock_by_cover(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
-    """Stock value on the as-of date by days of supply, the oldest (slowest-moving) stock last."""
+    """Stock value on the as-of date by days of supply, the oldest (slowest-moving) stock last, and the positions the
+    inventory feed stopped reporting (is_stale) apart: their stock today is not known."""
     return _frame(
         path,
         f"""
         with banded as (
             select stock_value, on_hand_qty,
-                   case when on_hand_qty = 0 then 0
+                   case when is_stale then 9
+                        when on_hand_qty = 0 then 0
                         when days_of_supply is null then 8
                         when days_of_supply <= 7 then 1
                         when days_of_supply <= 14 then 2
@@ -339,7 +341,7 @@ def stock_by_cover(path: str, category: str | None, warehouse: str | None) -> pl
         )
         select band,
                ['out of stock', '0-7 days', '8-14 days', '15-30 days', '31-60 days', '61-90 days',
-                '91-180 days', 'over 180 days', 'no demand in 28 days'][band + 1] as cover,
+                '91-180 days', 'over 180 days', 'no demand in 28 days', 'not reported recently'][band + 1] as cover,
                count(*)::bigint as positions,
                coalesce(sum(stock_value), 0)::double as stock_value
         from banded

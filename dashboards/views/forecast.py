@@ -4,7 +4,7 @@ category, with the value it adds over seasonal naive."""
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, filters, kpis, queries
+from dashboards import charts, filters, formatting, kpis, labels, queries
 
 SERIES_KEY = "forecast_series"
 HISTORY_DAYS = 91
@@ -43,13 +43,13 @@ if series.is_empty():
     st.info("No forecast series for this selection.")
 else:
     keys = list(zip(series["sku"], series["warehouse_id"], strict=True))
-    labels = {
+    names = {
         k: f"{r['sku']} · {r['product_name']} · {r['warehouse_name']}"
         for k, r in zip(keys, series.iter_rows(named=True), strict=True)
     }
-    if st.session_state.get(SERIES_KEY) not in labels:
+    if st.session_state.get(SERIES_KEY) not in names:
         st.session_state.pop(SERIES_KEY, None)  # filtered out: start again from the busiest series
-    sku, warehouse = st.selectbox("Series (busiest first)", keys, format_func=labels.get, key=SERIES_KEY)
+    sku, warehouse = st.selectbox("Series (busiest first)", keys, format_func=names.get, key=SERIES_KEY)
     history = queries.demand_history(sel.path, sku, warehouse, HISTORY_DAYS)
     predicted = queries.series_forecast(sel.path, sku, warehouse)
     st.altair_chart(charts.forecast(history, predicted), width="stretch")
@@ -57,7 +57,7 @@ else:
     run = predicted.row(0, named=True) if predicted.height else None
     st.caption(
         f"Units ordered per day over the last {HISTORY_DAYS} days (days out of stock show what was ordered, not "
-        f"demand), then the selected model (`{row['selected_model']}`, backtest WAPE "
+        f"demand), then the selected model ({labels.model(row['selected_model'])}, backtest WAPE "
         f"{kpis.fmt(row['wape'], 'rate')}) with its 80% interval"
         + (f", from the run with cut-off {run['cutoff_date']:%d %b %Y}." if run else ".")
     )
@@ -83,8 +83,4 @@ st.caption(
 st.subheader("WAPE by category and model")
 by_category = accuracy.filter(pl.col("category") != "all categories")
 table = by_category.pivot(on="model", index="category", values="wape", sort_columns=True)
-st.dataframe(
-    table,
-    hide_index=True,
-    column_config={c: st.column_config.NumberColumn(format="percent") for c in table.columns[1:]},
-)
+formatting.dataframe(table, {c: "rate" for c in table.columns[1:]})

@@ -4,7 +4,7 @@ counts add up over them."""
 
 import streamlit as st
 
-from dashboards import charts, filters, kpis, queries
+from dashboards import charts, filters, formatting, kpis, queries
 
 sel = filters.selection()
 st.title("Fulfilment")
@@ -81,7 +81,7 @@ for row in ((("warehouse", "Warehouse"), ("carrier", "Carrier")), (("channel", "
             )
 
 with st.expander("The numbers behind the charts"):
-    st.dataframe(
+    formatting.dataframe(
         breakdown.select(
             "dimension",
             "member",
@@ -92,11 +92,5 @@ with st.expander("The numbers behind the charts"):
             "unit_fill_rate",
             "backorder_rate",
             "order_to_delivery_days",
-        ),
-        hide_index=True,
-        column_config={
-            c: st.column_config.NumberColumn(format="percent")
-            for c in ("line_otif_rate", "line_on_time_rate", "line_in_full_rate", "unit_fill_rate", "backorder_rate")
-        }
-        | {"order_to_delivery_days": st.column_config.NumberColumn(format="%.2f")},
+        )
     )

@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, filters, kpis, queries
+from dashboards import charts, filters, formatting, kpis, queries
 
 sel = filters.selection()
 st.title("Inventory")
@@ -19,7 +19,8 @@ with a:
 with b:
     kpis.tile("stockout_rate", list(zip(monthly["month"], monthly["stockout_rate"], strict=True)))
 stock_value = position["stock_value"].sum()
-out_now = position.filter(pl.col("on_hand_qty") == 0)
+# A position the inventory feed stopped reporting is not known to be out of stock today (is_stale).
+out_now = position.filter((pl.col("on_hand_qty") == 0) & ~pl.col("is_stale"))
 c.metric(
     "Stock value now",
     kpis.fmt(stock_value, "money"),
@@ -73,20 +74,12 @@ else:
         f"{excess.height:,} positions worth {kpis.fmt(excess['stock_value'].sum(), 'money')}: more days of "
         "supply than the threshold, or stock with no demand in 28 days (marts.replenishment_exceptions)."
     )
-    st.dataframe(
-        excess,
-        hide_index=True,
-        column_config={
-            "days_of_supply": st.column_config.NumberColumn(format="%.0f"),
-            "stock_value": st.column_config.NumberColumn(format="localized"),
-        },
-    )
+    formatting.dataframe(excess)
 
 st.subheader("Out of stock now")
 if out_now.is_empty():
     st.success("Nothing is out of stock.")
 else:
-    st.dataframe(
-        out_now.select("sku", "product_name", "category", "warehouse_name", "units_ordered_28d", "stockout_days_28d"),
-        hide_index=True,
+    formatting.dataframe(
+        out_now.select("sku", "product_name", "category", "warehouse_name", "units_ordered_28d", "stockout_days_28d")
     )

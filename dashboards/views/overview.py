@@ -47,7 +47,7 @@ as_of = meta["as_of_date"]
 st.caption(
     f"Each tile: the latest month of {filters.month_label(sel.first_month)} – {filters.month_label(sel.last_month)} "
     f"that has the KPI, against the month before, and the months of the range as a sparkline. The range ends with "
-    f"the last complete month unless moved; the month of the as-of date ({as_of:%d %b %Y}) is month to date. "
+    f"the month of the as-of date ({as_of:%d %b %Y}), month to date (MTD) unless moved. "
     "Forecast WAPE: the latest run of each series, against the full run before."
 )
 

@@ -4,7 +4,7 @@ and suppliers they come from."""
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, filters, kpis, queries
+from dashboards import charts, filters, kpis, labels, queries
 
 sel = filters.selection()
 st.title("Returns")
@@ -66,7 +66,7 @@ with left:
     st.altair_chart(
         charts.bars(share, "member", "share", "rate", extra_tooltip={"units_returned": "count"}), width="stretch"
     )
-    st.caption("`pending`: not received back yet.")
+    st.caption(f"{labels.DISPOSITIONS['pending']}: not received back yet.")
 with right:
     st.subheader("Return rate by category")
     by_category = queries.return_rates_by_category(sel.path, *sel.months, sel.category)

@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, filters, kpis, queries
+from dashboards import charts, filters, formatting, kpis, queries
 
 sel = filters.selection()
 st.title("Suppliers")
@@ -39,9 +39,8 @@ if card.height:
         "(marts.kpi_supplier_scorecard; the month range and the filters do not apply). Customer defect rate: "
         "units returned as defective / units shipped of the skus the supplier is primary for."
     )
-    st.dataframe(
+    formatting.dataframe(
         card.drop("window_start", "window_end"),
-        hide_index=True,
         column_config={
             "supplier_on_time_rate": st.column_config.ProgressColumn(
                 "on time", format="percent", min_value=0, max_value=1
@@ -74,9 +73,8 @@ if late.is_empty():
     st.success("No open PO line is past its promised date.")
 else:
     st.error(f"{late.height:,} open PO lines are late, {late['open_qty'].sum():,} units.")
-st.dataframe(
+formatting.dataframe(
     open_pos,
-    hide_index=True,
     column_config={
         "days_late": st.column_config.NumberColumn("days late", help="negative: due in that many days"),
         "ordered_value": st.column_config.NumberColumn(format="localized"),
