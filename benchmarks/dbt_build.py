@@ -113,7 +113,7 @@ def main() -> int:
     parser.add_argument("--landing", type=Path, help="copy these feeds instead of generating them")
     parser.add_argument("--keep", type=Path, help="work in this (new) folder and keep it, to inspect dbt's timings")
     args = parser.parse_args()
-    from pipelines.feeds.generator import generate
+    from pipelines.demo import generate
 
     with tempfile.TemporaryDirectory(prefix="scm-dbt-bench-") as tmp:
         work = args.keep or Path(tmp)

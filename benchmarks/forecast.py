@@ -213,7 +213,7 @@ def main() -> int:
         work = Path(tmp)
         landing = args.landing
         if landing is None:
-            from pipelines.feeds.generator import generate
+            from pipelines.demo import generate
 
             landing = work / "landing"
             print(f"generating scale-{args.scale:g} feeds ...", flush=True)

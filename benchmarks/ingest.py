@@ -86,7 +86,7 @@ def main() -> int:
         work = Path(tmp)
         landing = args.landing
         if landing is None:
-            from pipelines.feeds.generator import generate
+            from pipelines.demo import generate
 
             landing = work / "landing"
             start = time.perf_counter()

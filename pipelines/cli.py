@@ -41,7 +41,7 @@ def main() -> None:
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: the landing folder.")
 def generate(scale: float, seed: int, start, days: int, fmt: str, faults: bool, out: Path | None) -> None:
     """Write demo feeds into the landing folder."""
-    from pipelines.feeds.generator import generate as run_generator
+    from pipelines.demo import generate as run_generator
 
     out = out or paths().landing
     summary = run_generator(out, scale=scale, seed=seed, start=start.date(), days=days, fmt=fmt, faults=faults)

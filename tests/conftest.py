@@ -52,7 +52,7 @@ def scm_run(env: dict[str, str]) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="session")
 def built_world(tmp_path_factory) -> World:
-    from pipelines.feeds.generator import generate
+    from pipelines.demo import generate
 
     data = tmp_path_factory.mktemp("world")
     start, days, seed = date(2024, 1, 1), 200, 5  # 200 days: every model has history before its cut-offs

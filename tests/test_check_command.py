@@ -193,8 +193,8 @@ def test_init_creates_landing_folders_with_example_profiles_that_change_nothing(
 
 def test_check_agrees_with_ingest_file_by_file(tmp_path):
     """What check says would happen is what loading does, on the demo's bad files and rows."""
+    from pipelines.demo import generate
     from pipelines.feeds.check import check_path
-    from pipelines.feeds.generator import generate
 
     landing = tmp_path / "landing"
     generate(landing, scale=0.01, days=3, seed=3, start=datetime(2024, 1, 1).date(), faults=True)

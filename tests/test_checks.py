@@ -69,8 +69,8 @@ def test_contract_check_validates_a_large_load_in_pieces_of_whole_files(tmp_path
     import duckdb
 
     from pipelines import checks
+    from pipelines.demo import generate
     from pipelines.feeds.contract import FEEDS
-    from pipelines.feeds.generator import generate
     from pipelines.feeds.ingest import ingest_feed
     from pipelines.resources import WarehouseResource
 

@@ -82,7 +82,7 @@ KPIS = (
 
 
 def _generate(landing: Path) -> None:
-    from pipelines.feeds.generator import generate
+    from pipelines.demo import generate
 
     generate(landing, scale=SCALE, seed=SEED, days=DAYS)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.demo import generate
 from pipelines.feeds.contract import FEEDS
-from pipelines.feeds.generator import generate
 
 
 @pytest.fixture(scope="module")

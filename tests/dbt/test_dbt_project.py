@@ -162,7 +162,7 @@ def _product_key_of_orphan(db: Path) -> str:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> dict:
     """Generated feeds, loaded once and built once; the tests below share this warehouse."""
-    from pipelines.feeds.generator import generate
+    from pipelines.demo import generate
 
     tmp = tmp_path_factory.mktemp("dbt_project")
     landing, db = tmp / "landing", tmp / "warehouse.duckdb"

@@ -16,8 +16,8 @@ import numpy as np
 import polars as pl
 import pytest
 
+from pipelines.demo import GenerateSummary, generate
 from pipelines.feeds.contract import FEEDS, FILE_REJECT_REASONS, FUTURE_TOLERANCE_DAYS, MIN_DATE, Feed, Rule
-from pipelines.feeds.generator import GenerateSummary, generate
 
 SCALE = 0.01
 DAILY = re.compile(r"^(?P<feed>[a-z_]+)_(?P<day>\d{4}-\d{2}-\d{2})\.(csv|parquet)$")

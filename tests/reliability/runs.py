@@ -34,7 +34,7 @@ def world_env(data_dir: Path) -> dict[str, str]:
 def drop_next_days(landing: Path, world, first: int = 0, days: int = NEW_DAYS) -> None:
     """Days first .. first + days - 1 of the NEW_DAYS days after the built world's, of the same generated
     business, into a landing folder (the generator writes a day's files the same whatever range it runs)."""
-    from pipelines.feeds.generator import generate
+    from pipelines.demo import generate
 
     start = world.start + timedelta(days=world.days + first)
     generate(landing, scale=0.01, days=min(days, NEW_DAYS - first), seed=world.seed, start=start)

@@ -676,7 +676,7 @@ def test_the_matrix_has_one_case_per_rule_kind():
 @pytest.fixture(scope="module")
 def base_landing(tmp_path_factory) -> Path:
     """Good files of every feed the first days of a world have (masters, orders, stock)."""
-    from pipelines.feeds.generator import generate
+    from pipelines.demo import generate
 
     landing = tmp_path_factory.mktemp("base") / "landing"
     generate(landing, scale=0.01, days=3, seed=3, start=date(2024, 1, 1))

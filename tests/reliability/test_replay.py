@@ -49,7 +49,7 @@ LOAD_COLUMNS = ("_loaded_at", "_last_loaded_at", "_load_id")
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
     """The generated drops, each a landing-shaped folder: FIRST, LATER and LATE."""
-    from pipelines.feeds.generator import generate
+    from pipelines.demo import generate
 
     tmp = tmp_path_factory.mktemp("drops")
     generate(tmp / "first", scale=SCALE, days=FIRST_DAYS, seed=SEED, start=START)

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from ..contract import FEEDS
+from pipelines.feeds.contract import FEEDS
+
 from .config import WORLD_START, World
 from .faults import referenced_view, write_feed_faults, write_manifest
 from .simulation import simulate

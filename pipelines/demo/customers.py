@@ -15,7 +15,8 @@ from datetime import date
 
 import numpy as np
 
-from ..contract import CHANNELS
+from pipelines.feeds.contract import CHANNELS
+
 from .config import Stream, World, rng
 from .masters import WarehouseSpec
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..contract import DISPOSITIONS, RETURN_REASONS
+from pipelines.feeds.contract import DISPOSITIONS, RETURN_REASONS
+
 from .arrays import Columns
 from .config import DAY_SECONDS
 from .customers import Pool

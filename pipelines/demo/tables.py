@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from ..contract import DISPOSITIONS, FEEDS, RETURN_REASONS
-from ..rules import POLARS_TYPES
+from pipelines.feeds.contract import DISPOSITIONS, FEEDS, RETURN_REASONS
+from pipelines.feeds.rules import POLARS_TYPES
+
 from .config import DAY_SECONDS
 from .customers import ALL_REGIONS
 from .fulfilment import CARRIER_NAMES

@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from .. import rules
-from ..contract import DECIMAL_SCALE, FEEDS, FILE_REJECT_REASONS, MIN_DATE, Feed, Rule
+from pipelines.feeds import rules
+from pipelines.feeds.contract import DECIMAL_SCALE, FEEDS, FILE_REJECT_REASONS, MIN_DATE, Feed, Rule
+
 from .config import Stream, rng
 from .writer import TS_FORMAT, Format, as_text, csv_bytes, file_name
 

@@ -14,7 +14,8 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from ..contract import FEEDS
+from pipelines.feeds.contract import FEEDS
+
 from .tables import FILE_DAY
 
 Format = Literal["csv", "parquet"]
