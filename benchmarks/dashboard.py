@@ -176,15 +176,20 @@ def bench_queries(path: str, repeat: int) -> bool:
 
 
 def bench_first_paint(data_dir: Path, loads: int) -> None:
-    from dashboards.browser import Chromium, browser_env, streamlit_server
+    from playwright.sync_api import sync_playwright
+
+    from tests.dashboards.browser import browser_env, launch_chromium, new_context, streamlit_server, times_to_first
 
     with tempfile.TemporaryDirectory(prefix="scm-dash-bench-") as tmp:
         work = Path(tmp)
         started = time.perf_counter()
-        with streamlit_server(browser_env(data_dir), work / "streamlit.log") as url:
+        with streamlit_server(browser_env(data_dir), work / "streamlit.log") as url, sync_playwright() as playwright:
             print(f"streamlit server healthy after {time.perf_counter() - started:.1f} s")
-            with Chromium(work / "chromium") as browser:
-                times = [browser.time_to_first(f"{url}/overview", FIRST_KPI) for _ in range(loads)]
+            browser = launch_chromium(playwright)
+            try:
+                times = times_to_first(new_context(browser, height=1600), f"{url}/overview", FIRST_KPI, loads)
+            finally:
+                browser.close()
     warm = times[1:]
     print(
         f"Overview, first KPI in the DOM: cold {times[0]:.0f} ms (first load after the server started)"

@@ -1,37 +1,69 @@
-"""Every page in a real browser: `streamlit run` as dashboards/serve.py builds it, on the fixture's data, each page
-opened in headless Chromium (Debian's, installed by `make browser`). A page passes when Streamlit shows no exception
-block, its title is there and it shows a KPI; the Overview's OTIF is the mart's. Screenshots are written under the
-test's tmp directory for a human to look at. The same server answers the header tests: every HTTP response forbids
-framing by another origin, and Chromium refuses to show the dashboards in another site's frame."""
+"""Every page in a real browser: the dashboards served as dashboards/serve.py defines, on the fixture's data, each
+page of dashboards/app.py opened at its URL in Debian's headless chromium (`make browser`) through Playwright and
+read once its Streamlit run is over. A page passes when Streamlit shows no exception box, its title is there, it
+shows a KPI, and none of its text (charts' labels included) reads "None" or "nan"; the Overview's OTIF is the
+mart's, and a reload stays on the page the reader was on. Screenshots are written under the module's tmp directory
+for a human to look at. The same server answers the header tests: every HTTP response forbids framing by another
+origin, and Chromium refuses to show the dashboards in another site's frame."""
 
 from __future__ import annotations
 
-import contextlib
+import ast
 import functools
 import re
 import threading
-import time
 import urllib.error
 import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
-from dashboards.browser import Chromium, browser_env, chromium_path, streamlit_server
 from dashboards.kpis import fmt
 from dashboards.serve import FRAME_HEADERS, with_frame_headers
+from tests.dashboards.browser import (
+    browser_env,
+    launch_chromium,
+    new_context,
+    open_page,
+    streamlit_server,
+    wait_rendered,
+)
 
 pytestmark = pytest.mark.slow
 
-PAGES = {
-    "overview": "Overview",
-    "fulfilment": "Fulfilment",
-    "inventory": "Inventory",
-    "suppliers": "Suppliers",
-    "returns": "Returns",
-    "forecast": "Forecast",
-    "replenishment": "Replenishment",
-}
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+
+
+def app_pages() -> dict[str, str]:
+    """{url_path: title} of every page the navigation shows, read from the `st.Page(...)` calls of app.py (the
+    hidden entry at the root is the Overview again)."""
+    pages = {}
+    for node in ast.walk(ast.parse(APP.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Page":
+            options = {k.arg: k.value.value for k in node.keywords if isinstance(k.value, ast.Constant)}
+            if options.get("visibility") != "hidden":
+                pages[options["url_path"]] = options["title"]
+    return pages
+
+
+PAGES = app_pages()
+
+# "None", "nan" or "NaN" as a word: what an empty value printed raw reads like.
+RAW_EMPTY = re.compile(r"\b(?:None|nan|NaN)\b")
+
+
+def test_the_page_list_is_the_apps():
+    assert PAGES == {
+        "overview": "Overview",
+        "fulfilment": "Fulfilment",
+        "inventory": "Inventory",
+        "suppliers": "Suppliers",
+        "returns": "Returns",
+        "forecast": "Forecast",
+        "replenishment": "Replenishment",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -42,35 +74,75 @@ def server(warehouse, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    if chromium_path() is None:
-        pytest.fail("chromium is not installed: `make browser` installs it")
-    with Chromium(tmp_path_factory.mktemp("chromium") / "profile", height=2000) as chromium:
+def browser():
+    with sync_playwright() as playwright:
+        try:
+            chromium = launch_chromium(playwright)
+        except (FileNotFoundError, RuntimeError) as exc:
+            pytest.fail(str(exc))
         yield chromium
+        chromium.close()
 
 
-def test_every_page_renders_in_chromium(server, browser, marts, tmp_path):
-    screenshots = tmp_path / "screenshots"
-    rendered = {}
+@pytest.fixture(scope="module")
+def context(browser):
+    context = new_context(browser)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def rendered(server, context, tmp_path_factory) -> dict[str, dict]:
+    """Every page opened once at its URL and read when rendered, with its URL then and a screenshot."""
+    screenshots = tmp_path_factory.mktemp("screenshots")
+    page = context.new_page()
+    states = {}
     for slug in PAGES:
-        browser.navigate(f"{server}/{slug}")
-        rendered[slug] = browser.wait_rendered(timeout=120)
-        browser.screenshot(screenshots / f"{slug}.png")
+        open_page(page, f"{server}/{slug}")
+        states[slug] = {**wait_rendered(page), "url": page.url, "screenshot": screenshots / f"{slug}.png"}
+        page.screenshot(path=states[slug]["screenshot"])
+    page.close()
     print(f"screenshots: {screenshots}")
+    return states
 
-    for slug, title in PAGES.items():
-        state = rendered[slug]
-        assert state["exceptions"] == [], (slug, state["exceptions"])
-        assert state["title"] == title, slug
-        assert any(m["value"] and m["value"] != "—" for m in state["metrics"]), (slug, state["metrics"])
-        assert (screenshots / f"{slug}.png").stat().st_size > 10_000, slug
 
+@pytest.mark.parametrize("slug", PAGES)
+def test_every_page_renders_at_its_url(rendered, server, slug):
+    state = rendered[slug]
+    assert state["exceptions"] == [], state["exceptions"]
+    assert state["url"] == f"{server}/{slug}"
+    assert state["title"] == PAGES[slug]
+    assert any(m["value"] and m["value"] != "—" for m in state["metrics"]), state["metrics"]
+    assert state["screenshot"].stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("slug", PAGES)
+def test_no_page_prints_none_or_nan(rendered, slug):
+    text = rendered[slug]["text"]
+    assert PAGES[slug] in text  # the text read is the page's
+    found = [text[max(0, m.start() - 40) : m.end() + 40] for m in RAW_EMPTY.finditer(text)]
+    assert found == []
+
+
+def test_the_overview_shows_the_marts_otif(rendered, marts):
     shown = {m["label"]: m["value"] for m in rendered["overview"]["metrics"]}
     otif = marts.one("""
         select value from marts.kpi_monthly cross join meta.snapshot s
         where kpi = 'otif_rate' and month <= s.as_of_date order by month desc limit 1
     """)
     assert shown["OTIF"] == fmt(otif, "rate")
+
+
+def test_a_reload_keeps_the_page(server, context):
+    page = context.new_page()
+    try:
+        open_page(page, f"{server}/replenishment")
+        assert wait_rendered(page)["title"] == "Replenishment"
+        page.reload()
+        assert wait_rendered(page)["title"] == "Replenishment"
+        assert page.url == f"{server}/replenishment"
+    finally:
+        page.close()
 
 
 def response_headers(url: str):
@@ -94,33 +166,28 @@ def test_every_response_forbids_framing_by_other_sites(server):
         assert headers.get_all("Content-Security-Policy") == ["frame-ancestors 'self'"], path
 
 
-def wait_for_frame(browser: Chromium, timeout: float = 30) -> dict:
-    """The framing page's one frame once its navigation has committed (to the page or to an error page)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        children = browser.send("Page.getFrameTree")["frameTree"].get("childFrames", [])
-        if children and children[0]["frame"]["url"] not in ("", "about:blank"):
-            (frame,) = children
-            return frame["frame"]
-        assert time.monotonic() < deadline, f"the frame did not load within {timeout:.0f} s: {children}"
-        time.sleep(0.1)
+def committed_subframe(frame) -> bool:
+    return frame.parent_frame is not None and frame.url not in ("", "about:blank")
 
 
-def test_chromium_refuses_to_show_the_dashboards_in_another_sites_frame(server, browser, tmp_path):
+def test_chromium_refuses_to_show_the_dashboards_in_another_sites_frame(server, context, tmp_path):
     # Another origin (another port of the loopback address) whose page frames the Overview.
     (tmp_path / "frame.html").write_text(f'<iframe src="{server}/overview" width="800" height="600"></iframe>')
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path))
+    page = context.new_page()
     with ThreadingHTTPServer(("127.0.0.1", 0), handler) as other:
         thread = threading.Thread(target=other.serve_forever, daemon=True)
         thread.start()
         try:
-            browser.navigate(f"http://127.0.0.1:{other.server_address[1]}/frame.html")
-            frame = wait_for_frame(browser)
+            # The frame's navigation has committed (to the page or to an error page) once it leaves about:blank.
+            with page.expect_event("framenavigated", predicate=committed_subframe, timeout=30_000) as navigated:
+                open_page(page, f"http://127.0.0.1:{other.server_address[1]}/frame.html")
+            frame = navigated.value
         finally:
-            with contextlib.suppress(Exception):
-                other.shutdown()
+            other.shutdown()
+            page.close()
     # Chromium shows its own error page in place of a frame it refused.
-    assert frame["url"].startswith("chrome-error://"), frame
+    assert frame.url.startswith("chrome-error://"), frame.url
 
 
 def test_frame_headers_replace_any_framing_policy_and_keep_the_others():
