@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.settings import paths
+from pipelines.settings import Paths, paths
 
 DEMO_SCALE = 0.1
 
@@ -243,7 +243,7 @@ def init(directory: Path | None) -> None:
     from pipelines.feeds.scaffold import init_data_dir, next_steps
 
     data_dir = directory.resolve() if directory else paths().data_dir
-    landing = data_dir / "landing" if directory else paths().landing
+    landing = Paths(data_dir).own_landing if directory else paths().landing
     result = init_data_dir(data_dir, landing)
     click.echo(next_steps(result, landing, default=data_dir == paths().data_dir), nl=False)
 

@@ -30,7 +30,7 @@ def generate_docs() -> Path:
     if current.path is None:
         raise current.no_snapshot()
     source = current.path
-    site = paths().data_dir / "docs_site"
+    site = paths().docs_site
     with tempfile.TemporaryDirectory(prefix="scm-docs-") as tmp:
         copy = Path(tmp) / "warehouse.duckdb"
         shutil.copyfile(source, copy)

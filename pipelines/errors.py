@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.settings import paths
+
 DISK_FULL = "disk_full"
 READ_ONLY = "read_only"
 PERMISSION = "permission_denied"
@@ -182,7 +184,7 @@ def _from_text(text: str) -> Fault | None:
         code = int(os_error["errno"])
         return _sentence(_ERRNO_KINDS[code], os_error["path"], os.strerror(code))
     lowered = text.lower()
-    run_history = Path(os.environ.get("DAGSTER_HOME", "."))
+    run_history = paths().dagster_home
     for needle, kind in _SQLITE_KINDS:
         if needle in lowered:
             return _sentence(kind, run_history, needle)

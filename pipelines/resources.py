@@ -14,7 +14,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.runlock import run_lock
-from pipelines.settings import duckdb_memory_limit, paths
+from pipelines.settings import Paths, duckdb_memory_limit, paths
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -42,7 +42,8 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
         log = context.log.warning if context.log else None
-        with run_lock(self.file.parent, on_wait=log):
+        # The lock of the data directory the warehouse is in (a warehouse configured elsewhere: its folder's).
+        with run_lock(Paths(self.file.parent).run_lock, on_wait=log):
             yield self
 
     @contextmanager

@@ -18,10 +18,11 @@ from pathlib import Path
 
 
 @contextmanager
-def run_lock(folder: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
-    """Hold the folder's run lock; blocks while another run holds it (telling `on_wait` who does)."""
+def run_lock(path: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Hold the run lock file `path` (settings.Paths.run_lock); blocks while another run holds it (telling
+    `on_wait` who does)."""
+    folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / ".run.lock"
     with path.open("a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

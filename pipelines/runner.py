@@ -131,7 +131,7 @@ def run_job(name: str, verbose: bool = False, ops: dict | None = None) -> RunSum
     else:
         # dbt's own progress lines go to stdout; keep them in a log file instead of the terminal, with
         # Dagster's log (failures with their stack traces) beside them.
-        log_dir = paths().data_dir / "logs"
+        log_dir = paths().logs
         log_dir.mkdir(parents=True, exist_ok=True)
         log_file = log_dir / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
         with log_file.open("w") as out, redirect_stdout(out):

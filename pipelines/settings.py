@@ -10,11 +10,19 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class Paths:
+    """Every location under the data directory: callers ask here (or the resources, which ask here)."""
+
     data_dir: Path
 
     @property
     def landing(self) -> Path:
-        return Path(os.environ.get("SCM_LANDING_DIR", self.data_dir / "landing"))
+        """Where feeds are dropped: $SCM_LANDING_DIR, else `own_landing`."""
+        return Path(os.environ.get("SCM_LANDING_DIR", self.own_landing))
+
+    @property
+    def own_landing(self) -> Path:
+        """The data directory's own landing folder (what `scm init` creates)."""
+        return self.data_dir / "landing"
 
     @property
     def warehouse(self) -> Path:
@@ -22,8 +30,48 @@ class Paths:
         return self.data_dir / "warehouse.duckdb"
 
     @property
+    def spill(self) -> Path:
+        """DuckDB's spill folder for the warehouse beyond its memory limit (DuckDB's default place for it)."""
+        return self.data_dir / "warehouse.duckdb.tmp"
+
+    @property
+    def run_lock(self) -> Path:
+        """Held by a run from start to end (pipelines/runlock.py)."""
+        return self.data_dir / ".run.lock"
+
+    @property
     def archive(self) -> Path:
         return self.data_dir / "archive"
+
+    @property
+    def snapshots(self) -> Path:
+        """The published snapshots readers read, and the CURRENT pointer (pipelines/snapshot.py)."""
+        return self.data_dir / "snapshots"
+
+    @property
+    def logs(self) -> Path:
+        """`scm run`'s log files."""
+        return self.data_dir / "logs"
+
+    @property
+    def docs_site(self) -> Path:
+        """The dbt docs site `scm docs` generates."""
+        return self.data_dir / "docs_site"
+
+    @property
+    def dagster_home(self) -> Path:
+        """Dagster's run history and dagster.yaml: $DAGSTER_HOME, else <data dir>/dagster_home."""
+        return Path(os.environ.get("DAGSTER_HOME", self.data_dir / "dagster_home"))
+
+    @property
+    def alerts_settings(self) -> Path:
+        """The alert channels' settings (pipelines/alerts/channels.py)."""
+        return self.data_dir / "alerts.toml"
+
+    @property
+    def kpi_targets(self) -> Path:
+        """Targets per KPI that override the defaults (pipelines/alerts/targets.py)."""
+        return self.data_dir / "targets.toml"
 
 
 def paths() -> Paths:
@@ -56,7 +104,8 @@ concurrency:
 def ensure_dagster_home() -> Path:
     """$DAGSTER_HOME (default: <data dir>/dagster_home), created with its dagster.yaml when missing,
     so that `scm run` and `dagster dev` share one run history."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths().data_dir / "dagster_home")))
+    home = paths().dagster_home
+    os.environ["DAGSTER_HOME"] = str(home)
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     # Rewritten when it is ours and out of date; a dagster.yaml someone wrote by hand is left alone.

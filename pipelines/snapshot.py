@@ -67,7 +67,7 @@ class SnapshotInfo:
 
 
 def snapshots_dir() -> Path:
-    return paths().data_dir / "snapshots"
+    return paths().snapshots
 
 
 @dataclass(frozen=True)

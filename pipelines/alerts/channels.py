@@ -27,7 +27,6 @@ from pipelines.alerts.digest import DEFAULT_LIMIT, Digest
 from pipelines.settings import paths
 
 CHANNELS = ("stdout", "file", "webhook", "email")
-FILE_NAME = "alerts.toml"
 TIMEOUT_SECONDS = 10.0
 
 # Environment variables over the file: (section, key, type).
@@ -82,7 +81,7 @@ class Outcome:
 
 
 def settings_path() -> Path:
-    return paths().data_dir / FILE_NAME
+    return paths().alerts_settings
 
 
 def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:

@@ -10,7 +10,6 @@ from pathlib import Path
 from pipelines.settings import paths
 
 DEFAULTS = Path(__file__).with_name("targets.toml")
-FILE_NAME = "targets.toml"
 
 
 class TargetsError(Exception):
@@ -33,7 +32,7 @@ class Target:
 
 
 def override_path() -> Path:
-    return paths().data_dir / FILE_NAME
+    return paths().kpi_targets
 
 
 def load_targets(override: Path | None = None) -> dict[str, Target]:

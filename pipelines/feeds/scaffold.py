@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pipelines.feeds.contract import FEEDS, Feed
 from pipelines.feeds.profile import PROFILE_FILE
+from pipelines.settings import Paths
 
 
 @dataclass
@@ -71,7 +72,7 @@ def example_profile(feed: Feed) -> str:
 def init_data_dir(data_dir: Path, landing: Path | None = None) -> InitResult:
     """Create `data_dir` with `landing/<feed>/` and its example profile for every feed of the contract; an
     existing profile is never overwritten."""
-    landing = landing or data_dir / "landing"
+    landing = landing or Paths(data_dir).own_landing
     result = InitResult(data_dir)
     for feed in FEEDS.values():
         folder = landing / feed.name
