@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -28,6 +29,7 @@ from pipelines.settings import paths
 MORNING_HOUR = int(os.environ.get("SCM_MORNING_HOUR", "6"))
 TIMEZONE = os.environ.get("SCM_TIMEZONE", "UTC")
 FORECAST_DAY = 1  # cron day of week: Monday
+ALL_LOADED = "no new files since the last run: every file is in the warehouse's ingest log"
 
 
 def landing_fingerprint(landing: Path) -> tuple[str, int, float]:
@@ -51,19 +53,54 @@ def landing_fingerprint(landing: Path) -> tuple[str, int, float]:
 
 
 def evaluate_landing(
-    landing: Path, cursor: str | None, now: float, job_name: str = "refresh"
+    landing: Path,
+    cursor: str | None,
+    now: float,
+    job_name: str = "refresh",
+    unloaded: Callable[[], int | None] | None = None,
 ) -> dg.RunRequest | dg.SkipReason:
-    """A run request for `job_name` when the landing folder changed since `cursor` and has settled; else why not."""
+    """A run request for `job_name` when the landing folder changed since `cursor`, has settled, and holds an
+    entry no run has loaded yet (`unloaded()`, asked only then: the warehouse's ingest log, see `unloaded_entries`;
+    None while a run holds the warehouse); else why not."""
     fingerprint, count, newest = landing_fingerprint(landing)
     if count == 0:
         return dg.SkipReason(f"no files in {landing}")
     if fingerprint == cursor:
         return dg.SkipReason("no new files")
+    pending = unloaded() if unloaded is not None else 1
+    if pending is None:
+        return dg.SkipReason("a run is writing the warehouse: the files it does not load wait for a later tick")
+    if pending == 0:
+        # Loaded by a run the sensor did not start (`scm run`, a schedule): starting the UI starts nothing.
+        return dg.SkipReason(ALL_LOADED)
     if now - newest < settle_seconds():
         # A file modified more recently than this may still be being copied in: wait for it.
         return dg.SkipReason(f"files still arriving (newest changed {now - newest:.0f} s ago)")
     # run_key = the folder's state: the same state never starts a second run.
     return dg.RunRequest(run_key=fingerprint, job_name=job_name, tags={"scm/trigger": "new_files"})
+
+
+def unloaded_entries(warehouse: Path, landing: Path) -> int | None:
+    """How many entries of the landing folder's feed folders no run has logged as they are now (what the next
+    load reads: ingest.new_entries); None while a run holds the warehouse for writing."""
+    from pipelines.feeds.contract import FEEDS
+    from pipelines.feeds.ingest import new_entries
+    from pipelines.feeds.landing import scan
+    from pipelines.feeds.raw_tables import INGEST_LOG
+
+    if not warehouse.exists():
+        return sum(len(scan(landing, name)) for name in FEEDS)
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            schema, table = INGEST_LOG.split(".")
+            logged = con.execute(
+                "select 1 from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+            ).fetchall()
+            if not logged:
+                return sum(len(scan(landing, name)) for name in FEEDS)
+            return sum(len(new_entries(con, feed, landing)) for feed in FEEDS.values())
+    except duckdb.IOException:
+        return None
 
 
 def has_forecast(warehouse: Path) -> bool:
@@ -111,10 +148,19 @@ def build_automation(
         "included, while no forecast exists yet).",
     )
     def new_files(context: dg.SensorEvaluationContext):
-        job = refresh.name if has_forecast(paths().warehouse) else everything.name
-        result = evaluate_landing(paths().landing, context.cursor, time.time(), job_name=job)
+        where = paths()
+        job = refresh.name if has_forecast(where.warehouse) else everything.name
+        result = evaluate_landing(
+            where.landing,
+            context.cursor,
+            time.time(),
+            job_name=job,
+            unloaded=lambda: unloaded_entries(where.warehouse, where.landing),
+        )
         if isinstance(result, dg.RunRequest):
             context.update_cursor(result.run_key)
+        elif result.skip_message == ALL_LOADED:
+            context.update_cursor(landing_fingerprint(where.landing)[0])  # this state needs no second look
         return result
 
     return [weekly, daily], [new_files]

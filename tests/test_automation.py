@@ -13,6 +13,7 @@ from forecasting import store
 from pipelines.automation import evaluate_landing
 from pipelines.feeds.landing import settle_seconds
 from pipelines.runlock import run_lock
+from pipelines.settings import Paths
 
 
 def _drop(landing, name: str, text: str = "sku\nA\n", age: float = 120.0) -> None:
@@ -69,12 +70,13 @@ def test_the_sensor_and_schedule_are_defined_and_on(tmp_path, monkeypatch):
 
 def test_a_second_run_waits_for_the_first(tmp_path):
     events: list[str] = []
+    lock = Paths(tmp_path).run_lock
 
     def second() -> None:
-        with run_lock(tmp_path, on_wait=events.append):
+        with run_lock(lock, on_wait=events.append):
             events.append("second runs")
 
-    with run_lock(tmp_path):
+    with run_lock(lock):
         thread = threading.Thread(target=second)
         thread.start()
         time.sleep(0.3)
@@ -82,3 +84,25 @@ def test_a_second_run_waits_for_the_first(tmp_path):
     thread.join(timeout=10)
     assert events[0].startswith("another run is writing") and f"pid {os.getpid()}" in events[0]
     assert events[1:] == ["first ends", "second runs"]
+
+
+def test_the_sensor_starts_nothing_for_files_a_run_already_loaded(built_world, tmp_path):
+    """`scm run` loaded the landing folder: opening the UI (a sensor with no cursor yet) must not start a run."""
+    from pipelines.automation import ALL_LOADED, unloaded_entries
+
+    data = built_world.data_dir
+    warehouse, landing = data / "warehouse.duckdb", data / "landing"
+    assert unloaded_entries(warehouse, landing) == 0
+    later = time.time() + settle_seconds() + 1
+    skip = evaluate_landing(landing, None, later, unloaded=lambda: unloaded_entries(warehouse, landing))
+    assert isinstance(skip, dg.SkipReason) and skip.skip_message == ALL_LOADED
+    # A file no run has seen, beside what was loaded, is new; the warehouse says which.
+    other = tmp_path / "landing"
+    _drop(other, "orders/late-export.csv", "order_id\nX\n")
+    assert unloaded_entries(warehouse, other) == 1
+    run = evaluate_landing(other, None, later, unloaded=lambda: unloaded_entries(warehouse, other))
+    assert isinstance(run, dg.RunRequest)
+    # Before any run, every file is new; while a run holds the warehouse nothing is asked of it.
+    assert unloaded_entries(tmp_path / "none.duckdb", other) == 1
+    busy = evaluate_landing(other, None, later, unloaded=lambda: None)
+    assert isinstance(busy, dg.SkipReason) and "a run is writing" in busy.skip_message

@@ -99,7 +99,7 @@ def ingest_feed(
     """Load the feed's new files. A file changed within the last `settle_seconds` is awaited until it stays
     unchanged that long (`on_wait` hears which); one still changing after that is left for a later run."""
     create_raw_tables(con)
-    entries = _new_entries(con, feed, landing)
+    entries = new_entries(con, feed, landing)
     skipped = [e for e in entries if e.skip]
     candidates, waiting = wait_until_settled([e for e in entries if not e.skip], settle_seconds, on_wait)
     passed_over = [(e, None, _not_loaded(e, "skipped")) for e in skipped]
@@ -297,8 +297,9 @@ def _count_per_file(outcomes: list[FileOutcome], good: pl.DataFrame, bad: pl.Dat
             raise RuntimeError(f"{o.file}: counts do not reconcile: {o}")
 
 
-def _new_entries(con: duckdb.DuckDBPyConnection, feed: Feed, landing: Path) -> list[Entry]:
-    """The folder's entries not yet logged as they are now (a file awaited last time is looked at again)."""
+def new_entries(con: duckdb.DuckDBPyConnection, feed: Feed, landing: Path) -> list[Entry]:
+    """The folder's entries not yet logged as they are now (a file awaited last time is looked at again):
+    what the next load of the feed reads, and what the new-files sensor asks about."""
     seen = set()
     for file, size, modified, changed, inode in con.execute(
         f"select file, size_bytes, modified_ns, ctime_ns, inode from {INGEST_LOG} "
