@@ -428,21 +428,15 @@ def supplier_lead_times(
 
 @_cached
 def open_purchase_orders(path: str, category: str | None, warehouse: str | None) -> pl.DataFrame:
-    """Open PO lines ordered by the as-of date, the latest first; days_late > 0 when past the promised date."""
+    """Open PO lines on the as-of date (kpi_open_purchase_orders), the latest first; days_late > 0 when late."""
     return _frame(
         path,
         f"""
-        select l.po_id, l.line_number, s.supplier_name, l.sku, p.product_name, p.category, l.warehouse_id,
-               l.order_date, l.promised_date, (m.as_of_date - l.promised_date)::bigint as days_late,
-               l.quantity_ordered - coalesce(l.quantity_received, 0) as open_qty,
-               l.ordered_value::double as ordered_value
-        from marts.fct_purchase_order_lines l
-        join marts.dim_supplier s using (supplier_key)
-        join marts.dim_product p using (product_key)
-        cross join meta.snapshot m
-        where l.status = 'open' and l.order_date <= m.as_of_date
-          and {_CATEGORY.format(col="p.category")} and {_WAREHOUSE.format(col="l.warehouse_id")}
-        order by days_late desc, l.po_id, l.line_number
+        select po_id, line_number, supplier_name, sku, product_name, category, warehouse_id, order_date,
+               promised_date, days_late::bigint as days_late, open_qty, ordered_value::double as ordered_value
+        from marts.kpi_open_purchase_orders
+        where {_CATEGORY.format(col="category")} and {_WAREHOUSE.format(col="warehouse_id")}
+        order by days_late desc, po_id, line_number
     """,
         category=category,
         warehouse=warehouse,

@@ -4,9 +4,8 @@ Reading is a handful of queries on the snapshot (`read_frames`), one frame per s
 pure functions of those frames (`build_digest`). The rules come from where they are defined: a stockout
 "within the lead time" is replenishment_exceptions' `stockout_within_lead_time`, the KPIs are kpi_monthly's,
 the files are the run's own entries of the ingest log (meta.ingest_log, keyed by the run id the snapshot
-carries) and its quarantined rows (meta.<feed>_quarantine). A late purchase-order line is an open line
-(ordered on or before the as-of date, as replenishment counts open lines) whose promised date is before the
-as-of date.
+carries) and its quarantined rows (meta.<feed>_quarantine), and a late purchase-order line is
+kpi_open_purchase_orders' `is_late`.
 """
 
 from __future__ import annotations
@@ -36,14 +35,11 @@ order by r.days_until_stockout, e.sku, e.warehouse_id
 """
 
 LATE_PO_LINES_SQL = """
-select p.po_id, p.line_number, p.supplier_id, s.supplier_name, p.sku, p.warehouse_id, p.order_date,
-    p.promised_date, a.as_of_date - p.promised_date as days_late,
-    p.quantity_ordered - coalesce(p.quantity_received, 0) as open_qty
-from marts.fct_purchase_order_lines as p
-cross join meta.snapshot as a
-left join marts.dim_supplier as s on s.supplier_key = p.supplier_key
-where p.status = 'open' and p.order_date <= a.as_of_date and p.promised_date < a.as_of_date
-order by days_late desc, p.po_id, p.line_number
+select po_id, line_number, supplier_id, supplier_name, sku, warehouse_id, order_date, promised_date,
+    days_late, open_qty
+from marts.kpi_open_purchase_orders
+where is_late
+order by days_late desc, po_id, line_number
 """
 
 LATEST_KPIS_SQL = """
