@@ -9,9 +9,9 @@ Lead-time errors (demand class, lead days, probability -> relative error, level 
   run-2  smooth 11 0.95 -> 0.25, 3.0 (A W1: L = ceil(10.6) = 11; its D_L = 26.5 is below 3 x 11 = 33, the
          floor counts); smooth 11 0.90 (another service level) and smooth 12 0.95 (another lead time): unused
   run-1  smooth 12 0.95 -> 0.4, 0.1 (B W1: L = 12); smooth 28 0.95 -> 0.3, 0.2 (C W1: L̄ = 30 > 28, scaled by
-         sqrt(30 / 28)); smooth 11 0.95 (A W1 of the stale run-1 only); erratic 12 0.95 (A W2 is erratic
-         but its L is 11: the normal formula)
-So A W1, B W1 and C W1 use the quantile, A W2, B W2 (no run, no class) the normal formula, D W2 none.
+         sqrt(30 / 28)); smooth 11 0.95 -> 9.0, 0.1 (E W1; A W1 takes run-2's); erratic 12 0.95 (A W2 is
+         erratic but its L is 11: the normal formula)
+So A W1, B W1, C W1 and E W1 use the quantile, A W2, B W2 (no run, no class) the normal formula, D W2 none.
 
 Backtest forecasts: two cut-offs per run (28 and 56 days before its cut-off), 28 days each; the actual is
 censored on the 13th of a month; B W1's selected model is seasonal naive, so it has one set of rows.
@@ -43,6 +43,7 @@ from tests.dbt.test_replenishment import (
     dbt,
     forecast_by_day,
     hand,
+    placeable,
     read,
 )
 
@@ -54,6 +55,7 @@ DEMAND_CLASS = {
     (RUN_1, "A", "W2"): "erratic",
     (RUN_1, "B", "W1"): "smooth",
     (RUN_1, "C", "W1"): "smooth",
+    (RUN_1, "E", "W1"): "smooth",
     (RUN_2, "A", "W1"): "smooth",
 }
 LEAD_TIME_ERRORS = {
@@ -66,7 +68,13 @@ LEAD_TIME_ERRORS = {
     ],
 }
 # The selected model's backtest RMSSE per (run, sku, warehouse); the other model's is 2.0.
-RMSSE = {(RUN_1, "A", "W1"): 0.5, (RUN_1, "A", "W2"): 0.75, (RUN_1, "B", "W1"): 1.25, (RUN_1, "C", "W1"): 0.5}
+RMSSE = {
+    (RUN_1, "A", "W1"): 0.5,
+    (RUN_1, "A", "W2"): 0.75,
+    (RUN_1, "B", "W1"): 1.25,
+    (RUN_1, "C", "W1"): 0.5,
+    (RUN_1, "E", "W1"): 0.5,
+}
 RMSSE[(RUN_2, "A", "W1")] = 0.8
 BACKTEST_SERIES = [(RUN_1, "A", "W1"), (RUN_1, "A", "W2"), (RUN_1, "B", "W1"), (RUN_1, "C", "W1"), (RUN_2, "A", "W1")]
 CATEGORY = {"A": "Tools", "B": "Tools", "C": "Garden", "D": "Garden"}
@@ -170,7 +178,7 @@ def _row(built: dict, table: str, where: str) -> dict:
 
 # --- safety stock ---------------------------------------------------------------------------------------
 
-LATEST_RUN = {("A", "W1"): RUN_2, ("A", "W2"): RUN_1, ("B", "W1"): RUN_1, ("C", "W1"): RUN_1}
+LATEST_RUN = {("A", "W1"): RUN_2, ("A", "W2"): RUN_1, ("B", "W1"): RUN_1, ("C", "W1"): RUN_1, ("E", "W1"): RUN_1}
 
 
 def hand_quantile(sku: str, warehouse: str) -> dict:
@@ -194,11 +202,13 @@ def hand_quantile(sku: str, warehouse: str) -> dict:
         term = max(q_l - d_l, 0.0) * (math.sqrt(max(lead, 1) / big_l) if lead > MAX_DAYS else 1.0)
         safety = math.sqrt(term**2 + (out["z"] * out["avg_daily_forecast"] * out["lead_time_sd"]) ** 2)
         rop = out["avg_daily_forecast"] * lead + safety
-        qty = max(0.0, rop + out["forecast_review_period_demand"] - out["inventory_position"])
+        need = max(0.0, rop + out["forecast_review_period_demand"] - out["inventory_position"])
+        qty = placeable(need, out["min_order_qty"], out["order_multiple"])
         out.update(
             lead_time_demand_term=term,
             safety_stock=safety,
             reorder_point=rop,
+            order_need_qty=need,
             recommended_order_qty=qty,
             recommended_order_value=qty * out["unit_cost"],
         )
@@ -216,6 +226,7 @@ def test_the_hand_computation_picks_each_method_where_the_world_says():
         ("B", "W2"): "normal",
         ("C", "W1"): "lead_time_quantile",
         ("D", "W2"): None,
+        ("E", "W1"): "lead_time_quantile",  # smooth in run-1, L = ceil(10.6) = 11: run-1's smooth 11 0.95
     }
     a_w1 = hand_quantile("A", "W1")  # the level floor: 0.25 x max(27.25, 3 x 11)
     assert a_w1["lead_time_demand"] == 26.5 and a_w1["lead_time_demand_term"] == 0.25 * 33
@@ -241,6 +252,7 @@ def test_safety_stock_agrees_with_the_hand_computation(built, series):
         "lead_time_demand_term",
         "safety_stock",
         "reorder_point",
+        "order_need_qty",
         "recommended_order_qty",
         "recommended_order_value",
     ):

@@ -340,9 +340,9 @@ EXPECTED = {
     ("supplier_lead_time_stddev_days", JAN): (math.sqrt(4.5), 23, None),
     ("supplier_defect_ppm", JAN): (2 / 140 * 1e6, 2, 140),
     ("supplier_defect_ppm", FEB): (1 / 30 * 1e6, 1, 30),
-    # weights at the product's current cost: P1 100 x 12 (S1, 30 d), P4 40 x 4 (S2, 60 d); P2 30 x 4 (S2)
-    ("dpo_days", JAN): ((30 * 1200 + 60 * 160) / 1360, 30 * 1200 + 60 * 160, 1360),
-    ("dpo_days", FEB): (60.0, 60 * 120, 120),
+    # weights at the PO line's own cost: P1 100 x 9.50 (S1, 30 d), P4 40 x 3.50 (S2, 60 d); P2 30 x 3.50 (S2)
+    ("dpo_days", JAN): ((30 * 950 + 60 * 140) / 1090, 30 * 950 + 60 * 140, 1090),
+    ("dpo_days", FEB): (60.0, 60 * 105, 105),
     ("stockout_rate", JAN): (1 / 4, 1, 4),
     ("stockout_rate", FEB): (0.0, 0, 2),
     # stock value: 01-30 10x12 = 120, 01-31 5x12 + 20x4 = 140, 02-01 3x12 + 10x4 = 76
@@ -356,7 +356,7 @@ EXPECTED = {
     # cash-to-cash = DIO + DSO (0) - DPO
     ("dso_days", JAN): (0.0, None, None),
     ("dso_days", FEB): (0.0, None, None),
-    ("cash_to_cash_days", JAN): (365 / TURNS_JAN - (30 * 1200 + 60 * 160) / 1360, None, None),
+    ("cash_to_cash_days", JAN): (365 / TURNS_JAN - (30 * 950 + 60 * 140) / 1090, None, None),
     ("cash_to_cash_days", FEB): (365 / TURNS_FEB - 60.0, None, None),
     ("gross_margin_rate", JAN): ((180 - 72) / 180, 180 - 72, 180),
     ("gross_margin_rate", FEB): ((125 - 60) / 125, 125 - 60, 125),
@@ -409,7 +409,7 @@ def test_no_unexpected_rows(got):
 def test_dso_days_can_be_given(landing):
     frame = kpi_monthly(landing, dso_days=10).filter(pl.col("kpi") == "cash_to_cash_days")
     assert frame.get_column("value").to_list() == pytest.approx(
-        [365 / TURNS_JAN + 10 - (30 * 1200 + 60 * 160) / 1360, 365 / TURNS_FEB + 10 - 60.0]
+        [365 / TURNS_JAN + 10 - (30 * 950 + 60 * 140) / 1090, 365 / TURNS_FEB + 10 - 60.0]
     )
 
 
