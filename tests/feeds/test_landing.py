@@ -129,7 +129,7 @@ def test_a_file_replaced_under_the_same_size_and_mtime_is_a_new_delivery(con, tm
     os.utime(path)
     assert ingest_feed(con, INVENTORY, tmp_path, "l5", NOW).files == []
     assert con.sql(f"select count(*) from {INGEST_LOG}").fetchall() == [(3,)]
-    assert ingest_module._new_entries(con, INVENTORY, tmp_path) == []
+    assert ingest_module.new_entries(con, INVENTORY, tmp_path) == []
 
 
 def test_every_entry_that_is_not_loaded_is_logged_once_with_why(con, tmp_path):

@@ -139,6 +139,11 @@ class ScmRun:
         self.proc.wait(timeout=60)
         for reader in self.readers:
             reader.join(timeout=10)
+        # SIGKILL is delivered at once, but a killed child of the group takes a moment to be torn down (its
+        # memory released, its command line already empty): wait for that, so that what is left is a leak.
+        deadline = time.monotonic() + 10
+        while self.processes() and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def wait(self, timeout: float = 1200) -> int:
         try:
