@@ -40,6 +40,7 @@ FIRST_KPI = '[data-testid="stMetricValue"]'
 def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
     """(page, query, variant, function, args) for every query a page runs, each distinct call once."""
     from dashboards import queries as q
+    from dashboards import queries_replenishment as qr
     from dashboards.filters import default_months
 
     options = q.filter_options.__wrapped__(path)
@@ -75,7 +76,7 @@ def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
                 f"{recent:%b %y}-{last:%b %y}",
             ),
             (q.forecast_wape, "default", (path,)),
-            (q.replenishment_exceptions, "default", (path, None, None)),
+            (qr.replenishment_exceptions, "default", (path, None, None)),
             (q.open_purchase_orders, "default", (path, None, None)),
         ],
         "fulfilment": [
@@ -131,9 +132,9 @@ def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
             ),
         ],
         "replenishment": [
-            *both(q.replenishment_totals, (path, None, None), (path, category, warehouse)),
-            *both(q.replenishment, (path, None, None), (path, category, warehouse)),
-            (q.replenishment_exceptions, filtered, (path, category, warehouse)),
+            *both(qr.replenishment_totals, (path, None, None), (path, category, warehouse)),
+            *both(qr.replenishment, (path, None, None), (path, category, warehouse)),
+            (qr.replenishment_exceptions, filtered, (path, category, warehouse)),
         ],
     }
     seen, cases = set(), []

@@ -1,4 +1,4 @@
-"""The Replenishment page's SQL: the order advice (marts.replenishment), its exceptions and the PO lines to
+"""The replenishment SQL: the order advice (marts.replenishment), its exceptions (the Overview counts them too) and
 expedite, over the published snapshot. The conventions of dashboards/queries.py hold (snapshot file first,
 `$name` filter parameters, cached results); its connection, cache and filter predicates are reused."""
 

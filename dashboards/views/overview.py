@@ -4,7 +4,7 @@ sparkline over the range, and what needs a look today."""
 import polars as pl
 import streamlit as st
 
-from dashboards import filters, kpis, queries
+from dashboards import filters, kpis, queries, queries_replenishment
 
 sel = filters.selection()
 st.title("Overview")
@@ -52,7 +52,7 @@ st.caption(
 )
 
 st.subheader("Needs a look")
-exceptions = queries.replenishment_exceptions(sel.path, None, None)
+exceptions = queries_replenishment.replenishment_exceptions(sel.path, None, None)
 by_type = dict(exceptions.group_by("exception_type").len().rows())
 late_pos = queries.open_purchase_orders(sel.path, None, None).filter(pl.col("days_late") > 0)
 a, b, c, d = st.columns(4)
