@@ -1,6 +1,6 @@
-"""The replenishment SQL: the order advice (marts.replenishment), its exceptions (the Overview counts them too) and
-expedite, over the published snapshot. The conventions of dashboards/queries.py hold (snapshot file first,
-`$name` filter parameters, cached results); its connection, cache and filter predicates are reused."""
+"""The replenishment SQL: the order advice (marts.replenishment), its exceptions (the Overview counts them
+too) and the PO lines to expedite, over the published snapshot. The conventions of dashboards/queries.py hold
+(snapshot file first, `$name` filter parameters, cached results); its connection, cache and filters are reused."""
 
 from __future__ import annotations
 
