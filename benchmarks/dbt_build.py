@@ -9,6 +9,7 @@
 4. One more day of feeds is generated and loaded, and `dbt build` runs incrementally: timed.
 5. `dbt build` once more with no new data: the floor any incremental run pays (dbt's start-up, and
    every model and test visited once), reported beside the incremental time.
+6. The dearest models' own times (dbt's run_results.json), full build beside the one-day build.
 
 All dbt calls share one target folder, as a deployment's do (dbt then re-parses only what changed).
 
@@ -36,6 +37,7 @@ from pipelines.assets.dbt import DBT_BUILD_ARGS, DBT_DIR  # noqa: E402
 
 OVERHEAD_BAR = 1.5
 INCREMENTAL_BAR = 0.2
+PROFILED = 15
 
 
 def load(landing: Path, db: Path) -> None:
@@ -95,6 +97,21 @@ def compiled_statements(target: Path) -> list[tuple[str, str]]:
     return out
 
 
+def model_times(target: Path) -> dict[str, float]:
+    """Each model's execution time in the last dbt call (run_results.json), by model name."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results if r["unique_id"].startswith("model.")}
+
+
+def print_model_times(full: dict[str, float], one_day: dict[str, float]) -> None:
+    """The models dearest in either build (the profile an incremental change aims at), full beside one-day."""
+    dearest = sorted(set(full) | set(one_day), key=lambda m: -max(full.get(m, 0), one_day.get(m, 0)))[:PROFILED]
+    print(f"per model (s, from run_results.json), the {len(dearest)} dearest: full / one-day")
+    for name in dearest:
+        print(f"  {name:<40} {full.get(name, 0):7.2f} {one_day.get(name, 0):7.2f}")
+    print(f"  {'all models':<40} {sum(full.values()):7.2f} {sum(one_day.values()):7.2f}")
+
+
 def run_in_duckdb(db: Path, statements: list[tuple[str, str]]) -> float:
     import duckdb
 
@@ -131,6 +148,7 @@ def main() -> int:
         target = work / "target"
         full = dbt([*DBT_BUILD_ARGS, "--full-refresh"], db, target)
         statements = compiled_statements(target)
+        full_models = model_times(target)
         alone = run_in_duckdb(pristine, statements)
 
         last = max(p.stem.rsplit("_", 1)[-1] for p in (landing / "orders").glob("orders_*.csv"))
@@ -138,6 +156,7 @@ def main() -> int:
         generate(landing, scale=args.scale, start=next_day, days=1)
         load(landing, db)
         incremental = dbt(DBT_BUILD_ARGS, db, target)
+        one_day_models = model_times(target)
         floor = dbt(DBT_BUILD_ARGS, db, target)
 
         models = sum(1 for uid, _ in statements if uid.startswith("model."))
@@ -149,6 +168,7 @@ def main() -> int:
             f"incremental dbt build after one more day ({next_day}): {incremental:.1f} s; "
             f"the same with no new data: {floor:.1f} s ({floor / full:.2f} of the full build)"
         )
+        print_model_times(full_models, one_day_models)
         overhead, inc = full / alone, incremental / full
         ok = overhead <= OVERHEAD_BAR and inc <= INCREMENTAL_BAR
         print(
