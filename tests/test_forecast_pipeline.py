@@ -76,6 +76,25 @@ def test_replenishment_uses_the_forecast(scm_run, data_dir):
     assert rows[0] > 0 and rows[1] > 0
 
 
+def test_the_full_run_shows_every_category_partition_as_materialised(built_world, data_dir):
+    """The full run is unpartitioned, yet it forecast every category: its Dagster instance (the one
+    `dagster dev` shows) records each category partition of each forecast table as materialised."""
+    import dagster as dg
+
+    from pipelines.assets.forecast import FORECAST_KEYS
+
+    sold = "select distinct category from marts.fct_order_lines join marts.dim_product using (product_key)"
+    categories = {c for (c,) in query(data_dir, sold)}
+    assert len(categories) > 1
+    instance = dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+    try:
+        assert set(instance.get_dynamic_partitions("forecast_category")) == categories
+        for key in FORECAST_KEYS:
+            assert instance.get_materialized_partitions(key) == categories, key
+    finally:
+        instance.dispose()
+
+
 def test_one_category_partition_adds_a_run_and_keeps_the_first(world_copy):
     import dagster as dg
 

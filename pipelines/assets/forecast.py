@@ -3,7 +3,9 @@
 The work is `forecasting.read_history` -> `run_forecast` -> `store.write_run`; this module wires it to
 Dagster (config, partitions, progress, metadata). Without a partition the run covers every series. The
 assets are also partitioned by product category, so that a large catalogue can be forecast in pieces and
-one failed piece retried alone; the categories are registered as partitions by every full run.
+one failed piece retried alone; the categories are registered as partitions by every full run, and the
+full run records each of them as materialised too (it forecast their series), so that the Dagster UI
+shows no partition as missing after it.
 """
 
 import os
@@ -61,10 +63,12 @@ class ForecastSettings(dg.Config):
 def demand_forecast(context: dg.AssetExecutionContext, config: ForecastSettings, warehouse: WarehouseResource):
     partitioned = context.has_partition_key or context.has_partition_key_range  # one category, or a range
     scope = context.partition_keys if partitioned else None
+    covered: list[str] = []  # the categories a full run forecast, recorded as partitions once it is written
     with warehouse.get_connection() as con:
         as_of, history = read_history(con, scope)
         if scope is None:
-            _register_categories(context, categories(con))
+            covered = categories(con)
+            _register_categories(context, covered)
     cfg = config.to_config()
     context.log.info(
         f"forecasting from {as_of} ({'all categories' if scope is None else ', '.join(scope)}), "
@@ -87,6 +91,18 @@ def demand_forecast(context: dg.AssetExecutionContext, config: ForecastSettings,
         "selected_models": dg.MetadataValue.json(run.params["selected_models"]),
         "seconds": run.params["seconds"],
     }
+    # Logged before the run's own results: the run summary (pipelines/runner.py) keeps each asset's last
+    # event, which is the whole run's.
+    for key in FORECAST_KEYS:
+        for category in covered:
+            context.log_event(
+                dg.AssetMaterialization(
+                    asset_key=key,
+                    partition=category,
+                    description="forecast by a run over every category",
+                    metadata={"scope": "all", "cutoff_date": summary["cutoff_date"]},
+                )
+            )
     for key in FORECAST_KEYS:
         yield dg.MaterializeResult(asset_key=key, metadata={"rows": written[key.path[-1]], **summary})
 
