@@ -31,6 +31,7 @@ PAGES = [
     st.Page("views/returns.py", title="Returns", icon=":material/assignment_return:", url_path="returns"),
     st.Page("views/forecast.py", title="Forecast", icon=":material/query_stats:", url_path="forecast"),
     st.Page("views/replenishment.py", title="Replenishment", icon=":material/shopping_cart:", url_path="replenishment"),
+    st.Page("views/customers.py", title="Customers & Finance", icon=":material/payments:", url_path="customers"),
     st.Page(
         "views/overview.py",
         title="Overview",

@@ -31,6 +31,18 @@ KPI_NAMES = {
     "return_processing_days": "Return processing",
     "forecast_bias": "Forecast bias",
     "forecast_value_added": "Forecast value added",
+    "revenue": "Revenue",
+    "gross_margin": "Gross margin",
+    "gross_margin_rate": "Gross margin rate",
+    "cash_to_cash_days": "Cash-to-cash",
+    "days_inventory_outstanding": "Days inventory (DIO)",
+    "dpo_days": "Days payable (DPO)",
+    "dso_days": "Days sales (DSO)",
+    "active_customers": "Active customers",
+    "new_customers": "New customers",
+    "repeat_customers": "Repeat customers",
+    "repeat_customer_rate": "Repeat customer rate",
+    "average_order_value": "Average order value",
 }
 
 RETURN_REASONS = {
@@ -76,12 +88,24 @@ EXCEPTIONS = {
 
 CHANNELS = {"web": "Web", "marketplace": "Marketplace", "wholesale": "Wholesale"}
 
+# dim_customer's RFM segments (the rule is in its model description).
+RFM_SEGMENTS = {
+    "champions": "Champions",
+    "loyal": "Loyal",
+    "new": "New",
+    "promising": "Promising",
+    "at_risk": "At risk",
+    "lost": "Lost",
+    "no_orders": "No orders yet",
+}
+
 CODES: dict[str, dict[str, str]] = {
     "reason": RETURN_REASONS,
     "disposition": DISPOSITIONS,
     "model": MODELS,
     "exception": EXCEPTIONS,
     "channel": CHANNELS,
+    "segment": RFM_SEGMENTS,
 }
 
 # Every code of every kind: for a column that mixes kinds (the breakdown marts' `member`). The kinds share no code
@@ -119,6 +143,9 @@ HEADERS = {
     "fva": "Forecast value added",
     "po_id": "PO",
     "po_line_id": "PO line",
+    "rfm_segment": "Segment",
+    "orders_per_customer": "Orders per customer",
+    "recency_days": "Days since last order",
 }
 
 # Words of a column name as a header shows them.
