@@ -17,8 +17,10 @@
                   'natural_key': the natural key column, named alike in the fact and the dimension,
                   'members': the CTE of that dimension's known members}. Which dimensions, and so the
                   entries, differ between facts by intent: each fact lists exactly the lookups it makes.
+    stale_keys:   CTEs (names) of keys whose stored row is out of date for another reason, e.g. a flag
+                  that depends on the as-of date (fct_work_orders.is_due); reprocessed like the others.
 #}
-{% macro versions_to_process(versions, key_columns, date_column, late_masters=[]) -%}
+{% macro versions_to_process(versions, key_columns, date_column, late_masters=[], stale_keys=[]) -%}
 {%- set keys = key_columns | join(', ') -%}
 {%- if is_incremental() -%}
 last_build as (
@@ -57,6 +59,10 @@ keys_to_process as (
     union
     select {{ keys }} from keys_with_late_masters
     {%- endif %}
+    {%- for stale in stale_keys %}
+    union
+    select {{ keys }} from {{ stale }}
+    {%- endfor %}
 
 ),
 
