@@ -63,6 +63,7 @@ def test_the_page_list_is_the_apps():
         "returns": "Returns",
         "forecast": "Forecast",
         "replenishment": "Replenishment",
+        "customers": "Customers & Finance",
     }
 
 
