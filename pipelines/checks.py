@@ -9,6 +9,10 @@ every row, GX is the second, independent opinion, and in pandas it takes over 10
   `MAX_QUARANTINE_SHARE`, or an expectation that fails on loaded rows (which would mean the loader let a
   bad row through): ERROR.
 
+An optional feed (`Feed.optional`: the Make feeds, which a trading business never sends) that has never had
+a file passes every check, saying so: its absence is not a fault. Once a file of it has arrived, it is
+checked like any other feed.
+
 Per feed with a cadence in the contract, `freshness`: WARN when no new file has arrived for longer than
 `Feed.expected_every_hours` (the export upstream may have stopped). It reads file arrivals, not the
 raw assets' materializations: those happen on every run, new file or not. The published snapshot has a
@@ -127,6 +131,8 @@ def _build(feed: Feed) -> dg.AssetChecksDefinition:
         parts, rows_validated = [], 0
         with warehouse.get_connection() as con:
             stats = latest_load(con, feed)
+            if feed.optional and stats.load_id is None:
+                return dg.AssetCheckResult(passed=True, description=never_sent(feed), metadata={"load_id": ""})
             loaded = loaded_files(con, feed, stats.load_id)
             chosen = files_to_validate(loaded, VALIDATE_MAX_ROWS)
             # No rows loaded (or none yet): one empty piece, so every expectation still reports.
@@ -174,9 +180,15 @@ def _build(feed: Feed) -> dg.AssetChecksDefinition:
 contract_checks = [_build(feed) for feed in FEEDS.values()]
 
 
+def never_sent(feed: Feed) -> str:
+    return f"no {feed.name} file has arrived: an optional feed, checked once one does"
+
+
 def judge_freshness(feed: Feed, last_arrival: datetime | None, now: datetime) -> tuple[bool, str]:
     """(passed, one-line summary): has a new file of the feed arrived within its expected cadence?"""
     limit = timedelta(hours=feed.expected_every_hours or 0)
+    if last_arrival is None and feed.optional:
+        return True, never_sent(feed)
     if last_arrival is None:
         return False, f"no {feed.name} file has arrived yet"
     age = now - last_arrival

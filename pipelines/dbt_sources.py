@@ -3,7 +3,8 @@ them cannot drift:
 
 - `dbt_project/models/staging/_sources.yml`: the raw layer, from the feed contract. Its quality is the
   contract's job (quarantine and the Great Expectations checks), so the sources carry descriptions and
-  the contract's cadence as freshness (none for master data), not tests.
+  the contract's cadence as freshness (none for master data), not tests. An optional feed's table exists
+  empty until its first file; its freshness counts from that file (an empty table is not stale).
 - `dbt_project/models/marts/planning/_forecast_sources.yml`: the forecast schema, from forecasting/store.py.
 
 `python -m pipelines.dbt_sources` rewrites both; a test fails when either is out of date.
@@ -57,11 +58,19 @@ def render() -> str:
         # The contract's cadence, and only it: master data arrives when it changes, so it has no freshness.
         every = feed.expected_every_hours
         freshness = {"warn_after": {"count": every, "period": "hour"}} if every else None
+        config: dict = {"freshness": freshness}
+        if every and feed.optional:
+            # Never sent: as fresh as now (dbt takes an empty table's null as stale).
+            config["loaded_at_query"] = (
+                "select coalesce(max(_loaded_at), timezone('UTC', {{ current_timestamp() }})) from {{ this }}"
+            )
+        optional = " Optional: empty until its first file arrives." if feed.optional else ""
         tables.append(
             {
                 "name": feed.name,
-                "description": f"{feed.description} Key ({', '.join(feed.key)}); current version: {version}.",
-                "config": {"freshness": freshness},
+                "description": f"{feed.description} Key ({', '.join(feed.key)}); current version: {version}."
+                + optional,
+                "config": config,
                 "columns": columns,
             }
         )

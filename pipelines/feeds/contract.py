@@ -54,6 +54,8 @@ RETURN_REASONS = (
 )
 DISPOSITIONS = ("restock", "refurbish", "scrap", "return_to_vendor")
 OPERATORS = ("own", "3pl")
+WORK_ORDER_STATUSES = ("planned", "released", "in_progress", "completed", "cancelled")
+SCRAP_REASONS = ("component_defect", "machine", "operator", "setup", "other")
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,16 @@ class Column:
 @dataclass(frozen=True)
 class When:
     """The rows a conditional rule applies to: those whose `column` is one of `values`; with no values,
-    those where `column` is null."""
+    those where `column` is null. With `positive` (a number column): True selects the rows where it is
+    > 0, False those where it is null or <= 0 (no scrap: none recorded, or 0)."""
 
     column: str
     values: tuple[str, ...] = ()
+    positive: bool | None = None
 
     def describe(self) -> str:
+        if self.positive is not None:
+            return f"when {self.column} > 0" if self.positive else f"when {self.column} is null or 0"
         if not self.values:
             return f"while {self.column} is null"
         return f"when {self.column} is {' or '.join(self.values)}"
@@ -92,9 +98,10 @@ class Rule:
     """One row-level rule. `kind` picks how both engines evaluate it:
 
     - `pattern`: column matches the regular expression `regex`; nulls pass.
-    - `between`: min <= column <= max (strict_min makes it min < column); nulls pass.
+    - `between`: min <= column <= max (strict_min makes it min < column, strict_max column < max); nulls pass.
     - `in_set`: column in values; nulls pass.
     - `pair_ge`: column >= other, compared as dates when `as_date`; rows where either is null pass.
+    - `pair_ne`: column <> other; rows where either is null pass.
     - `null_when`: column is null on the rows `when` selects.
     - `required_when`: column is not null on the rows `when` selects.
     - `not_future`: column <= load time + FUTURE_TOLERANCE_DAYS.
@@ -104,6 +111,9 @@ class Rule:
       row's `factor` column when set, plus `tolerance`; a null `other` counts as 0. With `summed`, the column
       is added up with the other rows (by key, their current versions) that refer to the same row. A row
       whose referenced row is not (yet) loaded passes: the contract loads unknown references.
+    - `acyclic` (cross-row): the rows are edges `other` -> `column` of a graph (a parent and its component);
+      a row whose edge lies on a cycle, with the feed's loaded rows and the batch's other rows, breaks it
+      (pipelines/feeds/cycles.py). Loaded rows stay; the batch's rows on the cycle are held back.
 
     `when` makes a `between` rule conditional too. Not-null and type rules are not listed here: they follow
     from each Column's `nullable` and `dtype` and are named `not_null:<column>` and `type:<column>`.
@@ -121,12 +131,15 @@ class Rule:
         "min_date",
         "unique_key",
         "at_most_referenced",
+        "pair_ne",
+        "acyclic",
     ]
     column: str
     description: str
     min: float | None = None
     max: float | None = None
     strict_min: bool = False
+    strict_max: bool = False
     values: tuple[str, ...] = ()
     regex: str | None = None
     other: str | None = None
@@ -166,6 +179,10 @@ class Feed:
     # data, sent when it changes.
     expected_every_hours: int | None = None
     outliers: tuple[Outlier, ...] = field(default_factory=tuple)
+    # An optional feed is sent only by some businesses (the Make feeds: a manufacturer's, not a trader's).
+    # Its folder may be absent and it may never have a file: no check, freshness or message counts that
+    # against it; its raw tables exist (empty) all the same, so the models that read it build.
+    optional: bool = False
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -239,6 +256,16 @@ def _ge(column: str, other: str, *, as_date: bool = False) -> Rule:
         other=other,
         as_date=as_date,
         description=f"{column} must be >= {other}" + (" (as a date)" if as_date else ""),
+    )
+
+
+def _ne(column: str, other: str) -> Rule:
+    return Rule(
+        name=f"{column}_ne_{other}",
+        kind="pair_ne",
+        column=column,
+        other=other,
+        description=f"{column} must differ from {other}",
     )
 
 
@@ -606,6 +633,174 @@ RETURNS = Feed(
     ),
 )
 
+
+_STARTED = When("status", ("in_progress", "completed"))
+_SCRAPPED = When("quantity_scrapped", positive=True)
+_NOT_SCRAPPED = When("quantity_scrapped", positive=False)
+
+WORK_CENTERS = Feed(
+    name="work_centers",
+    optional=True,
+    description="Work center master data (manufacturers only): the lines or cells work orders run on.",
+    columns=(
+        Column("work_center_id", "str", "Work center identifier.", key=True),
+        Column("work_center_name", "str", "Display name."),
+        Column("warehouse_id", "str", "The site whose stock it consumes and fills; refers to warehouses."),
+        Column("capacity_hours_per_day", "dec", "Hours of work the center can do in a day."),
+        UPDATED_AT,
+    ),
+    rules=(_positive("capacity_hours_per_day"),),
+)
+
+BILL_OF_MATERIALS = Feed(
+    name="bill_of_materials",
+    optional=True,
+    description="Bills of materials (manufacturers only): one row per manufactured sku and component.",
+    columns=(
+        Column("parent_sku", "str", "The manufactured sku; refers to products.", key=True),
+        Column("component_sku", "str", "A component of it; refers to products.", key=True),
+        Column("quantity_per", "dec", "Component units per parent unit."),
+        Column("scrap_allowance", "dec", "Planned share of parent units lost in production.", nullable=True),
+        UPDATED_AT,
+    ),
+    rules=(
+        _positive("quantity_per"),
+        Rule(
+            name="scrap_allowance_range",
+            kind="between",
+            column="scrap_allowance",
+            min=0,
+            max=1,
+            strict_max=True,
+            description="scrap_allowance must be >= 0 and < 1",
+        ),
+        _ne("component_sku", "parent_sku"),
+        # A sku that is, through its components, its own component cannot be exploded into what it consumes.
+        Rule(
+            name="bom_cycle",
+            kind="acyclic",
+            column="component_sku",
+            other="parent_sku",
+            description="a sku must not be, through its components, its own component",
+        ),
+    ),
+)
+
+WORK_ORDERS = Feed(
+    name="work_orders",
+    optional=True,
+    expected_every_hours=26,
+    description="Production orders (manufacturers only); a work order is re-sent with a newer updated_at as "
+    "its status changes.",
+    columns=(
+        Column("work_order_id", "str", "Work order identifier.", key=True),
+        Column("sku", "str", "The manufactured sku; refers to products."),
+        Column("work_center_id", "str", "Work center it runs on; refers to work_centers."),
+        Column("warehouse_id", "str", "Where the output is stocked; refers to warehouses."),
+        Column("planned_start_date", "date", "Day production is planned to start."),
+        Column("planned_finish_date", "date", "Day production is planned to finish."),
+        Column("quantity_planned", "int", "Units planned."),
+        Column("status", "str", "planned, released, in_progress, completed or cancelled."),
+        Column("actual_start_ts", "ts", "When production started; set from in_progress on.", nullable=True),
+        Column("actual_finish_ts", "ts", "When production finished; set when completed.", nullable=True),
+        Column("quantity_produced", "int", "Good units produced.", nullable=True),
+        Column("quantity_scrapped", "int", "Units lost in production.", nullable=True),
+        Column("labor_hours", "dec", "Hours of the work center used.", nullable=True),
+        Column("scrap_reason", "str", "Why units were scrapped; set when quantity_scrapped > 0.", nullable=True),
+        Column(
+            "defect_component_sku",
+            "str",
+            "With scrap_reason component_defect: the component that failed; refers to products.",
+            nullable=True,
+        ),
+        Column("updated_at", "ts", "When this version of the work order was written."),
+    ),
+    rules=(
+        _ge("planned_finish_date", "planned_start_date"),
+        _positive("quantity_planned", max=MAX_LINE_QUANTITY),
+        _in_set("status", WORK_ORDER_STATUSES),
+        _ge("actual_finish_ts", "actual_start_ts"),
+        _positive("quantity_produced", strict=False, max=MAX_LINE_QUANTITY),
+        _positive("quantity_scrapped", strict=False, max=MAX_LINE_QUANTITY),
+        _positive("labor_hours", strict=False),
+        _in_set("scrap_reason", SCRAP_REASONS),
+        # A status and the times it implies must agree: started from in_progress on, finished when completed.
+        _when(
+            "null_when",
+            "actual_start_ts_null_until_started",
+            "actual_start_ts",
+            When("status", ("planned", "released")),
+            "actual_start_ts must be null while planned or released",
+        ),
+        _when(
+            "required_when",
+            "actual_start_ts_required_when_started",
+            "actual_start_ts",
+            _STARTED,
+            "actual_start_ts is required when in_progress or completed",
+        ),
+        _when(
+            "null_when",
+            "actual_finish_ts_null_until_completed",
+            "actual_finish_ts",
+            When("status", ("planned", "released", "in_progress")),
+            "actual_finish_ts must be null while planned, released or in_progress",
+        ),
+        _when(
+            "required_when",
+            "actual_finish_ts_required_when_completed",
+            "actual_finish_ts",
+            When("status", ("completed",)),
+            "actual_finish_ts is required when completed",
+        ),
+        # Scrap and its reason come together: a reason without scrapped units, or units without a reason,
+        # would put scrap in the wrong place of the yield-by-reason breakdown.
+        _when(
+            "null_when",
+            "scrap_reason_null_without_scrap",
+            "scrap_reason",
+            _NOT_SCRAPPED,
+            "scrap_reason must be null when quantity_scrapped is null or 0",
+        ),
+        _when(
+            "required_when",
+            "scrap_reason_required_with_scrap",
+            "scrap_reason",
+            _SCRAPPED,
+            "scrap_reason is required when quantity_scrapped > 0",
+        ),
+        _when(
+            "null_when",
+            "defect_component_sku_only_with_component_defect",
+            "defect_component_sku",
+            When("scrap_reason", tuple(r for r in SCRAP_REASONS if r != "component_defect")),
+            "defect_component_sku must be null unless scrap_reason is component_defect",
+        ),
+        _when(
+            "null_when",
+            "defect_component_sku_null_without_scrap_reason",
+            "defect_component_sku",
+            When("scrap_reason"),
+            "defect_component_sku must be null while scrap_reason is null",
+        ),
+        _not_future("actual_start_ts"),
+        _not_future("actual_finish_ts"),
+        _not_future("updated_at"),
+    ),
+)
+
 FEEDS: dict[str, Feed] = {
-    f.name: f for f in (PRODUCTS, WAREHOUSES, SUPPLIERS, ORDERS, INVENTORY, PURCHASE_ORDERS, RETURNS)
+    f.name: f
+    for f in (
+        PRODUCTS,
+        WAREHOUSES,
+        SUPPLIERS,
+        ORDERS,
+        INVENTORY,
+        PURCHASE_ORDERS,
+        RETURNS,
+        WORK_CENTERS,
+        BILL_OF_MATERIALS,
+        WORK_ORDERS,
+    )
 }

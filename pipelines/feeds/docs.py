@@ -30,6 +30,9 @@ $SCM_LANDING_DIR (default: $SCM_DATA_DIR/landing, i.e. data/landing)
 ```
 
 - Any file name; a feed's files load in name order (ISO dates in names sort right).
+- Some feeds are optional (marked so below: the Make feeds, work_centers, bill_of_materials and
+  work_orders, which a manufacturer sends and a trading business does not). An optional feed's folder may
+  be absent: nothing warns about it, its tables are empty, and every model built on it is empty.
 - CSV: UTF-8, a header row, comma separated. Header names are matched ignoring case, blanks, `_` and `-`
   (`Quantity Shipped` is `quantity_shipped`).
 - Dates `YYYY-MM-DD`; timestamps ISO-8601 with or without an offset (none means UTC). Timestamps are
@@ -76,6 +79,10 @@ goes from a folder of exports to a dashboard, step by step.
 - Some rules compare a row with another feed's (the `at_most_referenced` rules of returns): a return with
   its order line's current version as loaded so far, the same run's orders included (orders load first).
   A return whose order line is not loaded (yet) loads; it is not checked again when the line arrives.
+- A bill of materials must not loop (`bom_cycle`): a row that makes a sku, through its components, its own
+  component is held back, with the cycle in its reason (`A -> B -> A`). It is judged with the rows loaded
+  before and the other rows of the same load; when several new rows close a cycle together, all of them
+  are held back (which one is wrong cannot be told).
 - A status must agree with the fields it implies (a delivered line has a `delivered_ts`, a cancelled one
   shipped nothing), and no date or timestamp is before {min_date} (`<column>_min_date`).
 - A value that is possible but far from its usual level (listed per feed under "Outliers") loads, and the
@@ -108,7 +115,8 @@ def _feed_section(feed: Feed) -> str:
         if feed.expected_every_hours
         else " Sent when it changes (no freshness expectation)."
     )
-    lines.append(f"Key: ({', '.join(feed.key)}); current version: {version}.{cadence}\n")
+    optional = " Optional: send it only if it applies to you; without it nothing warns." if feed.optional else ""
+    lines.append(f"Key: ({', '.join(feed.key)}); current version: {version}.{cadence}{optional}\n")
     lines.append("| column | type | description |\n|---|---|---|")
     for c in feed.columns:
         mark = " (K)" if c.key else (" ?" if c.nullable else "")

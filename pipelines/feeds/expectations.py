@@ -4,7 +4,7 @@ The rules are not written again here: each contract `Rule` kind maps to one GX e
 rule to one with a `row_condition`). The quarantine split runs in polars (`rules.py`); GX then validates
 what was loaded, independently, so a bug in either engine shows up as a failed asset check instead of bad
 rows in the warehouse. Cross-feed rules have no expectation: GX validates one batch, and their limits are
-in another feed's rows.
+in another feed's rows (or, for a cycle in a bill of materials, in rows loaded before).
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ def _date_of(column: str) -> str:
     return f"{column}__date"
 
 
+def _differs(rule: Rule) -> str:
+    return f"{rule.column}__ne__{rule.other}"
+
+
 def expectations_for(feed: Feed, now: datetime) -> list[tuple[str, object]]:
     """(rule name, GX expectation) for every column and rule of the feed."""
     import great_expectations.expectations as gxe
@@ -55,7 +59,7 @@ def expectations_for(feed: Feed, now: datetime) -> list[tuple[str, object]]:
             name = f"not_null:{c.name}"
             out.append((name, gxe.ExpectColumnValuesToNotBeNull(column=c.name, meta={"rule": name})))
     for rule in feed.all_rules():
-        if rule.kind == "at_most_referenced":
+        if rule.kind in ("at_most_referenced", "acyclic"):
             # Cross-feed: the limit is in another table (the order line a return refers to), and GX validates
             # one batch. The loader judges it against the loaded rows; no expectation pretends to here.
             continue
@@ -69,15 +73,22 @@ def _row_condition(rule: Rule):
     """The rows a conditional rule applies to, as a GX row condition."""
     from great_expectations.expectations.row_conditions import Column
 
-    column = Column(rule.when.column)
-    return column.is_null() if not rule.when.values else column.is_in(list(rule.when.values))
+    when, column = rule.when, Column(rule.when.column)
+    if when.positive is not None:
+        return (column > 0) if when.positive else (column.is_null() | (column <= 0))
+    return column.is_null() if not when.values else column.is_in(list(when.values))
 
 
 def _expectation(rule: Rule, feed: Feed, now: datetime, gxe):
     if rule.kind == "between":
         conditional = {"row_condition": _row_condition(rule)} if rule.when else {}
         return gxe.ExpectColumnValuesToBeBetween(
-            column=rule.column, min_value=rule.min, max_value=rule.max, strict_min=rule.strict_min, **conditional
+            column=rule.column,
+            min_value=rule.min,
+            max_value=rule.max,
+            strict_min=rule.strict_min,
+            strict_max=rule.strict_max,
+            **conditional,
         )
     if rule.kind == "in_set":
         return gxe.ExpectColumnValuesToBeInSet(column=rule.column, value_set=list(rule.values))
@@ -88,6 +99,9 @@ def _expectation(rule: Rule, feed: Feed, now: datetime, gxe):
         return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
         )
+    if rule.kind == "pair_ne":
+        # GX has no "A differs from B"; `_prepare` adds the comparison as a column (null when either is).
+        return gxe.ExpectColumnValuesToBeInSet(column=_differs(rule), value_set=[True])
     if rule.kind == "null_when":
         return gxe.ExpectColumnValuesToBeNull(column=rule.column, row_condition=_row_condition(rule))
     if rule.kind == "required_when":
@@ -110,6 +124,8 @@ def _prepare(frame: pl.DataFrame, feed: Feed) -> object:
     for rule in feed.all_rules():
         if rule.kind == "pair_ge" and rule.as_date:
             extra += [pl.col(c).cast(pl.Date).alias(_date_of(c)) for c in (rule.column, rule.other)]
+        if rule.kind == "pair_ne":
+            extra.append((pl.col(rule.column) != pl.col(rule.other)).alias(_differs(rule)))
     frame = frame.with_columns(extra) if extra else frame
     dates = [pl.col(n).cast(pl.Datetime("us")) for n, t in frame.schema.items() if t == pl.Date]
     decimals = [pl.col(n).cast(pl.Float64) for n, t in frame.schema.items() if isinstance(t, pl.Decimal)]

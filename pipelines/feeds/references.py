@@ -4,7 +4,8 @@ A return is checked against its order line as loaded so far: the line's current 
 (the latest `updated_at`, a null one older than any; on a tie the later delivery, `_file_seq`; then the
 later row of that file: dbt's `version_rank` macro, in SQL here). A rule that adds a row up with the other
 rows of its reference (the returns of one order line) also gets those, from the feed's own raw table, at
-their current versions. The evaluation itself is `rules.evaluate`, a pure function of the batch and these.
+their current versions. A rule over the feed's own rows as a graph (`acyclic`: a bill of materials) gets every
+edge loaded so far. The evaluation itself is `rules.evaluate`, a pure function of the batch and these.
 """
 
 from __future__ import annotations
@@ -27,8 +28,15 @@ def lookup(con: duckdb.DuckDBPyConnection, feed: Feed, batch: pl.DataFrame) -> d
     """For each feed the batch's cross-feed rules refer to, the current version of every row the batch
     refers to; under the batch's own feed, its loaded rows that refer to the same rows (for summed rules).
     `batch` is the feed's columns as text, as `rules.evaluate` takes it."""
-    cross = [r for r in feed.all_rules() if r.kind in rules.CROSS_FEED]
-    if not cross or batch.height == 0:
+    if batch.height == 0:
+        return {}
+    graphs = [r for r in feed.all_rules() if r.kind == "acyclic"]
+    if graphs:
+        # Versions do not matter: an edge is its key, and a key once loaded stays in the bill of materials.
+        columns = ", ".join(dict.fromkeys(c for r in graphs for c in (r.other, r.column)))
+        return {feed.name: con.sql(f"select distinct {columns} from {raw_table(feed)}").pl()}
+    cross = [r for r in feed.all_rules() if r.kind == "at_most_referenced"]
+    if not cross:
         return {}
     wanted: dict[str, dict[str, None]] = {}  # referenced feed -> its columns the rules read
     keys: dict[str, list[pl.DataFrame]] = {}  # referenced feed -> the keys the batch refers to

@@ -8,7 +8,8 @@ what a quarantined row stores) and adds the typed columns and the list of broken
 Cross-feed rules (`at_most_referenced`) compare a row with rows loaded before: the caller passes them as
 `referenced`, by feed name, typed, one current version per key (pipelines/feeds/references.py looks them
 up in the warehouse). Under the batch's own feed's name come its loaded rows that refer to the same rows,
-for the rules that add a row up with them. Without `referenced`, those rules pass (nothing is known).
+for the rules that add a row up with them, or (`acyclic`) the edges of its loaded rows. Without
+`referenced`, the `at_most_referenced` rules pass (nothing is known) and `acyclic` judges the batch alone.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from pipelines.feeds.contract import (
     MIN_DATE,
     Feed,
     Rule,
+    When,
 )
+from pipelines.feeds.cycles import cycles_through
 
 BROKEN = "_broken_rules"
 TYPED_PREFIX = "__typed_"
@@ -35,7 +38,8 @@ CLEAN_PREFIX = "__clean_"
 DUPLICATE = "__duplicate"
 IS_BAD = "__is_bad"
 LOCAL_BAD = "__local_bad"
-CROSS_FEED = ("at_most_referenced",)
+# Rules that judge a row with other rows (loaded ones, or the batch's), after the rules of its own.
+CROSS_FEED = ("at_most_referenced", "acyclic")
 
 POLARS_TYPES: dict[str, pl.DataType] = {
     "str": pl.String(),
@@ -87,12 +91,19 @@ def cast_expr(text: pl.Expr, dtype: str) -> pl.Expr:
     raise ValueError(f"unknown contract type {dtype!r}")
 
 
+def selects(when: When, column: pl.Expr) -> pl.Expr:
+    """True on the rows `when` selects, `column` being its column's typed values."""
+    if when.positive is not None:
+        above = (column > 0).fill_null(False)
+        return above if when.positive else ~above
+    return column.is_null() if not when.values else column.is_in(list(when.values))
+
+
 def _applies(rule: Rule) -> pl.Expr:
     """True on the rows a conditional rule applies to (every row for an unconditional one)."""
     if rule.when is None:
         return pl.lit(True)
-    c = pl.col(typed(rule.when.column))
-    return c.is_null() if not rule.when.values else c.is_in(list(rule.when.values))
+    return selects(rule.when, pl.col(typed(rule.when.column)))
 
 
 def _limit(rule: Rule) -> str:
@@ -105,6 +116,10 @@ def _referenced(rule: Rule) -> str:
 
 def _others(rule: Rule) -> str:
     return f"__others_{rule.name}"
+
+
+def _cycle(rule: Rule) -> str:
+    return f"__cycle_{rule.name}"
 
 
 def _exceeds(rule: Rule) -> pl.Expr:
@@ -122,7 +137,7 @@ def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
         if rule.min is not None:
             out = (col <= rule.min) if rule.strict_min else (col < rule.min)
         if rule.max is not None:
-            out = out | (col > rule.max)
+            out = out | ((col >= rule.max) if rule.strict_max else (col > rule.max))
     elif rule.kind == "in_set":
         out = ~col.is_in(list(rule.values))
     elif rule.kind == "pattern":
@@ -132,6 +147,8 @@ def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
         if rule.as_date:
             a, b = a.cast(pl.Date), b.cast(pl.Date)
         out = a < b
+    elif rule.kind == "pair_ne":
+        out = col == pl.col(typed(rule.other))
     elif rule.kind == "null_when":
         out = col.is_not_null()
     elif rule.kind == "required_when":
@@ -149,6 +166,8 @@ def _violation(rule: Rule, feed: Feed, now: datetime) -> pl.Expr:
         out = pl.col(DUPLICATE)
     elif rule.kind == "at_most_referenced":
         out = _exceeds(rule)
+    elif rule.kind == "acyclic":
+        out = pl.col(_cycle(rule)).is_not_null()
     else:
         raise ValueError(f"unknown rule kind {rule.kind!r}")
     return (out & _applies(rule)).fill_null(False)
@@ -159,8 +178,10 @@ def _describe(rule: Rule) -> pl.Expr:
     if rule.kind == "unique_key":
         return pl.lit(f"{rule.name}: {rule.description} (repeats an earlier row)")
     shown = pl.col(rule.column).fill_null("<null>")
-    if rule.kind in ("pair_ge",):
+    if rule.kind in ("pair_ge", "pair_ne"):
         shown = pl.format("{} vs {}", shown, pl.col(rule.other).fill_null("<null>"))
+    elif rule.kind == "acyclic":
+        shown = pl.col(_cycle(rule))
     elif rule.kind == "at_most_referenced":
         ref = pl.col(_referenced(rule)).cast(pl.String)
         if FEEDS[rule.references.feed].column(rule.other).dtype == "dec":
@@ -215,6 +236,9 @@ def _join_references(
     """Add, per cross-feed rule, the referenced value, the limit it sets, and the other rows' share."""
     out = prepared.with_row_index("__row")
     for rule in cross:
+        if rule.kind == "acyclic":
+            out = out.with_columns(_cycles(out, rule, referenced.get(feed.name)))
+            continue
         target = FEEDS[rule.references.feed]
         mine = [typed(c) for c in rule.references.columns]
         found = referenced.get(target.name)
@@ -241,6 +265,19 @@ def _join_references(
             fits = ~pl.col(LOCAL_BAD) & ~(_exceeds(rule) & _applies(rule)).fill_null(False)
             out = out.with_columns(_others_share(out, feed, rule, loaded, fits))
     return out.drop("__row")
+
+
+def _cycles(batch: pl.DataFrame, rule: Rule, loaded: pl.DataFrame | None) -> pl.Series:
+    """Per row, the cycle its edge (`other` -> `column`) lies on among the loaded edges and the batch's rows
+    that meet their own rules (null when none): every row of the batch on a cycle is held back, since which
+    of them is wrong cannot be told."""
+    parent, child = rule.other, rule.column
+    mine = batch.select(pl.col(typed(parent)).alias(parent), pl.col(typed(child)).alias(child), LOCAL_BAD)
+    edges = [mine.filter(~pl.col(LOCAL_BAD)).select(parent, child)]
+    if loaded is not None:
+        edges.append(loaded.select(parent, child))
+    graph = pl.concat(edges, how="vertical_relaxed")
+    return cycles_through(mine, graph, parent, child).alias(_cycle(rule))
 
 
 def _others_share(
