@@ -10,6 +10,7 @@ import polars as pl
 
 from dashboards import formatting, labels
 from dashboards.formatting import Unit, axis_title
+from pipelines.alerts.targets import Target
 
 # Axes round (whole percent, whole amounts); tooltips and bar labels carry the formats of formatting.py.
 _AXIS_FORMAT = {
@@ -55,15 +56,36 @@ def _text(field: str, unit: Unit) -> str:
     return number
 
 
-def trend(df: pl.DataFrame, x: str, columns: dict[str, str], unit: Unit, zero: bool = False) -> alt.Chart:
-    """Lines over months, one per column of `columns` (column -> legend label)."""
+def target_lines(columns: dict[str, str], targets: dict[str, Target] | None, unit: Unit) -> pl.DataFrame:
+    """One row per bound of each plotted column's target (`targets` by KPI name, as the columns are named): the
+    series it belongs to (its legend label), the value, and the target as the tooltip says it."""
+    rows = [
+        {"series": label, "target": bound, "shown": f"{side} {formatting.value(bound, unit)}"}
+        for column, label in columns.items()
+        if (target := (targets or {}).get(column)) is not None
+        for side, bound in (("at least", target.min), ("at most", target.max))
+        if bound is not None
+    ]
+    return pl.DataFrame(rows, schema={"series": pl.String, "target": pl.Float64, "shown": pl.String})
+
+
+def trend(
+    df: pl.DataFrame,
+    x: str,
+    columns: dict[str, str],
+    unit: Unit,
+    zero: bool = False,
+    targets: dict[str, Target] | None = None,
+) -> alt.Chart:
+    """Lines over months, one per column of `columns` (column -> legend label), and each column's target (from
+    `targets`, by KPI name) as a dashed rule in its line's colour."""
     long = (
         df.select(x, *columns)
         .unpivot(index=x, variable_name="series", value_name="value")
         .with_columns(pl.col("series").replace_strict(columns))
     )
     many = len(columns) > 1
-    return (
+    lines = (
         alt.Chart(long)
         .mark_line(point=True)
         .encode(
@@ -89,6 +111,19 @@ def trend(df: pl.DataFrame, x: str, columns: dict[str, str], unit: Unit, zero: b
         )
         .properties(height=HEIGHT)
     )
+    rules = target_lines(columns, targets, unit)
+    if rules.is_empty():
+        return lines
+    rule = (
+        alt.Chart(rules)
+        .mark_rule(strokeDash=[6, 4], strokeWidth=1.5)
+        .encode(
+            y=alt.Y("target:Q"),
+            color=alt.Color("series:N", scale=_SERIES_COLORS, legend=None),
+            tooltip=[alt.Tooltip("series:N", title="KPI"), alt.Tooltip("shown:N", title="Target")],
+        )
+    )
+    return alt.layer(lines, rule).properties(height=HEIGHT)
 
 
 def daily_area(df: pl.DataFrame, x: str, y: str, unit: Unit, title: str) -> alt.Chart:

@@ -15,6 +15,7 @@ import polars as pl
 import streamlit as st
 
 from dashboards import labels
+from pipelines.alerts.targets import Target
 
 Unit = Literal["rate", "money", "days", "turns", "count", "units", "ppm"]
 
@@ -42,6 +43,23 @@ def is_empty(value) -> bool:
         return math.isnan(value)
     except TypeError:
         return False
+
+
+def on_target(target: Target | None, value) -> bool | None:
+    """True when `value` meets `target`, False when it misses it, None without a target or a value: the one
+    rule for tiles and table cells (kpis.tile, `dataframe`)."""
+    if target is None or is_empty(value):
+        return None
+    return not target.missed_by(value)
+
+
+# Table cells against their target: translucent, so the text reads on the light and the dark theme.
+TARGET_STYLES = {True: "background-color: rgba(33, 195, 84, 0.18)", False: "background-color: rgba(255, 43, 43, 0.2)"}
+
+
+def target_styles(values, target: Target | None) -> list[str]:
+    """The CSS of each cell of a column against its target: green met, red missed, nothing without a value."""
+    return [TARGET_STYLES.get(on_target(target, v), "") for v in values]
 
 
 def money(value, code: str | None = None, decimals: int = 2) -> str:
@@ -183,12 +201,21 @@ def dataframe(
     frame: pl.DataFrame,
     column_units: dict[str, Unit] | None = None,
     codes: dict[str, str] | None = None,
+    targets: dict[str, Target] | None = None,
     **kwargs,
 ):
     """`st.dataframe` of `frame` as a report shows it: plain headers, values in their units, codes as labels,
-    empty cells as the dash, no index. Other keyword arguments go to `st.dataframe`; a `column_config` given is laid
-    over this one column by column (e.g. a progress bar for one column, the rest as here)."""
+    empty cells as the dash, no index. `targets` (column -> its KPI's target) colours those columns' cells met or
+    missed. Other keyword arguments go to `st.dataframe`; a `column_config` given is laid over this one column by
+    column (e.g. a progress bar for one column, the rest as here)."""
     shown = for_display(frame, codes)
     config = column_config(shown, column_units) | kwargs.pop("column_config", {})
     options = {"hide_index": True, "placeholder": EMPTY, "width": "stretch"}
+    checked = {c: t for c, t in (targets or {}).items() if c in shown.columns and t is not None}
+    if checked:
+        # A Styler only for the colours: the column_config's formats take precedence over the Styler's.
+        styled = shown.to_pandas().style
+        for column, target in checked.items():
+            styled = styled.apply(target_styles, target=target, subset=[column])
+        return st.dataframe(styled, column_config=config, **(options | kwargs))
     return st.dataframe(shown, column_config=config, **(options | kwargs))

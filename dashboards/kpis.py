@@ -7,11 +7,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import streamlit as st
 
 from dashboards import formatting, labels
 from dashboards.formatting import EMPTY, Unit
+from pipelines.alerts.targets import Target, TargetsError, load_targets
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,53 @@ def delta_color(kpi: Kpi) -> str:
     return {True: "normal", False: "inverse", None: "off"}[kpi.higher_is_better]
 
 
+# --- targets -------------------------------------------------------------------------------------------------
+# The targets are the alerts' (pipelines/alerts/targets.py: its defaults, overridden by the data directory's
+# file), so a KPI the digest calls off target is the one a page colours missed.
+
+
+# A path no data directory has: load_targets reads the defaults alone.
+DEFAULT_TARGETS_ONLY = Path("/nonexistent/targets.toml")
+
+
+def targets() -> dict[str, Target]:
+    """The KPI targets in force; a broken override file says what is wrong once per rerun and the defaults hold."""
+    try:
+        return load_targets()
+    except TargetsError as exc:
+        st.warning(f"KPI targets: {exc}. The default targets apply.", icon=":material/flag:")
+        return load_targets(override=DEFAULT_TARGETS_ONLY)
+
+
+on_target = formatting.on_target
+
+
+def target_text(target: Target, unit: Unit) -> str:
+    """The target as a reader says it: "at least 95.0%", "at most 2.0%", or "95.0% – 98.0%" with both bounds."""
+    if target.min is not None and target.max is not None:
+        return f"{fmt(target.min, unit)} – {fmt(target.max, unit)}"
+    if target.min is not None:
+        return f"at least {fmt(target.min, unit)}"
+    return f"at most {fmt(target.max, unit)}"
+
+
+def target_color(status: bool | None, kpi: Kpi) -> str:
+    """A tile's colour: green when its value meets the target, red when it misses it; without a target, the
+    direction of the change (delta_color)."""
+    if status is None:
+        return delta_color(kpi)
+    return "green" if status else "red"
+
+
+def target_note(target: Target | None, value, unit: Unit) -> str:
+    """What a tile's help says about its target: "Target at least 95.0%: missed." (empty without a target)."""
+    status = on_target(target, value)
+    if target is None:
+        return ""
+    verdict = {True: "met", False: "missed", None: "no value to compare"}[status]
+    return f" Target {target_text(target, unit)}: {verdict}."
+
+
 # The data's as-of date, which the sidebar (filters.py) keeps here on every rerun: a tile whose latest point is the
 # as-of date's own month says that it is a month to date.
 AS_OF_KEY = "data_as_of_date"
@@ -157,11 +206,15 @@ def tile(
     period: str = "month",
     kpi: Kpi | None = None,
     note: str | None = None,
+    target: Target | None = None,
 ) -> None:
     """A metric: the last of `points` (label, value), its change against the one before, and all of them as a
     sparkline. With no points the tile says there is no data for the selection, rather than showing a zero. A
-    latest month that is not over yet is marked month to date."""
+    latest month that is not over yet is marked month to date. With a target (the KPI's own from `targets()`
+    unless given) the change and sparkline are green when the value meets it and red when it misses it, and the
+    description says which."""
     kpi = kpi or KPIS[name]
+    target = target or targets().get(name)
     if not points:
         st.metric(kpi.label, EMPTY, help=f"{kpi.help} No data for the selection.", border=True)
         return
@@ -174,12 +227,17 @@ def tile(
         # Short: the description shares a line with the change in a narrow tile; the help says it in full.
         description = f"MTD {description}" if description else "MTD"
         when = f"{when} to date (as of {as_of:%d %b %Y})"
+    status = on_target(target, last)
+    if status is not None:
+        # Not by colour alone: the word is there for a reader who cannot tell red from green.
+        verdict = "target met" if status else "target missed"
+        description = f"{description} · {verdict}" if description else verdict
     st.metric(
         kpi.label,
         fmt(last, kpi.unit),
         fmt_delta(last, previous[1], kpi.unit),
-        delta_color=delta_color(kpi),
-        help=f"{kpi.help} {when}.",
+        delta_color=target_color(status, kpi),
+        help=f"{kpi.help} {when}.{target_note(target, last, kpi.unit)}",
         border=True,
         chart_data=[v for _, v in points if not formatting.is_empty(v)] if len(points) > 1 else None,
         delta_description=description,

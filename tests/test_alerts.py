@@ -22,6 +22,16 @@ from pipelines.alerts.digest import Digest, Section, build_digest, read_digest, 
 from pipelines.alerts.targets import Target, TargetsError, load_targets
 from pipelines.cli import main
 
+# pipelines/alerts/targets.toml's defaults, by hand: KPI -> (bound, value).
+DEFAULT_BOUNDS = {
+    "otif_rate": ("min", 0.95),
+    "unit_fill_rate": ("min", 0.95),
+    "stockout_rate": ("max", 0.02),
+    "line_otif_rate": ("min", 0.95),
+    "supplier_on_time_rate": ("min", 0.90),
+    "return_rate_units": ("max", 0.10),
+    "forecast_wape": ("max", 0.40),
+}
 DEFAULT_TARGETS = {"otif_rate": Target("otif_rate", min=0.95), "stockout_rate": Target("stockout_rate", max=0.02)}
 
 
@@ -53,8 +63,8 @@ def test_the_digest_of_a_built_world_is_what_the_snapshot_says(world_env):
         ).fetchall()
         latest = dict(
             con.sql(
-                "select kpi, arg_max(value, month) from marts.kpi_monthly "
-                "where kpi in ('otif_rate', 'unit_fill_rate', 'stockout_rate') group by kpi"
+                "select kpi, arg_max(value, month) from marts.kpi_monthly where list_contains($kpis, kpi) group by kpi",
+                params={"kpis": list(DEFAULT_BOUNDS)},
             ).fetchall()
         )
         not_loaded = con.sql(
@@ -75,13 +85,14 @@ def test_the_digest_of_a_built_world_is_what_the_snapshot_says(world_env):
     off = {
         kpi
         for kpi, value in latest.items()
-        if (kpi == "stockout_rate" and value > 0.02) or (kpi != "stockout_rate" and value < 0.95)
+        if (DEFAULT_BOUNDS[kpi][0] == "max" and value > DEFAULT_BOUNDS[kpi][1])
+        or (DEFAULT_BOUNDS[kpi][0] == "min" and value < DEFAULT_BOUNDS[kpi][1])
     }
     kpis = digest.section("kpis_off_target")
     assert {i["kpi"] for i in kpis.items} == off
     for item in kpis.items:
         assert item["value"] == latest[item["kpi"]]
-        assert (item["bound"], item["target"]) == (("max", 0.02) if item["kpi"] == "stockout_rate" else ("min", 0.95))
+        assert (item["bound"], item["target"]) == DEFAULT_BOUNDS[item["kpi"]]
     assert digest.section("files_not_loaded").total == not_loaded
     # The demo world has something to look at, so the comparisons above are not of empty lists only.
     assert stockouts or late or off
@@ -329,16 +340,17 @@ def test_settings_environment_over_file_and_what_is_missing(tmp_path, monkeypatc
 
 def test_targets_defaults_and_the_data_directory_override(tmp_path):
     defaults = load_targets(tmp_path / "none.toml")
-    assert defaults == {
-        "otif_rate": Target("otif_rate", min=0.95),
-        "unit_fill_rate": Target("unit_fill_rate", min=0.95),
-        "stockout_rate": Target("stockout_rate", max=0.02),
-    }
+    assert defaults == {kpi: Target(kpi, **{bound: value}) for kpi, (bound, value) in DEFAULT_BOUNDS.items()}
     override = tmp_path / "targets.toml"
     override.write_text("[otif_rate]\nmin = 0.9\n[stockout_rate]\n[supplier_on_time_rate]\nmin = 0.85\n")
     assert load_targets(override) == {
         "otif_rate": Target("otif_rate", min=0.9),
         "unit_fill_rate": Target("unit_fill_rate", min=0.95),
+        **{
+            kpi: Target(kpi, **{b: v})
+            for kpi, (b, v) in DEFAULT_BOUNDS.items()
+            if kpi not in ("otif_rate", "stockout_rate")
+        },
         "supplier_on_time_rate": Target("supplier_on_time_rate", min=0.85),
     }
     override.write_text('[otif_rate]\nminimum = "95%"\n')
