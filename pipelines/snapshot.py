@@ -1,12 +1,37 @@
 """The published snapshot: what dashboards and analysts read, never the warehouse a run is writing.
 
-A successful run copies what readers need (the `marts` and `forecast` schemas, plus a `meta` schema:
-what the snapshot is, the ingest log and every feed's quarantined rows) into a new DuckDB file under
+A successful run publishes what readers need (the `marts` and `forecast` schemas, plus a `meta` schema:
+what the snapshot is, the ingest log and every feed's quarantined rows) as a new DuckDB file under
 `<data dir>/snapshots/`, and only then points `snapshots/CURRENT` at it, by renaming a temporary file
 over it (atomic on POSIX; the file, the pointer and the folder are fsynced so a power cut cannot leave a
 pointer to a file that is not on disk). So a reader either opens the previous snapshot or the new one,
 whole; a run that fails before publishing leaves the last good one in place. Leftovers of a publish that
 was killed (`.<name>.partial`, `.CURRENT.tmp`) are removed by the next one.
+
+Copy-on-write: a publish starts from a copy of the previous snapshot's file (a reflink where the
+filesystem shares blocks, else the kernel's copy_file_range, else a plain copy: a file copy costs far
+less than writing the rows again) and writes only the tables whose content changed since, drops those
+gone from the warehouse and adds the new ones; the copy is the `.partial` file, so the swap and the
+fsyncs are the same as for a full build, and a kill at any point leaves CURRENT as it was.
+
+What changed is decided by a fingerprint of each table's content computed in DuckDB on the warehouse
+(`fingerprint`: columns and types, row count, the sum of the rows' hashes), compared with the
+fingerprint stored beside each table when it was written (`meta.published_tables`, with the run that
+wrote it). The fingerprint, rather than the list of models this run's dbt build rebuilt, because it is
+correct whatever happened between two publishes: dbt reports every table it ran, changed or not (an
+incremental model merges nothing new, a table rebuilds to the same rows); a run killed after dbt but
+before publishing changes the warehouse without a publish, and the next run's dbt may not touch those
+models again; a backfill, a `dbt run` by hand or the forecast's own tables change outside any one list.
+The fingerprint is a read of each table in one scan, no write, and a row count alone would miss a value
+that changed in place. Two different contents share a fingerprint only if the sums of their 64-bit row
+hashes collide: negligible for the changes a run makes.
+
+A full build (every table written into a new file) is made when there is no valid previous snapshot,
+when it is of another snapshot format or DuckDB version (`FORMAT`; its fingerprints would not compare),
+when a write-ahead log lies beside it, or when more than `MAX_FREE_FRACTION` of its blocks are free.
+DuckDB never shrinks a file when tables are dropped, it reuses their blocks: a publish drops the tables
+it replaces and checkpoints before writing the new ones, so they land in the freed blocks and the file
+stays near the size of a full build; the free-space limit bounds whatever growth is left.
 
 Readers trust the pointer only after checking it: it must name a `*.duckdb` file of this folder that
 opens and has `meta.snapshot`. When it does not (missing, garbage, a file removed or damaged), readers
@@ -26,7 +51,11 @@ reader that still has a removed file open keeps reading it: on POSIX the data li
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,6 +69,15 @@ from pipelines.settings import paths
 PUBLISHED_SCHEMAS = ("marts", "forecast")
 KEEP = 2  # the current snapshot and the one before it
 POINTER = "CURRENT"
+# The layout of a snapshot's bookkeeping (meta.snapshot's columns, meta.published_tables): a publish builds
+# only on a previous snapshot of the same format written by the same DuckDB, whose hashes it can compare.
+FORMAT = 1
+BOOKKEEPING = ("snapshot", "published_tables")  # the tables of `meta` that describe the snapshot itself
+COPY_ON_WRITE = "copy-on-write"
+# DuckDB reuses the blocks a dropped table frees but never gives them back to the filesystem: a previous
+# snapshot with more than this share of its blocks free is not built on, and the full build is compact.
+MAX_FREE_FRACTION = 0.25
+FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int), share the source file's blocks
 
 # How every reader opens a snapshot. enable_external_access=false refuses every file but the database's
 # own (and DuckDB's spill folder beside it), and every extension install or load; the extension flags
@@ -59,11 +97,25 @@ class NoSnapshot(Exception):
 
 
 @dataclass(frozen=True)
+class Build:
+    """How a publish built its snapshot: `kind` is "full" (why_full says why) or copy-on-write; the tables
+    (schema, name) it wrote, kept as the previous snapshot had them, and dropped; the file's free share."""
+
+    kind: str
+    why_full: str | None
+    written: tuple[tuple[str, str], ...]
+    kept: tuple[tuple[str, str], ...]
+    dropped: tuple[tuple[str, str], ...]
+    free_fraction: float
+
+
+@dataclass(frozen=True)
 class SnapshotInfo:
     path: Path
     run_id: str
     published_at: datetime
     as_of_date: object  # date or None
+    build: Build | None = None  # known to the publish that made it
 
 
 def snapshots_dir() -> Path:
@@ -190,8 +242,8 @@ def _snapshot_files(folder: Path) -> list[Path]:
 
 
 def publish(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = None) -> SnapshotInfo:
-    """Copy the published schemas of the warehouse `con` is connected to into a new snapshot file and make
-    it current. Returns what was published."""
+    """Publish the published schemas of the warehouse `con` is connected to as a new snapshot file, built
+    on the previous snapshot when it can be (module docstring), and make it current."""
     now = now or datetime.now(UTC).replace(tzinfo=None)
     folder = snapshots_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -199,32 +251,22 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = 
     partial = folder / f".{name}.partial"
     previous = locate().path  # what readers read until now: kept, whatever else is removed
     _remove_leftovers(folder)  # runs hold the run lock, so no other publish is writing these
-    tables = con.sql(
-        "select table_schema, table_name, table_type from information_schema.tables "
-        "where table_catalog = current_database() and list_contains($schemas, table_schema) order by all",
-        params={"schemas": list(PUBLISHED_SCHEMAS)},
-    ).fetchall()
+    sources = _sources(con)
     as_of = _as_of_date(con)
     con.execute("set enable_progress_bar = false")  # the copy is the longest statement a run makes
-    con.execute(f"attach '{partial}' as snapshot")
+    prints = {s.target: fingerprint(con, s.relation) for s in sources}
+    stored, why_full = _start_from(con, previous, partial)
     try:
-        for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"create schema snapshot.{schema}")
-        for schema, table, _kind in tables:
-            # Views are materialised: the snapshot stands alone, without the staging layer they read.
-            con.execute(f'create table snapshot.{schema}."{table}" as select * from {schema}."{table}"')
-        con.execute("create schema snapshot.meta")
+        plan = plan_changes(stored, prints)
+        _apply(con, plan, sources, prints, stored, run_id)
         con.execute(
-            "create table snapshot.meta.snapshot as select ?::varchar as run_id, ?::timestamp as published_at, "
-            "?::date as as_of_date, ?::varchar as source",
-            [run_id, now, as_of, "warehouse.duckdb"],
+            "create or replace table snapshot.meta.snapshot as select ?::varchar as run_id, ?::timestamp as "
+            "published_at, ?::date as as_of_date, ?::varchar as source, ?::integer as format, "
+            "?::varchar as duckdb_version, ?::varchar as build",
+            [run_id, now, as_of, "warehouse.duckdb", FORMAT, duckdb.__version__, "full" if why_full else COPY_ON_WRITE],
         )
-        for (table,) in con.sql(
-            "select table_name from information_schema.tables where table_catalog = "
-            "current_database() and table_schema = 'raw' and (table_name = 'ingest_log' "
-            "or table_name like '%\\_quarantine' escape '\\') order by 1"
-        ).fetchall():
-            con.execute(f'create table snapshot.meta."{table}" as select * from raw."{table}"')
+        con.execute("checkpoint snapshot")  # frees the blocks of what was dropped; trims a free tail
+        free = _free_fraction(con)
     finally:
         con.execute("detach snapshot")
     final = folder / name
@@ -232,7 +274,210 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = 
     os.replace(partial, final)
     _point_at(folder, name)
     _remove_old(folder, keep={name} | ({previous.name} if previous else set()))
-    return SnapshotInfo(path=final, run_id=run_id, published_at=now, as_of_date=as_of)
+    return SnapshotInfo(
+        path=final,
+        run_id=run_id,
+        published_at=now,
+        as_of_date=as_of,
+        build=Build(
+            kind="full" if why_full else COPY_ON_WRITE,
+            why_full=why_full,
+            written=plan.write,
+            kept=plan.keep,
+            dropped=plan.drop,
+            free_fraction=free,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Source:
+    """A table of the snapshot (`target`, schema and name) and the warehouse relation it is a copy of."""
+
+    target: tuple[str, str]
+    relation: str
+
+
+def _sources(con: duckdb.DuckDBPyConnection) -> list[Source]:
+    """Every table a snapshot holds: the published schemas' tables and views (views are materialised: the
+    snapshot stands alone, without the staging layer they read), and in `meta` the ingest log and every
+    feed's quarantined rows."""
+    published = con.sql(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_catalog = current_database() and list_contains($schemas, table_schema) order by all",
+        params={"schemas": list(PUBLISHED_SCHEMAS)},
+    ).fetchall()
+    meta = con.sql(
+        "select table_name from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = 'raw' and (table_name = 'ingest_log' or table_name like '%\\_quarantine' escape '\\') "
+        "order by 1"
+    ).fetchall()
+    return [Source((s, t), f'{s}."{t}"') for s, t in published] + [Source(("meta", t), f'raw."{t}"') for (t,) in meta]
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection, relation: str) -> str:
+    """A digest of a relation's content, whatever order its rows lie in: its columns (names and types, in
+    order), its row count, and the sum of its rows' 64-bit hashes. A sum rather than an XOR: DuckDB combines
+    a row's column hashes by XOR, so an XOR over rows would not see two rows swapping a value, and would
+    cancel out duplicate rows."""
+    columns = con.sql(f"select * from {relation} limit 0")
+    shape = ",".join(f"{c} {t}" for c, t in zip(columns.columns, columns.types, strict=True))
+    rows, total = con.sql(
+        f"select count(*), coalesce(sum(hash(_snapshot_row_)), 0) from {relation} _snapshot_row_"
+    ).fetchall()[0]
+    return f"{hashlib.md5(shape.encode()).hexdigest()}:{rows}:{total}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a publish does to the tables of the snapshot it starts from."""
+
+    write: tuple[tuple[str, str], ...]  # new, or changed since that snapshot: copied from the warehouse
+    keep: tuple[tuple[str, str], ...]  # the same content: left as they are in the file
+    drop: tuple[tuple[str, str], ...]  # gone from the warehouse
+
+
+def plan_changes(stored: dict[tuple[str, str], str | None], current: dict[tuple[str, str], str]) -> Plan:
+    """Compare the fingerprints the previous snapshot stored (None: a table it holds without one) with the
+    warehouse's. With nothing stored (a full build) every table is written."""
+    keep = tuple(sorted(t for t, p in current.items() if p is not None and stored.get(t) == p))
+    write = tuple(sorted(t for t in current if t not in keep))
+    drop = tuple(sorted(t for t in stored if t not in current))
+    return Plan(write=write, keep=keep, drop=drop)
+
+
+def _start_from(con: duckdb.DuckDBPyConnection, previous: Path | None, partial: Path) -> tuple[dict, str | None]:
+    """Attach `partial` as `snapshot`: a copy of the previous snapshot when it can be built on, else a new
+    file. Returns the fingerprints of the copy's tables (empty for a new file) and, for a new file, why."""
+    why = _why_not_build_on(previous)
+    if why is None:
+        try:
+            _copy_file(previous, partial)
+            con.execute(f"attach '{partial}' as snapshot")
+        except duckdb.Error as exc:
+            why = f"its copy does not attach ({first_line(exc)})"
+        else:
+            why = _check_copy(con)
+            if why is None:
+                return _stored_fingerprints(con), None
+            con.execute("detach snapshot")
+        partial.unlink(missing_ok=True)
+        Path(f"{partial}.wal").unlink(missing_ok=True)
+        why = f"the previous snapshot {previous.name} {why}"
+    con.execute(f"attach '{partial}' as snapshot")
+    return {}, why
+
+
+def _why_not_build_on(previous: Path | None) -> str | None:
+    if previous is None:
+        return "there is no previous snapshot"
+    if Path(f"{previous}.wal").exists():
+        return f"the previous snapshot {previous.name} has a write-ahead log beside it"
+    return None
+
+
+def _check_copy(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why the attached copy is not one to build on (None when it is)."""
+    try:
+        fmt, version = con.sql("select format, duckdb_version from snapshot.meta.snapshot").fetchall()[0]
+        con.sql("select schema_name, table_name, fingerprint from snapshot.meta.published_tables").fetchall()
+    except duckdb.Error:
+        return "predates this snapshot format (no format marker or table fingerprints)"
+    if (fmt, version) != (FORMAT, duckdb.__version__):
+        return f"is format {fmt} written by DuckDB {version}, not format {FORMAT} by DuckDB {duckdb.__version__}"
+    free = _free_fraction(con)
+    if free > MAX_FREE_FRACTION:
+        return f"is {free:.0%} free space (over {MAX_FREE_FRACTION:.0%}): rebuilt whole to shrink the file"
+    return None
+
+
+def _stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], str | None]:
+    """Every table of the attached copy (but the bookkeeping) with the fingerprint it was written with."""
+    return {
+        (schema, table): fp
+        for schema, table, fp in con.sql(
+            "select t.table_schema, t.table_name, p.fingerprint from information_schema.tables t "
+            "left join snapshot.meta.published_tables p "
+            "on p.schema_name = t.table_schema and p.table_name = t.table_name "
+            "where t.table_catalog = 'snapshot' "
+            "and not (t.table_schema = 'meta' and list_contains($own, t.table_name))",
+            params={"own": list(BOOKKEEPING)},
+        ).fetchall()
+    }
+
+
+def _apply(con, plan: Plan, sources: list[Source], prints: dict, stored: dict, run_id: str) -> None:
+    """Make the attached snapshot hold what the warehouse holds, writing only `plan.write`."""
+    relations = {s.target: s.relation for s in sources}
+    for schema, table in (*plan.drop, *(t for t in plan.write if t in stored)):
+        con.execute(f'drop table snapshot.{schema}."{table}"')
+    # Dropped tables' blocks are free only once checkpointed: the tables written next reuse them instead
+    # of growing the file.
+    con.execute("checkpoint snapshot")
+    for schema in sorted({s for s, _ in prints} | {"meta", *PUBLISHED_SCHEMAS}):
+        con.execute(f"create schema if not exists snapshot.{schema}")
+    for schema, table in plan.write:
+        con.execute(f'create table snapshot.{schema}."{table}" as select * from {relations[schema, table]}')
+    written_by = {}
+    if stored:
+        written_by = {
+            (s, t): r
+            for s, t, r in con.sql(
+                "select schema_name, table_name, written_by from snapshot.meta.published_tables"
+            ).fetchall()
+        }
+    rows = [
+        (s, t, prints[s, t], written_by.get((s, t), run_id) if (s, t) in plan.keep else run_id)
+        for s, t in sorted(prints)
+    ]
+    con.execute(
+        "create or replace table snapshot.meta.published_tables (schema_name varchar, table_name varchar, "
+        "fingerprint varchar, written_by varchar)"
+    )
+    if rows:
+        con.executemany("insert into snapshot.meta.published_tables values (?, ?, ?, ?)", rows)
+    # A schema left empty (nothing of the warehouse is published there any more) goes too.
+    for (schema,) in con.sql(
+        "select schema_name from information_schema.schemata where catalog_name = 'snapshot' "
+        "and schema_name not in ('main', 'meta', 'information_schema', 'pg_catalog') "
+        "and not list_contains($keep, schema_name)",
+        params={"keep": sorted({s for s, _ in prints} | set(PUBLISHED_SCHEMAS))},
+    ).fetchall():
+        con.execute(f"drop schema snapshot.{schema} cascade")
+
+
+def _free_fraction(con: duckdb.DuckDBPyConnection) -> float:
+    """The share of the attached snapshot's blocks that hold nothing (DuckDB reuses them, never returns them)."""
+    total, free = con.sql(
+        "select total_blocks, free_blocks from pragma_database_size() where database_name = 'snapshot'"
+    ).fetchall()[0]
+    return free / total if total else 0.0
+
+
+def _copy_file(source: Path, target: Path) -> str:
+    """Copy a file the cheapest way the filesystem offers: a reflink (the copy shares the blocks until either
+    is written: btrfs, XFS, ...), else the kernel's copy_file_range (no round trip through this process), else
+    an ordinary copy. Returns which it was."""
+    with source.open("rb") as src, target.open("wb") as dst:
+        try:
+            fcntl.ioctl(dst.fileno(), FICLONE, src.fileno())
+            return "reflink"
+        except OSError:
+            pass
+        size, done = os.fstat(src.fileno()).st_size, 0
+        try:
+            while done < size:
+                step = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                if step == 0:
+                    break
+                done += step
+            if done == size:
+                return "copy_file_range"
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+                raise OSError(exc.errno, exc.strerror, str(target)) from exc  # a fault, named by its file
+    shutil.copyfile(source, target)
+    return "copy"
 
 
 def info(con: duckdb.DuckDBPyConnection) -> SnapshotInfo:

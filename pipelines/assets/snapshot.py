@@ -1,7 +1,8 @@
 """The published snapshot as a Dagster asset: the last step of a run, after every mart and the forecast.
 
 Dagster runs it only when everything upstream succeeded, so a failed run never publishes and readers
-keep the last good snapshot (pipelines/snapshot.py)."""
+keep the last good snapshot (pipelines/snapshot.py). Its metadata says whether it was built on the previous
+snapshot and which tables it wrote."""
 
 from datetime import timedelta
 
@@ -46,10 +47,20 @@ def _published_upstream() -> list[dg.AssetKey]:
 def published_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
         published = snapshot.publish(con, run_id=context.run_id)
+    build = published.build
+    if build.why_full:
+        context.log.info(f"snapshot built in full: {build.why_full}")
     return dg.MaterializeResult(
         metadata={
             "path": str(published.path),
             "as_of_date": str(published.as_of_date),
             "size_mib": round(published.path.stat().st_size / 2**20, 1),
+            # Copy-on-write or full, and what it wrote: only the tables whose content changed.
+            "build": build.kind,
+            "tables_written": len(build.written),
+            "tables_kept": len(build.kept),
+            "tables_dropped": len(build.dropped),
+            "written": ", ".join(f"{s}.{t}" for s, t in build.written) or "(none)",
+            "free_fraction": round(build.free_fraction, 3),
         }
     )
