@@ -3,6 +3,12 @@
 The widgets are drawn by the entry point on every rerun, before the page, and keep their values in
 `st.session_state` under their keys, so a choice made on one page holds on every other. "All" is None, which the
 queries read as no filter.
+
+The filters also live in the URL (`?from=2025-01&to=2025-06&category=...&warehouse=...&channel=...`): a new
+session (a bookmark, a shared link, a reload) starts from the URL's values, and every rerun writes the current
+ones back, leaving out those at their default, so the address bar always reproduces the page. A value the
+snapshot does not have (a typo, a month no longer kept) falls back to the default without an error. Other query
+parameters (a page's drill-down) are left as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +28,10 @@ MONTHS_KEY, CATEGORY_KEY, WAREHOUSE_KEY, CHANNEL_KEY = (
 )
 _SELECTION_KEY = "selection"
 DEFAULT_MONTHS = 12
+
+# The URL's query parameters of the filters.
+FROM_PARAM, TO_PARAM, CATEGORY_PARAM, WAREHOUSE_PARAM, CHANNEL_PARAM = "from", "to", "category", "warehouse", "channel"
+_MEMBER_PARAMS = {CATEGORY_KEY: CATEGORY_PARAM, WAREHOUSE_KEY: WAREHOUSE_PARAM, CHANNEL_KEY: CHANNEL_PARAM}
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,57 @@ def default_months(months: list[date], as_of: date | None) -> tuple[date, date]:
     return first, last
 
 
+def month_param(month: date) -> str:
+    """A month as the URL writes it: 2025-03."""
+    return f"{month:%Y-%m}"
+
+
+def parse_month(text: str | None, months: list[date]) -> date | None:
+    """The month of `months` that `text` (2025-03) names, else None."""
+    try:
+        year, month = (int(part) for part in (text or "").split("-"))
+        wanted = date(year, month, 1)
+    except ValueError:
+        return None
+    return wanted if wanted in months else None
+
+
+def months_from_url(params: dict[str, str], months: list[date], default: tuple[date, date]) -> tuple[date, date]:
+    """The month range the URL asks for, each end the default's where the URL has none or one the snapshot does
+    not have; the default when the ends are the wrong way round."""
+    first = parse_month(params.get(FROM_PARAM), months) or default[0]
+    last = parse_month(params.get(TO_PARAM), months) or default[1]
+    return (first, last) if first <= last else default
+
+
+def member_from_url(params: dict[str, str], param: str, members) -> str | None:
+    """The URL's value of `param` when it is one of `members`, else None (all)."""
+    value = params.get(param)
+    return value if value in members else None
+
+
+def url_params(chosen: Selection, default_range: tuple[date, date] | None) -> dict[str, str | None]:
+    """The filters' query parameters for `chosen`: None for a filter at its default (left out of the URL)."""
+    months_default = default_range is None or chosen.months == default_range
+    return {
+        FROM_PARAM: None if months_default else month_param(chosen.first_month),
+        TO_PARAM: None if months_default else month_param(chosen.last_month),
+        CATEGORY_PARAM: chosen.category,
+        WAREHOUSE_PARAM: chosen.warehouse,
+        CHANNEL_PARAM: chosen.channel,
+    }
+
+
+def _write_url(wanted: dict[str, str | None]) -> None:
+    # Only what changed: each write is a message to the browser.
+    for param, value in wanted.items():
+        if value is None:
+            if param in st.query_params:
+                del st.query_params[param]
+        elif st.query_params.get(param) != value:
+            st.query_params[param] = value
+
+
 def _drop_stale(key: str, valid) -> None:
     # A new snapshot can offer other months or members; a remembered value it no longer has would make the widget
     # raise, so it falls back to the default instead.
@@ -74,15 +135,22 @@ def sidebar(path: str) -> Selection:
     _drop_stale(CATEGORY_KEY, lambda v: v is None or v in options["categories"])
     _drop_stale(WAREHOUSE_KEY, lambda v: v is None or v in warehouses)
     _drop_stale(CHANNEL_KEY, lambda v: v is None or v in options["channels"])
+    # A new session starts from the URL; later reruns keep what the reader chose (and write it to the URL below).
+    params = st.query_params.to_dict()
+    default = default_months(months, as_of) if len(months) > 1 else None
+    if default is not None and MONTHS_KEY not in st.session_state:
+        st.session_state[MONTHS_KEY] = months_from_url(params, months, default)
+    members = {CATEGORY_KEY: options["categories"], WAREHOUSE_KEY: warehouses, CHANNEL_KEY: options["channels"]}
+    for key, param in _MEMBER_PARAMS.items():
+        if key not in st.session_state:
+            st.session_state[key] = member_from_url(params, param, members[key])
 
     with st.sidebar:
         st.subheader("Filters")
-        if len(months) > 1:
-            default = default_months(months, as_of)
+        if default is not None:
             first, last = st.select_slider(
                 "Months",
                 options=months,
-                value=default,
                 format_func=lambda m: month_label(m, as_of),
                 key=MONTHS_KEY,
                 help="By the month each KPI is taken in (see the KPI "
@@ -119,6 +187,7 @@ def sidebar(path: str) -> Selection:
         warehouse_name=warehouses.get(warehouse),
     )
     st.session_state[_SELECTION_KEY] = chosen
+    _write_url(url_params(chosen, default))
     return chosen
 
 

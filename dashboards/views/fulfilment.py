@@ -4,7 +4,7 @@ counts add up over them."""
 
 import streamlit as st
 
-from dashboards import charts, filters, formatting, kpis, queries
+from dashboards import charts, drill, filters, formatting, kpis, queries, queries_drill
 
 sel = filters.selection()
 st.title("Fulfilment")
@@ -18,20 +18,49 @@ if monthly.is_empty():
     st.info("No due lines for this selection.")
     st.stop()
 
-TILES = (
-    "line_otif_rate",
-    "line_on_time_rate",
-    "line_in_full_rate",
-    "unit_fill_rate",
-    "backorder_rate",
-    "order_to_delivery_days",
-)
-for column, name in zip(st.columns(len(TILES)), TILES, strict=True):
+# Each tile's KPI -> the drill-down of the due lines that miss it (queries_drill.LINE_MISSES).
+TILES = {
+    "line_otif_rate": "not_otif",
+    "line_on_time_rate": "late",
+    "line_in_full_rate": "short",
+    "unit_fill_rate": "short",
+    "backorder_rate": "backorder",
+    "order_to_delivery_days": None,
+}
+for column, (name, miss) in zip(st.columns(len(TILES)), TILES.items(), strict=True):
     with column:
         kpis.tile(name, list(zip(monthly["month"], monthly[name], strict=True)))
+        if miss:
+            drill.button(miss, key=name)
+latest = monthly["month"][-1]
 st.caption(
-    f"Latest month {filters.month_label(monthly['month'][-1])}: {monthly['due_lines'][-1]:,} due lines. "
+    f"Latest month {filters.month_label(latest)}: {monthly['due_lines'][-1]:,} due lines. "
     "Order-level OTIF (every line of the order on time and in full) is on the Overview, network-wide."
+)
+
+_TITLES = {
+    "not_otif": "Due lines not on time and in full",
+    "late": "Due lines not delivered by the promised date",
+    "short": "Due lines not shipped in full",
+    "backorder": "Backordered due lines",
+}
+
+
+def _lines(miss: str):
+    return lambda: queries_drill.order_lines(sel.path, miss, latest, latest, sel.category, sel.warehouse, sel.channel)
+
+
+drill.show(
+    {
+        miss: drill.Drill(
+            f"{title}, {filters.month_label(latest)}",
+            _lines(miss),
+            "Promised in the tiles' month, under the filters: the due lines the tile's rate counts as missed.",
+            codes={"channel": "channel"},
+        )
+        for miss, title in _TITLES.items()
+    },
+    "fulfilment",
 )
 
 left, right = st.columns(2)
@@ -48,9 +77,11 @@ with left:
                 "unit_fill_rate": "fill rate",
             },
             "rate",
+            targets=kpis.targets(),
         ),
         width="stretch",
     )
+    st.caption("Dashed: the target.")
 with right:
     st.subheader("Order to delivery, days")
     st.altair_chart(
@@ -92,5 +123,7 @@ with st.expander("The numbers behind the charts"):
             "unit_fill_rate",
             "backorder_rate",
             "order_to_delivery_days",
-        )
+        ),
+        codes={"member": "channel"},
+        targets={c: kpis.targets().get(c) for c in ("line_otif_rate", "unit_fill_rate", "backorder_rate")},
     )
