@@ -1,6 +1,7 @@
 {#
-    Every KPI of kpi-definitions.md (Deliver, Return, Source, Inventory, Finance, Customer), network
-    wide, one row per kpi and month. Each intermediate model computes one section in this shape.
+    Every KPI of kpi-definitions.md (Deliver, Return, Source, Inventory, Finance, Customer, Make),
+    network wide, one row per kpi and month. Each intermediate model computes one section in this shape.
+    Make has rows only where the work_orders feed has: a trading business's table is as without it.
 #}
 with
 
@@ -40,6 +41,12 @@ customer as (
 
 ),
 
+make as (
+
+    select * from {{ ref('int_kpi_make_monthly') }}
+
+),
+
 unioned as (
 
     select * from deliver
@@ -53,6 +60,8 @@ unioned as (
     select * from finance
     union all
     select * from customer
+    union all
+    select * from make
 
 ),
 
