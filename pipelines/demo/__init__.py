@@ -1,4 +1,4 @@
-"""Demo-data generator: a simulated supply chain written as the seven daily feeds of the contract.
+"""Demo-data generator: a simulated supply chain written as the daily feeds of the contract.
 
     summary = generate(Path("data/landing"), scale=0.1, seed=7)
 
@@ -6,6 +6,9 @@ The world always starts on WORLD_START (or on `start` if earlier) and is simulat
 requested day; only files dated in [start, start + days) are written. Runs with the same seed and
 scale therefore continue one another: a later one-day run writes exactly that day's files of the
 same world, including new versions of older order lines that changed on that day.
+
+By default the business also manufactures part of its assortment and sends the optional Make feeds;
+`make=False` gives the pure trader, which sends none of them.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def generate(
     days: int = 730,
     fmt: Literal["csv", "parquet"] = "csv",
     faults: bool = False,
+    make: bool = True,
 ) -> GenerateSummary:
     """Write the feeds of days [start, start + days) of the world (seed, scale) under out_dir."""
     if days < 1 or scale <= 0 or seed < 0:
@@ -55,12 +59,14 @@ def generate(
     if end > datetime.now(UTC).date():
         raise ValueError(f"the last day ({end}) is in the future; feeds only describe the past")
     out_dir = Path(out_dir)
-    world = World(seed=seed, scale=scale, origin=min(start, WORLD_START), end=end)
+    world = World(seed=seed, scale=scale, origin=min(start, WORLD_START), end=end, make=make)
     result = simulate(world)
     first = world.day_index(start)
     files, rows, entries = {}, {}, []
     referenced = {}  # what later feeds' cross-feed rules read of the feeds written before them
     for name, feed in FEEDS.items():  # one feed at a time keeps memory to one table
+        if feed.optional and not make:  # the Make feeds: a trader sends none
+            continue
         table = BUILDERS[name](result, first)
         files[name], rows[name] = write_feed(out_dir, name, table, world.origin, fmt)
         if faults:

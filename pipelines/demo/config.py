@@ -34,6 +34,7 @@ class Stream(IntEnum):
     REPLENISH = 10
     FAULTS = 11
     PLANNING = 12
+    MAKE = 13
 
 
 def rng(seed: int, stream: Stream, *keys: int) -> np.random.Generator:
@@ -48,6 +49,7 @@ class World:
     scale: float
     origin: date  # first simulated day
     end: date  # last simulated day (inclusive)
+    make: bool = True  # a manufacturer beside the trader: made skus, their components and work orders
 
     @property
     def n_days(self) -> int:

@@ -282,6 +282,7 @@ class Products:
     cost: np.ndarray  # (horizon, n_sku) unit cost in cents
     price: np.ndarray  # (horizon, n_sku) list price in cents
     supplier: np.ndarray  # (horizon, n_sku) primary supplier index
+    made: np.ndarray | None = None  # (n_sku,) made in-house, not bought: no POs (None in a pure trader)
 
 
 MEAN_UNITS_PER_SKU = 1.45

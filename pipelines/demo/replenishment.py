@@ -62,7 +62,7 @@ class Planner:
         self.ewvar += SMOOTHING * (delta * delta - self.ewvar)
 
 
-def _levels(
+def levels(
     day: int, when: date, demand: Demand, products: Products, lead: np.ndarray, planner: Planner, n_wh: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reorder point s and order-up-to level S for every series on `day` (calendar date `when`)."""
@@ -97,7 +97,7 @@ def init_planner(
         errors,
     )
     lead = suppliers.lead[np.repeat(products.supplier[0], n_wh)]
-    s, big_s = _levels(0, world.origin, demand, products, lead, planner, n_wh)
+    s, big_s = levels(0, world.origin, demand, products, lead, planner, n_wh)
     live = np.repeat((products.create_day <= 0) & (products.launch_day <= 0), n_wh)
     on_hand = np.where(live, np.ceil(s + 0.5 * (big_s - s)), 0).astype(np.int64)
     return planner, on_hand
@@ -120,9 +120,11 @@ def _order_lines(
     sku = np.arange(sup_of.size) // n_wh
     reviewing = (suppliers.review_dow == cal.dow[day]) & (suppliers.onboard_day <= day)
     plannable = (products.create_day[sku] <= day) & (day < products.clear_day[sku]) & reviewing[sup_of]
+    if products.made is not None:  # made skus are replenished by work orders
+        plannable &= ~products.made[sku]
     if not plannable.any():
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    s, big_s = _levels(day, when, demand, products, suppliers.lead[sup_of], planner, n_wh)
+    s, big_s = levels(day, when, demand, products, suppliers.lead[sup_of], planner, n_wh)
     position = on_hand + planner.on_order - backlog
     series = np.nonzero(plannable & (position < s) & (big_s > 0.2))[0]
     pack = products.case_pack[sku[series]]

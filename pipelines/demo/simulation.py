@@ -2,7 +2,9 @@
 
 Each day, in this order: supplier receipts are put away; customers place orders; lines whose
 customer cancelled are dropped; stock is allocated and parcels leave; backorders that waited too
-long are cancelled; the end-of-day snapshot is taken; the planner reviews stock and raises POs.
+long are cancelled; completed work orders put their output away and consume their components; the
+end-of-day snapshot is taken; the production planner creates and releases work orders; the buyer
+reviews stock and raises POs.
 Everything a later day needs (delivery dates, returns, receipt dates) is decided when its cause
 happens, from that day's random streams, so a longer run never changes an earlier day.
 """
@@ -21,7 +23,9 @@ from .demand import build_demand
 from .fulfilment import cancel_requested, cancel_waiting, ship
 from .masters import Products, Suppliers, WarehouseSpec, build_products, build_suppliers, warehouses
 from .orders import PoolTable, create_orders, new_order_book
-from .replenishment import init_planner, new_po_book, reorder
+from .plant import Plant, build_plant, plant_demand
+from .production import committed, finish, new_shop, plan, release
+from .replenishment import COVER_DAYS, init_planner, new_po_book, reorder
 from .returns import new_returns, schedule_returns
 
 
@@ -38,6 +42,8 @@ class SimResult:
     on_hand: np.ndarray  # (n_days, n_series) end of day
     reserved: np.ndarray  # (n_days, n_series)
     stocked_from: np.ndarray  # (n_series,) first day the warehouse held or received the sku
+    plant: Plant | None = None  # the manufacturer's side (None in a pure trader)
+    work_orders: Columns | None = None
 
 
 def simulate(world: World) -> SimResult:
@@ -47,6 +53,10 @@ def simulate(world: World) -> SimResult:
     products = build_products(world, suppliers)
     cal = build_calendars(world, tuple(w.country for w in whs))
     demand = build_demand(world, cal, products, whs)
+    plant = None
+    if world.make:
+        plant, products, suppliers = build_plant(world, products, suppliers, whs)
+        demand, plant = plant_demand(world, demand, plant, COVER_DAYS[products.abc].astype(float))
     pools = build_pools(world, whs)
     pool_table = PoolTable(pools, whs)
     planner, on_hand = init_planner(world, demand, products, suppliers, n_wh)
@@ -58,6 +68,7 @@ def simulate(world: World) -> SimResult:
     hist_on_hand = np.zeros((world.n_days, n_series), np.int64)
     hist_reserved = np.zeros((world.n_days, n_series), np.int64)
     open_idx = np.zeros(0, np.int64)
+    shop = new_shop(plant, world.n_days, n_series, n_wh, whs, cal) if plant else None
     for day in range(world.n_days):  # vectorised across skus x warehouses within the day
         key = world.day_ordinal(day)
         on_hand += planner.arrivals[day]
@@ -74,10 +85,20 @@ def simulate(world: World) -> SimResult:
                     book, shipped, day, rng(world.seed, Stream.RETURNS, key), products, suppliers, pools, whs
                 )
             )
+        if shop:
+            finish(shop, day, on_hand)
         backlog = np.bincount(book["series"][open_idx], book["qty"][open_idx], minlength=n_series)
         hist_on_hand[day] = on_hand
-        hist_reserved[day] = np.minimum(on_hand, backlog)
+        # Components allocated to released work orders are reserved like stock allocated to open orders.
+        hist_reserved[day] = np.minimum(on_hand, backlog + shop.allocated if shop else backlog)
         ordered = np.bincount(new["series"], new["qty"], minlength=n_series) if new else np.zeros(n_series)
+        if shop:
+            r = rng(world.seed, Stream.MAKE, key)
+            ordered = ordered + plan(
+                day, world.date_of(day), r, shop, planner, on_hand, backlog, demand, products, whs, cal
+            )
+            release(day, r, shop, planner, on_hand, products, suppliers, n_wh)
+            backlog = backlog + committed(shop, n_wh)
         planner.observe(ordered)
         po = reorder(
             day,
@@ -96,4 +117,18 @@ def simulate(world: World) -> SimResult:
             pos.append(**po)
     held = (hist_on_hand > 0) | (planner.arrivals > 0)
     stocked_from = np.where(held.any(axis=0), held.argmax(axis=0), world.n_days)
-    return SimResult(world, whs, suppliers, products, pools, book, pos, rets, hist_on_hand, hist_reserved, stocked_from)
+    return SimResult(
+        world,
+        whs,
+        suppliers,
+        products,
+        pools,
+        book,
+        pos,
+        rets,
+        hist_on_hand,
+        hist_reserved,
+        stocked_from,
+        plant,
+        shop.book if shop else None,
+    )

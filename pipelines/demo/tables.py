@@ -9,14 +9,17 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from pipelines.feeds.contract import DISPOSITIONS, FEEDS, RETURN_REASONS
+from pipelines.feeds.contract import DISPOSITIONS, FEEDS, RETURN_REASONS, SCRAP_REASONS
 from pipelines.feeds.rules import POLARS_TYPES
 
 from .config import DAY_SECONDS
 from .customers import ALL_REGIONS
 from .fulfilment import CARRIER_NAMES
-from .masters import CATEGORIES, product_version_keys
+from .masters import product_version_keys
 from .orders import CANCELLED, SHIPPED
+from .plant import CATEGORY_NAMES
+from .production import CANCELLED as WO_CANCELLED
+from .production import RELEASED
 from .simulation import SimResult
 
 FILE_DAY = "_day"  # simulation day of the file a row goes to
@@ -272,14 +275,17 @@ def products(res: SimResult, first_day: int) -> pl.DataFrame:
             "sup": p.supplier[day, sku],
         }
     )
+    supplier = ids.supplier("sup")
+    if p.made is not None:  # a made sku has no supplier of its own
+        supplier = pl.when(~pl.lit(pl.Series(p.made)).gather(pl.col("i"))).then(supplier)
     v = v.with_columns(
         sku=ids.sku("i"),
         product_name=pl.lit(p.names).gather(pl.col("i")),
-        category=_pick([c.name for c in CATEGORIES], "cat"),
+        category=_pick(CATEGORY_NAMES, "cat"),
         subcategory=pl.lit(p.subcategory).gather(pl.col("i")),
         unit_cost=_money("cost"),
         list_price=_money("price"),
-        primary_supplier_id=ids.supplier("sup"),
+        primary_supplier_id=supplier,
         order_multiple=pl.lit(pl.Series(p.case_pack)).gather(pl.col("i")),
         min_order_qty=pl.lit(pl.Series(p.min_order_qty)).gather(pl.col("i")),
     )
@@ -324,6 +330,85 @@ def warehouses(res: SimResult, first_day: int) -> pl.DataFrame:
     )
 
 
+def work_centers(res: SimResult, first_day: int) -> pl.DataFrame:
+    plant = res.plant
+    return _master(
+        "work_centers",
+        res,
+        first_day,
+        pl.DataFrame(
+            {
+                FILE_DAY: [0] * len(plant.center_ids),
+                "work_center_id": plant.center_ids,
+                "work_center_name": plant.center_names,
+                "warehouse_id": [res.warehouses[s].id for s in plant.center_site],
+                "capacity_hours_per_day": plant.capacity,
+            }
+        ),
+    )
+
+
+def bill_of_materials(res: SimResult, first_day: int) -> pl.DataFrame:
+    plant, ids = res.plant, _Ids(res)
+    v = pl.DataFrame(
+        {
+            FILE_DAY: np.zeros(plant.parent.size, np.int64),
+            "parent": plant.parent,
+            "child": plant.child,
+            "quantity_per": plant.quantity_per.astype(float),
+            "scrap_allowance": plant.allowance,
+        },
+        nan_to_null=True,
+    )
+    v = v.with_columns(parent_sku=ids.sku("parent"), component_sku=ids.sku("child"))
+    return _master("bill_of_materials", res, first_day, v)
+
+
+def work_orders(res: SimResult, first_day: int) -> pl.DataFrame:
+    w, ids = res.work_orders, _Ids(res)
+    names = ("day", "seq", "sku", "wh", "center", "qty", "planned_start", "planned_finish", "status")
+    names += ("created_ts", "released_ts", "start_ts", "finish_ts", "cancelled_ts")
+    names += ("produced", "scrapped", "hours", "reason", "defect_sku")
+    base = pl.DataFrame({k: w[k] for k in names}).with_row_index("_row")
+    released = pl.col("status") == RELEASED
+    v = _versions(
+        base,
+        first_day,
+        res.world.n_days - 1,
+        [
+            (pl.lit(True), "planned", "created_ts"),
+            (released, "released", "released_ts"),
+            (released, "in_progress", "start_ts"),
+            (released, "completed", "finish_ts"),
+            (pl.col("status") == WO_CANCELLED, "cancelled", "cancelled_ts"),
+        ],
+    )
+    st = pl.col("_status")
+    started, done = st.is_in(["in_progress", "completed"]), st == "completed"
+    reason = pl.when(done & (pl.col("scrapped") > 0)).then(_pick(SCRAP_REASONS, pl.col("reason").clip(0)))
+    v = v.with_columns(
+        work_order_id=ids.stamped("WO-", "day", "seq", 4),
+        sku=ids.sku(),
+        work_center_id=_pick(res.plant.center_ids, "center"),
+        warehouse_id=ids.warehouse(),
+        planned_start_date=ids.date("planned_start"),
+        planned_finish_date=ids.date("planned_finish"),
+        quantity_planned=pl.col("qty"),
+        status=st,
+        actual_start_ts=pl.when(started).then(ids.ts("start_ts")),
+        actual_finish_ts=pl.when(done).then(ids.ts("finish_ts")),
+        quantity_produced=pl.when(done).then(pl.col("produced")),
+        quantity_scrapped=pl.when(done).then(pl.col("scrapped")),
+        labor_hours=pl.when(done).then(pl.col("hours")),
+        scrap_reason=reason,
+        defect_component_sku=pl.when(reason.is_not_null() & (pl.col("defect_sku") >= 0)).then(
+            ids.sku(pl.col("defect_sku").clip(0))
+        ),
+        updated_at=ids.ts("_upd"),
+    )
+    return _conform("work_orders", v)
+
+
 BUILDERS = {
     "products": products,
     "warehouses": warehouses,
@@ -332,4 +417,7 @@ BUILDERS = {
     "inventory": inventory,
     "purchase_orders": purchase_orders,
     "returns": returns,
+    "work_centers": work_centers,
+    "bill_of_materials": bill_of_materials,
+    "work_orders": work_orders,
 }

@@ -1,0 +1,288 @@
+"""The manufacturer beside the trader: which skus are made, what they are made of, and where.
+
+A share of the assortment is made in-house at the own sites (the 3pl partners only store and ship).
+Each made sku is assembled from a few purchased components, new skus of their own that are bought on
+purchase orders like any other and never sold; popular parts (packaging, fasteners) go into many
+products. A few products contain a sub-assembly that is itself made from components (a second BOM
+level). Each site has a few work centers of finite capacity, sized from the demand they are expected
+to meet, one of them tight (it queues and runs late when demand peaks).
+
+Made skus are sold from the site of their country (or the first site): their demand at the other
+warehouses moves there. Components get the dependent demand of their parents, through the BOM, in the
+planner's look-ahead, so they are bought ahead of the work orders that consume them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import polars as pl
+
+from .arrays import ranges
+from .config import Stream, World, rng
+from .demand import Demand
+from .masters import CATEGORIES, NEVER, Products, Suppliers, WarehouseSpec
+
+COMPONENT_CATEGORY = "Components"
+CATEGORY_NAMES = (*(c.name for c in CATEGORIES), COMPONENT_CATEGORY)
+MADE_SHARE = 0.175  # of the assortment
+SUB_ASSEMBLY_SHARE = 0.125  # sub-assemblies per made sku
+PARTS_PER_MADE = 1.3  # purchased components per made sku: fewer than their uses, so parts are shared
+MATERIAL_SHARE = 0.55  # of a parent's unit cost spent on its components
+# Of the units a supplier's inbound quality control lets through, this share of its defect rate fails in
+# production (component_defect scrap); the component supplier with the worst record is at least this bad.
+ESCAPE = 0.35
+WORST_COMPONENT_DEFECT = 0.03
+# Work centers at each site: (name, hours per working day, utilisation its standard times are set for);
+# the first is the tight one.
+CENTERS = (("Assembly Line 1", 16.0, 0.78), ("Assembly Line 2", 16.0, 0.5), ("Sub-assembly Cell", 8.0, 0.5))
+SIZING_DAYS = 120  # demand from the world's start over which centers are sized (fixed: increments agree)
+_PARTS = (
+    ("Circuit Board", "Electronic parts"),
+    ("Battery Cell", "Electronic parts"),
+    ("Motor", "Electronic parts"),
+    ("Switch", "Electronic parts"),
+    ("Cable Harness", "Electronic parts"),
+    ("Housing", "Mechanical parts"),
+    ("Steel Frame", "Mechanical parts"),
+    ("Spring", "Mechanical parts"),
+    ("Fastener Kit", "Mechanical parts"),
+    ("Seal", "Mechanical parts"),
+    ("Fabric Panel", "Textiles"),
+    ("Zip", "Textiles"),
+    ("Thread Spool", "Textiles"),
+    ("Gift Box", "Packaging"),
+    ("Carton", "Packaging"),
+    ("Label Set", "Packaging"),
+)
+_ASSEMBLIES = ("Drive Unit", "Control Module", "Frame Assembly", "Handle Assembly", "Power Pack")
+SUB_ASSEMBLIES = "Sub-assemblies"
+
+
+@dataclass(frozen=True)
+class Plant:
+    n_sold: int  # skus [0, n_sold) are the assortment; then sub-assemblies, then purchased components
+    made: np.ndarray  # (n_all,) made in-house: finished goods and sub-assemblies
+    # BOM edges, sorted by parent: parent makes use of quantity_per units of child per unit made
+    parent: np.ndarray
+    child: np.ndarray
+    quantity_per: np.ndarray  # whole units (int), so stock stays in units
+    allowance: np.ndarray  # planned scrap share of the parent (NaN where none is stated)
+    edge_start: np.ndarray  # (n_all + 1,) first edge of each parent (CSR)
+    sites: tuple[int, ...]  # warehouses that manufacture
+    site_of: np.ndarray  # (n_wh,) site whose stock serves each warehouse's made demand
+    center_site: np.ndarray  # (n_wc,) warehouse index
+    center_ids: tuple[str, ...]
+    center_names: tuple[str, ...]
+    capacity: np.ndarray  # (n_wc,) hours per working day
+    machine_risk: np.ndarray  # (n_wc,) chance a work order meets a breakdown
+    center_of: np.ndarray  # (n_all, n_wh) work center of a made sku at a site, -1 elsewhere
+    setup_hours: np.ndarray  # (n_all,)
+    run_hours: np.ndarray  # (n_all,) per unit: set so that each center's expected load is its utilisation
+
+    def gross(self) -> np.ndarray:
+        """Component units needed per parent unit planned, scrap allowance included, per edge."""
+        return self.quantity_per / (1 - np.nan_to_num(self.allowance))
+
+
+def _top_k(r: np.random.Generator, weights: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, item) of k[row] distinct items per row, drawn in proportion to weights (Gumbel top-k)."""
+    k = np.minimum(k, weights.size)
+    keys = np.log(weights)[None, :] + r.gumbel(size=(k.size, weights.size))
+    order = np.argsort(-keys, axis=1, kind="stable")
+    rows = np.repeat(np.arange(k.size), k)
+    return rows, order[rows, ranges(k)]
+
+
+def _sites(whs: tuple[WarehouseSpec, ...]) -> tuple[tuple[int, ...], np.ndarray]:
+    sites = tuple(i for i, w in enumerate(whs) if w.operator == "own")
+    same = [[s for s in sites if whs[s].country == w.country] for w in whs]
+    return sites, np.array([m[0] if m else sites[0] for m in same])
+
+
+def build_plant(
+    world: World, products: Products, suppliers: Suppliers, whs: tuple[WarehouseSpec, ...]
+) -> tuple[Plant, Products, Suppliers]:
+    """The plant, the products with sub-assemblies and components appended, and the suppliers with the
+    worst component supplier's quality as bad as its production scrap shows."""
+    r = rng(world.seed, Stream.MAKE, 0)
+    n = products.base.size
+    n_made = max(2, round(MADE_SHARE * n))
+    fg = np.sort(r.choice(n, size=n_made, replace=False))
+    n_sub = max(1, round(SUB_ASSEMBLY_SHARE * n_made))
+    n_part = max(6, round(PARTS_PER_MADE * n_made))
+    sub0, part0 = n, n + n_sub
+    n_all = part0 + n_part
+    popularity = 1 / np.arange(1, n_part + 1) ** 0.8
+
+    # Finished goods: 2-6 components, one of them a sub-assembly for some (every sub-assembly is used).
+    k_fg = r.integers(2, 7, size=n_made)
+    sub_of = np.where(r.random(n_made) < 0.25, r.integers(0, n_sub, size=n_made), -1)
+    sub_of[r.permutation(n_made)[:n_sub]] = np.arange(n_sub)
+    has_sub = sub_of >= 0
+    rows, part = _top_k(r, popularity, k_fg - has_sub)
+    parent = np.concatenate([fg[rows], fg[has_sub]])
+    child = np.concatenate([part0 + part, sub0 + sub_of[has_sub]])
+    # Sub-assemblies: 2-4 purchased components.
+    k_sub = r.integers(2, 5, size=n_sub)
+    rows, part = _top_k(r, popularity, k_sub)
+    parent = np.concatenate([parent, sub0 + rows])
+    child = np.concatenate([child, part0 + part])
+    order = np.lexsort((child, parent))
+    parent, child = parent[order], child[order]
+    m = parent.size
+    quantity_per = r.choice(np.array([1, 1, 1, 1, 2, 2, 3, 4]), size=m)
+    stated = r.random(n_all) < 0.4
+    allowance_of = np.round(r.uniform(0.01, 0.05, size=n_all) * 200) / 200
+    allowance = np.where(stated[parent], allowance_of[parent], np.nan)
+    edge_start = np.searchsorted(parent, np.arange(n_all + 1))
+
+    # Costs: a parent's material share split over its components; a part costs the mean of its uses.
+    k_of = np.diff(edge_start)
+    cost = np.zeros(n_all)
+    cost[:n] = products.cost[0]
+    for level in (parent < n, parent >= n):  # finished goods first, then sub-assemblies
+        share = MATERIAL_SHARE * cost[parent[level]] / (k_of[parent[level]] * quantity_per[level])
+        total = np.bincount(child[level], share, minlength=n_all)
+        uses = np.bincount(child[level], minlength=n_all)
+        new = (uses > 0) & (np.arange(n_all) >= n)
+        cost[new] = total[new] / uses[new]
+    new_cost = np.maximum(np.round(cost[n:]), 5).astype(np.int64)
+
+    # Component suppliers: the worst of the trader's suppliers supplies a good share of the parts.
+    n_sup = len(suppliers.ids) - 1  # the newcomer is onboarded later
+    worst = int(np.argmax(suppliers.defect[:n_sup]))
+    w = np.where(np.arange(n_sup) == worst, 0.3, 0.7 / max(n_sup - 1, 1))
+    part_supplier = r.choice(n_sup, size=n_part, p=w / w.sum())
+    defect = suppliers.defect.copy()
+    defect[worst] = max(defect[worst], WORST_COMPONENT_DEFECT)
+
+    kind = r.integers(0, len(_PARTS), size=n_part)
+    code = r.integers(100, 1000, size=n_all - n)
+    letters = np.array(list("ABCDEFGHJK"))
+    names = np.concatenate(
+        [
+            np.char.add(
+                np.char.add(np.array(_ASSEMBLIES)[np.arange(n_sub) % len(_ASSEMBLIES)], " A"), code[:n_sub].astype(str)
+            ),
+            np.char.add(
+                np.char.add(np.char.add(np.array([p[0] for p in _PARTS])[kind], " "), letters[code[n_sub:] % 10]),
+                code[n_sub:].astype(str),
+            ),
+        ]
+    )
+    pack = np.select([new_cost < 100, new_cost < 500, new_cost < 2000], [100, 50, 10], 1)
+    pack[:n_sub] = 5  # a sub-assembly's lot: made to what its parents need, not bought by the case
+    moq = np.where(
+        (r.random(n_all - n) < 0.5) | (np.arange(n_all - n) < n_sub), 0, r.integers(2, 6, size=n_all - n) * pack
+    )
+    h = products.cost.shape[0]
+    supplier = products.supplier.copy()
+    supplier[:, fg] = supplier[0, fg]  # made: its nominal supplier does not change
+    never = world.world_day(NEVER)
+    extended = replace(
+        products,
+        ids=pl.concat(
+            [
+                products.ids,
+                pl.Series(np.char.add("ASM-", np.char.zfill((np.arange(n_sub) + 1).astype(str), 4))),
+                pl.Series(np.char.add("CMP-", np.char.zfill((np.arange(n_part) + 1).astype(str), 5))),
+            ]
+        ),
+        names=pl.concat([products.names, pl.Series(names)]),
+        category=np.concatenate([products.category, np.full(n_all - n, len(CATEGORIES))]),
+        subcategory=pl.concat(
+            [products.subcategory, pl.Series([SUB_ASSEMBLIES] * n_sub + [_PARTS[k][1] for k in kind])]
+        ),
+        base=np.concatenate([products.base, np.zeros(n_all - n)]),
+        abc=np.concatenate([products.abc, np.ones(n_all - n, np.int64)]),
+        case_pack=np.concatenate([products.case_pack, pack]),
+        min_order_qty=np.concatenate([products.min_order_qty, moq]).astype(np.int64),
+        affinity=np.concatenate([products.affinity, np.zeros((n_all - n, products.affinity.shape[1]))]),
+        launch_day=np.concatenate([products.launch_day, np.full(n_all - n, world.world_day(-NEVER))]),
+        create_day=np.concatenate([products.create_day, np.zeros(n_all - n, np.int64)]),
+        clear_day=np.concatenate([products.clear_day, np.full(n_all - n, never)]),
+        end_day=np.concatenate([products.end_day, np.full(n_all - n, never + 45)]),
+        cost=np.concatenate([products.cost, np.broadcast_to(new_cost, (h, n_all - n))], axis=1),
+        price=np.concatenate(
+            [products.price, np.broadcast_to(np.round(new_cost * 1.25), (h, n_all - n))], axis=1
+        ).astype(np.int64),
+        supplier=np.concatenate(
+            [supplier, np.broadcast_to(np.r_[np.full(n_sub, worst), part_supplier], (h, n_all - n))], axis=1
+        ),
+        made=np.isin(np.arange(n_all), fg) | ((np.arange(n_all) >= sub0) & (np.arange(n_all) < part0)),
+    )
+
+    sites, site_of = _sites(whs)
+    n_c = len(CENTERS)
+    center_site = np.repeat(np.array(sites), n_c)
+    center_of = np.full((n_all, len(whs)), -1, np.int64)
+    slot = np.where(np.arange(n_all) >= sub0, n_c - 1, r.integers(0, n_c - 1, size=n_all))
+    made = extended.made
+    for i, s in enumerate(sites):
+        center_of[made, s] = i * n_c + slot[made]
+    cities = [whs[s].name.split()[0] for s in sites]
+    plant = Plant(
+        n_sold=n,
+        made=made,
+        parent=parent,
+        child=child,
+        quantity_per=quantity_per,
+        allowance=allowance,
+        edge_start=edge_start,
+        sites=sites,
+        site_of=site_of,
+        center_site=center_site,
+        center_ids=tuple(f"WC-{whs[s].id.split('-')[-1]}-{k + 1}" for s in sites for k in range(n_c)),
+        center_names=tuple(f"{c} {name}" for c in cities for name, _, _ in CENTERS),
+        capacity=np.tile(np.array([c for _, c, _ in CENTERS]), len(sites)),
+        machine_risk=r.uniform(0.03, 0.10, size=center_site.size),
+        center_of=center_of,
+        setup_hours=np.round(r.uniform(0.5, 2.5, size=n_all) * 4) / 4,
+        run_hours=np.exp(r.normal(0, 0.5, size=n_all)),  # relative; scaled to the demand by plant_demand
+    )
+    return plant, extended, replace(suppliers, defect=defect)
+
+
+def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarray) -> tuple[Demand, Plant]:
+    """Customer demand over every sku (made skus sold from their site), the planner's look-ahead with the
+    BOM's dependent demand, and the plant's work centers sized for that demand (`lot_days`: the days of
+    demand a sku's lots cover, which sets how often it is set up)."""
+    h, n, n_wh = demand.lam.shape
+    n_all = plant.made.size
+    lam = np.zeros((h, n_all, n_wh))
+    lam[:, :n] = demand.lam
+    made_fg = np.flatnonzero(plant.made[:n])
+    for w in range(n_wh):
+        if plant.site_of[w] != w:
+            lam[:, made_fg, plant.site_of[w]] += lam[:, made_fg, w]
+            lam[:, made_fg, w] = 0
+    need = lam.copy()  # customer and dependent demand: what each site must make or buy
+    gross = plant.gross()
+    for level in (plant.parent < n, plant.parent >= n):  # parents' totals are complete level by level
+        for s in plant.sites:
+            np.add.at(need[:, :, s], (slice(None), plant.child[level]), need[:, plant.parent[level], s] * gross[level])
+    flat = need.reshape(h, -1)
+    cum = np.zeros((h + 1, flat.shape[1]))
+    np.cumsum(flat, axis=0, out=cum[1:])
+    discount = np.zeros((h, n_all))
+    discount[:, :n] = demand.discount
+
+    # Standard times: each center's expected run and setup hours per working day (five of seven) make
+    # its utilisation; a sku's relative time keeps its share.
+    w0 = world.world_day(0)
+    lo, hi = min(max(w0, 0), h - 1), min(max(w0, 0) + SIZING_DAYS, h)
+    rate = need[lo:hi].mean(axis=0)  # (n_all, n_wh)
+    sku, wh = np.nonzero(plant.center_of >= 0)
+    center = plant.center_of[sku, wh]
+    n_wc = plant.capacity.size
+    setup = np.bincount(center, plant.setup_hours[sku] / lot_days[sku], minlength=n_wc) * 7 / 5
+    relative = np.bincount(center, rate[sku, wh] * plant.run_hours[sku], minlength=n_wc) * 7 / 5
+    target = plant.capacity * np.tile(np.array([u for _, _, u in CENTERS]), len(plant.sites))
+    per_unit = np.maximum(target - setup, 0.2 * target) / np.maximum(relative, 1e-9)
+    # A sku runs on one center per site; its time is the same at every site (the first site's scale).
+    first = np.full(n_all, -1)
+    first[sku[::-1]] = center[::-1]
+    run_hours = np.where(first >= 0, plant.run_hours * per_unit[np.maximum(first, 0)], 0.0)
+    return Demand(lam=lam, cum=cum, discount=discount), replace(plant, run_hours=np.round(run_hours, 4))
