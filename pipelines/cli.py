@@ -38,13 +38,18 @@ def main() -> None:
 @click.option("--days", type=int, default=730, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True)
 @click.option("--faults", is_flag=True, help="Also write bad files and rows, with faults_manifest.json.")
+@click.option("--no-make", is_flag=True, help="A pure trader: no manufacturing, none of the Make feeds.")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Default: the landing folder.")
-def generate(scale: float, seed: int, start, days: int, fmt: str, faults: bool, out: Path | None) -> None:
+def generate(
+    scale: float, seed: int, start, days: int, fmt: str, faults: bool, no_make: bool, out: Path | None
+) -> None:
     """Write demo feeds into the landing folder."""
     from pipelines.demo import generate as run_generator
 
     out = out or paths().landing
-    summary = run_generator(out, scale=scale, seed=seed, start=start.date(), days=days, fmt=fmt, faults=faults)
+    summary = run_generator(
+        out, scale=scale, seed=seed, start=start.date(), days=days, fmt=fmt, faults=faults, make=not no_make
+    )
     for feed, files in summary.files_written.items():
         click.echo(f"{feed:<16} {files:>5} files {summary.rows_written[feed]:>10,} rows")
     if summary.manifest_path:
@@ -120,24 +125,43 @@ def _report(summary, what: str) -> None:
 @main.command()
 @click.argument("query", required=False)
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-def sql(query: str | None, fmt: str) -> None:
-    """Run a read-only QUERY against the published snapshot; without one, an interactive prompt.
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Rows printed per result, 0 for all (default: 1000 for a table, every row for csv and json).",
+)
+def sql(query: str | None, fmt: str, max_rows: int | None) -> None:
+    """Run a read-only QUERY against the published snapshot; without one, an interactive prompt (or the
+    statements piped on stdin). Several statements print every result, in order.
 
     Readers cannot read or write files, load extensions or change settings; to export, redirect the
     output: `scm sql --format csv "select ..." > file.csv`."""
-    from pipelines.query import QueryError, run_query
+    from pipelines.query import DEFAULT_MAX_ROWS, QueryError, run
 
     if query is None:
         from pipelines.shell import repl
 
-        repl()
+        repl(max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows or None)
         return
+    limit = (DEFAULT_MAX_ROWS if fmt == "table" else None) if max_rows is None else max_rows or None
+    # A cut table says so in its output; a cut csv or json says so on stderr, keeping the file clean.
+    note = lambda line: click.echo(line, nl=False, err=fmt != "table")  # noqa: E731
     try:
-        out = run_query(query, fmt, warn=lambda line: click.echo(f"warning: {line}", err=True))
+        run(
+            query,
+            fmt,
+            emit=lambda out: click.echo(out, nl=False),
+            note=note,
+            warn=lambda line: click.echo(f"warning: {line}", err=True),
+            max_rows=limit,
+        )
     except QueryError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    click.echo(out, nl=False)
+    except KeyboardInterrupt:  # the statement was cancelled first (query.execute)
+        click.echo("cancelled", err=True)
+        sys.exit(130)
 
 
 @main.command()
