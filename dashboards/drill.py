@@ -28,13 +28,16 @@ class Drill:
     codes: dict[str, str] = field(default_factory=dict)  # code columns -> labels kind (formatting.for_display)
 
 
-def _open(name: str) -> None:
-    st.query_params[PARAM] = name
+def select(name: str | None) -> None:
+    """Open the drill-down `name` (None closes it): a widget's callback."""
+    if name is not None:
+        st.query_params[PARAM] = name
+    elif PARAM in st.query_params:
+        del st.query_params[PARAM]
 
 
 def _close() -> None:
-    if PARAM in st.query_params:
-        del st.query_params[PARAM]
+    select(None)
 
 
 def button(name: str, label: str = "Show the rows", key: str | None = None) -> None:
@@ -42,7 +45,7 @@ def button(name: str, label: str = "Show the rows", key: str | None = None) -> N
     st.button(
         label,
         key=f"drill_open_{key or name}",
-        on_click=_open,
+        on_click=select,
         args=(name,),
         icon=":material/table_rows:",
         type="tertiary",

@@ -228,15 +228,21 @@ def tile(
         description = f"MTD {description}" if description else "MTD"
         when = f"{when} to date (as of {as_of:%d %b %Y})"
     status = on_target(target, last)
+    delta, arrow = fmt_delta(last, previous[1], kpi.unit), "auto"
     if status is not None:
-        # Not by colour alone: the word is there for a reader who cannot tell red from green.
+        # Not by colour alone: the word is there for a reader who cannot tell red from green. Without a change to
+        # show, the verdict takes the change's place so that the colour has something to colour.
         verdict = "target met" if status else "target missed"
-        description = f"{description} · {verdict}" if description else verdict
+        if delta is None:
+            delta, arrow = verdict, "off"
+        else:
+            description = f"{description} · {verdict}" if description else verdict
     st.metric(
         kpi.label,
         fmt(last, kpi.unit),
-        fmt_delta(last, previous[1], kpi.unit),
+        delta,
         delta_color=target_color(status, kpi),
+        delta_arrow=arrow,
         help=f"{kpi.help} {when}.{target_note(target, last, kpi.unit)}",
         border=True,
         chart_data=[v for _, v in points if not formatting.is_empty(v)] if len(points) > 1 else None,

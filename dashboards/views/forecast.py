@@ -4,7 +4,7 @@ category, with the value it adds over seasonal naive."""
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, filters, formatting, kpis, labels, queries
+from dashboards import charts, drill, filters, formatting, kpis, labels, queries
 
 SERIES_KEY = "forecast_series"
 HISTORY_DAYS = 91
@@ -17,7 +17,10 @@ accuracy = queries.forecast_accuracy(sel.path, sel.category, sel.warehouse)
 overall = accuracy.filter(category="all categories", model="selected")
 selected = overall.row(0, named=True) if overall.height else {}
 a, b, c, d = st.columns(4)
-a.metric("Forecast WAPE", kpis.fmt(selected.get("wape"), "rate"), border=True, help=kpis.KPIS["forecast_wape"].help)
+with a:
+    kpis.tile("forecast_wape", [("the latest run of each series", selected.get("wape"))] if selected else [])
+    if selected:
+        drill.button("series_by_error")
 b.metric("Forecast bias", kpis.fmt(selected.get("bias"), "rate"), border=True, help=kpis.KPIS["forecast_bias"].help)
 c.metric(
     "Forecast value added",
@@ -37,8 +40,20 @@ st.caption(
     "forecasting run."
 )
 
-st.subheader("History and forecast")
 series = queries.forecast_series(sel.path, sel.category, sel.warehouse)
+drill.show(
+    {
+        "series_by_error": drill.Drill(
+            "Forecast series, the largest error first",
+            lambda: series.sort("wape", descending=True, nulls_last=True),
+            "Each series' selected model and its backtest WAPE, under the category and warehouse filters.",
+            codes={"selected_model": "model"},
+        )
+    },
+    "forecast",
+)
+
+st.subheader("History and forecast")
 if series.is_empty():
     st.info("No forecast series for this selection.")
 else:
@@ -83,4 +98,9 @@ st.caption(
 st.subheader("WAPE by category and model")
 by_category = accuracy.filter(pl.col("category") != "all categories")
 table = by_category.pivot(on="model", index="category", values="wape", sort_columns=True)
-formatting.dataframe(table, {c: "rate" for c in table.columns[1:]})
+formatting.dataframe(
+    table,
+    {c: "rate" for c in table.columns[1:]},
+    targets=dict.fromkeys(table.columns[1:], kpis.targets().get("forecast_wape")),
+)
+st.caption("Green: within the forecast WAPE target; red: above it.")

@@ -1,9 +1,8 @@
 """Inventory: stock value over time, stockouts, how many days the stock covers, and the aged and excess stock."""
 
-import polars as pl
 import streamlit as st
 
-from dashboards import charts, filters, formatting, kpis, queries
+from dashboards import charts, drill, filters, formatting, kpis, queries, queries_drill
 
 sel = filters.selection()
 st.title("Inventory")
@@ -18,25 +17,48 @@ with a:
     kpis.tile("inventory_value", list(zip(monthly["month"], monthly["inventory_value"], strict=True)))
 with b:
     kpis.tile("stockout_rate", list(zip(monthly["month"], monthly["stockout_rate"], strict=True)))
+    if monthly.height:
+        drill.button("stockout_positions")
 stock_value = position["stock_value"].sum()
 # A position the inventory feed stopped reporting is not known to be out of stock today (is_stale).
-out_now = position.filter((pl.col("on_hand_qty") == 0) & ~pl.col("is_stale"))
+out_now = queries_drill.out_of_stock_now(sel.path, sel.category, sel.warehouse)
 c.metric(
     "Stock value now",
     kpis.fmt(stock_value, "money"),
     border=True,
-    help="On hand x current unit cost on the as-of date (kpi_inventory_position).",
+    help="On hand x current unit cost on the as-of date.",
 )
-d.metric(
-    "Out of stock now",
-    f"{out_now.height:,}",
-    border=True,
-    help="Sku-warehouses with nothing on hand on the as-of date.",
-)
+with d:
+    st.metric(
+        "Out of stock now",
+        f"{out_now.height:,}",
+        border=True,
+        help="Sku-warehouses with nothing on hand on the as-of date (those the feed stopped reporting left out).",
+    )
+    if out_now.height:
+        drill.button("out_of_stock_now")
 e.metric("Sku-warehouses", f"{position.height:,}", border=True)
 st.caption(
-    "Inventory value and stockout rate as kpi_monthly defines them, for the category and warehouse filters "
-    f"(marts.kpi_inventory_monthly); the rest on the as-of date{f' ({as_of:%d %b %Y})' if as_of else ''}."
+    "Inventory value and stockout rate by month for the category and warehouse filters; the rest on the as-of "
+    f"date{f' ({as_of:%d %b %Y})' if as_of else ''}."
+)
+
+latest = monthly["month"][-1] if monthly.height else sel.last_month
+drill.show(
+    {
+        "stockout_positions": drill.Drill(
+            f"Sku-warehouses out of stock, {filters.month_label(latest)}",
+            lambda: queries_drill.stockout_positions(sel.path, latest, latest, sel.category, sel.warehouse),
+            "Days with nothing on hand in the tile's month, under the filters: they add up to the stockout rate's "
+            "days out of stock.",
+        ),
+        "out_of_stock_now": drill.Drill(
+            "Out of stock now",
+            lambda: out_now,
+            "Nothing on hand on the as-of date, under the filters, the most ordered in 28 days first.",
+        ),
+    },
+    "inventory",
 )
 
 left, right = st.columns(2)
@@ -47,8 +69,10 @@ with left:
 with right:
     st.subheader("Stockout rate")
     st.altair_chart(
-        charts.trend(monthly, "month", {"stockout_rate": "stockout rate"}, "rate", zero=True), width="stretch"
+        charts.trend(monthly, "month", {"stockout_rate": "stockout rate"}, "rate", zero=True, targets=kpis.targets()),
+        width="stretch",
     )
+    st.caption("Dashed: the target.")
 
 left, right = st.columns(2)
 with left:

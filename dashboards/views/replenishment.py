@@ -5,7 +5,7 @@ and which stockouts are coming (marts.replenishment), sortable and downloadable;
 import polars as pl
 import streamlit as st
 
-from dashboards import filters, kpis
+from dashboards import drill, filters, kpis
 from dashboards import queries_replenishment as queries
 
 EXCEPTIONS = {
@@ -22,31 +22,66 @@ totals = queries.replenishment_totals(sel.path, sel.category, sel.warehouse)
 exceptions = queries.replenishment_exceptions(sel.path, sel.category, sel.warehouse)
 within_lead_time = exceptions.filter(exception_type="stockout_within_lead_time").height
 
+rows = queries.replenishment(sel.path, sel.category, sel.warehouse)
 a, b, c, d = st.columns(4)
-a.metric(
-    "Recommended order value",
-    kpis.fmt(totals["recommended_order_value"], "money"),
-    border=True,
-    help="Sum of recommended_order_qty x current unit cost.",
-)
-b.metric(
-    "Recommended units",
-    kpis.fmt(totals["recommended_order_qty"], "count"),
-    border=True,
-    help=f"Over {totals['to_order']:,} of {totals['positions']:,} sku-warehouses.",
-)
-c.metric(
-    "Projected stockouts",
-    f"{totals['projected_stockouts']:,}",
-    border=True,
-    help="Sku-warehouses whose stock runs out within the forecast horizon, open POs counted on arrival. Positions "
-    "with stale stock have no projection.",
-)
-d.metric(
-    "Within lead time",
-    f"{within_lead_time:,}",
-    border=True,
-    help="Projected stockouts before an order placed today could arrive.",
+with a:
+    st.metric(
+        "Recommended order value",
+        kpis.fmt(totals["recommended_order_value"], "money"),
+        border=True,
+        help="Sum of recommended_order_qty x current unit cost.",
+    )
+    if totals["to_order"]:
+        drill.button("to_order", key="value")
+with b:
+    st.metric(
+        "Recommended units",
+        kpis.fmt(totals["recommended_order_qty"], "count"),
+        border=True,
+        help=f"Over {totals['to_order']:,} of {totals['positions']:,} sku-warehouses.",
+    )
+    if totals["to_order"]:
+        drill.button("to_order", key="units")
+with c:
+    st.metric(
+        "Projected stockouts",
+        f"{totals['projected_stockouts']:,}",
+        border=True,
+        help="Sku-warehouses whose stock runs out within the forecast horizon, open POs counted on arrival. "
+        "Positions with stale stock have no projection.",
+    )
+    if totals["projected_stockouts"]:
+        drill.button("projected_stockouts")
+with d:
+    st.metric(
+        "Within lead time",
+        f"{within_lead_time:,}",
+        border=True,
+        help="Projected stockouts before an order placed today could arrive.",
+    )
+    if within_lead_time:
+        drill.button("stockout_within_lead_time")
+drill.show(
+    {
+        "to_order": drill.Drill(
+            "Sku-warehouses to order",
+            lambda: rows.filter(pl.col("recommended_order_qty") > 0),
+            "A recommended order quantity above zero, under the category and warehouse filters.",
+            codes={"selected_model": "model"},
+        ),
+        "projected_stockouts": drill.Drill(
+            "Projected stockouts",
+            lambda: rows.filter(pl.col("projected_stockout_date").is_not_null()),
+            "Stock runs out within the forecast horizon, under the category and warehouse filters.",
+            codes={"selected_model": "model"},
+        ),
+        "stockout_within_lead_time": drill.Drill(
+            "Stockouts within lead time",
+            lambda: exceptions.filter(exception_type="stockout_within_lead_time").drop("exception_type"),
+            "Projected before an order placed today could arrive, under the category and warehouse filters.",
+        ),
+    },
+    "replenishment",
 )
 if totals["as_of_date"] is not None:
     st.caption(
@@ -70,7 +105,6 @@ VIEWS = {
     "All": pl.lit(True),
 }
 view = st.radio("Show", list(VIEWS), horizontal=True, key="replenishment_view", label_visibility="collapsed")
-rows = queries.replenishment(sel.path, sel.category, sel.warehouse)
 shown = rows.filter(VIEWS[view])
 st.caption(
     f"{shown.height:,} of {rows.height:,} sku-warehouses, the earliest projected stockout first; click a "

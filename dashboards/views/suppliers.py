@@ -1,27 +1,34 @@
 """Suppliers: the 90-day scorecard, lead-time distributions and the open purchase orders that are late."""
 
-import polars as pl
 import streamlit as st
 
-from dashboards import charts, filters, formatting, kpis, queries
+from dashboards import charts, drill, filters, formatting, kpis, queries, queries_drill
 
 sel = filters.selection()
 st.title("Suppliers")
 
 monthly = queries.kpi_monthly(sel.path, queries.SOURCE_KPIS, *sel.months)
-open_pos = queries.open_purchase_orders(sel.path, sel.category, sel.warehouse)
-late = open_pos.filter(pl.col("days_late") > 0)
+late = queries_drill.late_open_po_lines(sel.path, sel.category, sel.warehouse)
+TILE_DRILLS = {"supplier_on_time_rate": "po_lines_late", "supplier_in_full_rate": "po_lines_short"}
 columns = st.columns(len(queries.SOURCE_KPIS) + 1)
+latest: dict[str, object] = {}
 for column, name in zip(columns, queries.SOURCE_KPIS, strict=False):
     with column:
         part = monthly.filter(kpi=name)
         kpis.tile(name, list(zip(part["month"], part["value"], strict=True)))
-columns[-1].metric(
-    "Late open PO lines",
-    f"{late.height:,}",
-    border=True,
-    help="Open PO lines past their promised date on the as-of date (category and warehouse apply).",
-)
+        if part.height:
+            latest[name] = part["month"][-1]
+            if name in TILE_DRILLS:
+                drill.button(TILE_DRILLS[name])
+with columns[-1]:
+    st.metric(
+        "Late open PO lines",
+        f"{late.height:,}",
+        border=True,
+        help="Open PO lines past their promised date on the as-of date (category and warehouse apply).",
+    )
+    if late.height:
+        drill.button("late_po_lines")
 filters.not_applied(
     sel,
     {
@@ -29,6 +36,33 @@ filters.not_applied(
         "warehouse": "the monthly Source KPIs above are network-wide (marts.kpi_monthly).",
         "channel": "purchasing has no sales channel.",
     },
+)
+
+
+def _received(miss: str, name: str):
+    month = latest.get(name, sel.last_month)
+    return lambda: queries_drill.received_po_lines(sel.path, miss, month, month)
+
+
+drill.show(
+    {
+        "po_lines_late": drill.Drill(
+            f"PO lines received late, {filters.month_label(latest.get('supplier_on_time_rate', sel.last_month))}",
+            _received("late", "supplier_on_time_rate"),
+            "Received in the tile's month after their promised date; network-wide, as the tile.",
+        ),
+        "po_lines_short": drill.Drill(
+            f"PO lines received short, {filters.month_label(latest.get('supplier_in_full_rate', sel.last_month))}",
+            _received("short", "supplier_in_full_rate"),
+            "Received in the tile's month with fewer units than ordered; network-wide, as the tile.",
+        ),
+        "late_po_lines": drill.Drill(
+            "Late open PO lines",
+            lambda: late,
+            "Open on the as-of date and past their promised date, under the category and warehouse filters.",
+        ),
+    },
+    "suppliers",
 )
 
 st.subheader("Scorecard")
@@ -42,8 +76,8 @@ if card.height:
     formatting.dataframe(
         card.drop("window_start", "window_end"),
         column_config={
-            "supplier_on_time_rate": st.column_config.ProgressColumn(
-                "on time", format="percent", min_value=0, max_value=1
+            "supplier_on_time_rate": st.column_config.NumberColumn(
+                "on time", format="percent", help="Green: meets the target; red: misses it."
             ),
             "supplier_in_full_rate": st.column_config.ProgressColumn(
                 "in full", format="percent", min_value=0, max_value=1
@@ -55,6 +89,7 @@ if card.height:
             "customer_defect_rate": st.column_config.NumberColumn("customer defect rate", format="percent"),
             "po_value": st.column_config.NumberColumn("PO value", format="localized"),
         },
+        targets={"supplier_on_time_rate": kpis.targets().get("supplier_on_time_rate")},
     )
 
 st.subheader("Lead time per supplier")
@@ -73,6 +108,7 @@ if late.is_empty():
     st.success("No open PO line is past its promised date.")
 else:
     st.error(f"{late.height:,} open PO lines are late, {late['open_qty'].sum():,} units.")
+open_pos = queries.open_purchase_orders(sel.path, sel.category, sel.warehouse)
 formatting.dataframe(
     open_pos,
     column_config={
