@@ -5,6 +5,9 @@
     PO value: quantity_ordered x the PO line's unit_cost over non-cancelled PO lines ordered in the window.
     customer_defect_rate: units returned with reason `defective` (returns requested in the window)
     of the skus whose primary supplier it is, / units of those skus shipped in the window.
+    production_defect_units: units scrapped with reason `component_defect` by work orders completed in
+    the window (by actual_finish_ts) whose defect_component_sku has it as primary supplier (a component
+    the product master does not hold counts for the unknown supplier, as its returns would).
 #}
 with
 
@@ -35,6 +38,12 @@ order_lines as (
 returns as (
 
     select * from {{ ref('fct_returns') }}
+
+),
+
+work_orders as (
+
+    select * from {{ ref('fct_work_orders') }}
 
 ),
 
@@ -115,6 +124,23 @@ defective_returns as (
 
 ),
 
+production_defects as (
+
+    select
+        coalesce(products.primary_supplier_key, {{ unknown_key() }}) as supplier_key,
+        cast(sum(coalesce(work_orders.quantity_scrapped, 0)) as bigint) as production_defect_units
+    from work_orders
+    left join products
+        on work_orders.defect_component_sku = products.sku
+        and not products.is_unknown
+    cross join scorecard_window
+    where work_orders.is_completed
+        and work_orders.scrap_reason = 'component_defect'
+        and work_orders.actual_finish_date between window_start and window_end
+    group by 1
+
+),
+
 joined as (
 
     select
@@ -137,7 +163,8 @@ joined as (
         coalesce(ordered_lines.po_lines_ordered, 0) as po_lines_ordered,
         coalesce(ordered_lines.po_value, 0) as po_value,
         coalesce(shipped_units.units_shipped, 0) as units_shipped,
-        coalesce(defective_returns.units_returned_defective, 0) as units_returned_defective
+        coalesce(defective_returns.units_returned_defective, 0) as units_returned_defective,
+        coalesce(production_defects.production_defect_units, 0) as production_defect_units
     from suppliers
     cross join scorecard_window
     left join received_lines
@@ -148,6 +175,8 @@ joined as (
         on suppliers.supplier_key = shipped_units.supplier_key
     left join defective_returns
         on suppliers.supplier_key = defective_returns.supplier_key
+    left join production_defects
+        on suppliers.supplier_key = production_defects.supplier_key
 
 ),
 
@@ -184,13 +213,15 @@ final as (
         units_returned_defective,
         case when units_shipped > 0
             then cast(units_returned_defective as double precision) / units_shipped
-        end as customer_defect_rate
+        end as customer_defect_rate,
+        production_defect_units
     from joined
     where not is_unknown
         or received_po_lines > 0
         or po_lines_ordered > 0
         or units_shipped > 0
         or units_returned_defective > 0
+        or production_defect_units > 0
 
 )
 
