@@ -80,8 +80,9 @@ def referenced_view(feed: Feed, table: pl.DataFrame) -> pl.DataFrame | None:
 
 
 def _with_own_rows(feed: Feed, table: pl.DataFrame, referenced: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """`referenced` plus, for a feed whose rules add a row up with its other rows, the feed's own loaded rows."""
-    if not any(r.summed for r in feed.all_rules()):
+    """`referenced` plus, for a feed whose rules add a row up with its other rows or walk them as a graph, the
+    feed's own loaded rows."""
+    if not any(r.summed or r.kind == "acyclic" for r in feed.all_rules()):
         return referenced
     return {**referenced, feed.name: rules.current_versions(_as_loaded(table.select(feed.column_names)), feed)}
 
@@ -156,15 +157,21 @@ def _future_variant(feed: Feed, r: Rule, text: pl.DataFrame) -> tuple[pl.DataFra
 
 def _where(r: Rule) -> pl.Expr:
     """The pool rows a conditional rule applies to."""
-    c = pl.col(f"_t_{r.when.column}")
-    return c.is_null() if not r.when.values else c.is_in(list(r.when.values))
+    return rules.selects(r.when, pl.col(f"_t_{r.when.column}"))
+
+
+def _forced(r: Rule) -> str | None:
+    """A value of the condition's column that makes the rule apply."""
+    if r.when.positive is not None:
+        return "1" if r.when.positive else "0"
+    return r.when.values[0] if r.when.values else None
 
 
 def _conditional(r: Rule, text: pl.DataFrame, change: list[pl.Expr]) -> list[pl.DataFrame]:
     """The change on rows the rule applies to; and on any row, made to apply (its condition set)."""
     if r.when is None:
         return [text.with_columns(change)]
-    force = pl.lit(r.when.values[0] if r.when.values else None, pl.String).alias(r.when.column)
+    force = pl.lit(_forced(r), pl.String).alias(r.when.column)
     return [text.filter(_where(r)).with_columns(change), text.with_columns(force, *change)]
 
 
@@ -208,7 +215,7 @@ def _faults(feed: Feed, text: pl.DataFrame, referenced: dict[str, pl.DataFrame])
                 low_text = _number(low, dtype)
                 out.append(_Fault(r.name, _conditional(r, text, [pl.lit(low_text).alias(col)]), _touched(r, col)))
             if r.max is not None:
-                high = _number(r.max + step, dtype)
+                high = _number(r.max if r.strict_max else r.max + step, dtype)
                 out.append(_Fault(r.name, _conditional(r, text, [pl.lit(high).alias(col)]), _touched(r, col)))
         elif r.kind == "in_set":
             out.append(_Fault(r.name, [text.with_columns(pl.lit(f"not_a_{col}").alias(col))], (col,)))
@@ -217,6 +224,12 @@ def _faults(feed: Feed, text: pl.DataFrame, referenced: dict[str, pl.DataFrame])
             out.append(_Fault(r.name, variants, (col,)))
         elif r.kind == "pair_ge":
             out.append(_Fault(r.name, _pair_variants(feed, r, text), (r.column, r.other)))
+        elif r.kind == "pair_ne":
+            out.append(_Fault(r.name, [text.with_columns(pl.col(r.other).alias(col))], (col, r.other)))
+        elif r.kind == "acyclic":
+            # The edge turned round (a component made of its parent): with the loaded edge, a -> b -> a.
+            turned = text.with_columns(pl.col(col).alias(r.other), pl.col(r.other).alias(col))
+            out.append(_Fault(r.name, [turned], (col, r.other)))
         elif r.kind == "null_when":
             # A value the column takes elsewhere: plausible, and within any range rule (the smallest, or for
             # a time that must come after others, the largest).
@@ -281,7 +294,17 @@ def row_fault_file(
                 v = v.with_columns(_text(feed, version, bumped).alias(version))
             frames.append(v.select(*feed.column_names, _fault=pl.lit(k), _rule=pl.lit(f.rule)))
     cand = pl.concat(frames).with_row_index("_cand")
-    cand = cand.with_columns(_broken=_broken(feed, cand, one_file=False, referenced=referenced))
+    # Turned-round edges are judged apart from the other candidates: in one batch, their cycles would run
+    # through the other candidates' copies of the same edges.
+    graphs = {x.name: x for x in feed.all_rules() if x.kind == "acyclic"}
+    apart = cand["_rule"].is_in(list(graphs))
+    cand = pl.concat(
+        [
+            part.with_columns(_broken=_broken(feed, part, one_file=False, referenced=referenced))
+            for part in (cand.filter(~apart), cand.filter(apart))
+            if part.height
+        ]
+    ).sort("_cand")
     hits = (
         cand.with_columns(_hit=pl.col("_broken").list.contains(pl.col("_rule")), _extra=pl.col("_broken").list.len())
         .filter("_hit")
@@ -290,16 +313,26 @@ def row_fault_file(
     ranked = hits.with_columns(_key=_key_text(feed, hits.select(feed.column_names)))
     goods = text.head(GOOD_ROWS)
     used = set(_key_text(feed, goods).to_list())
-    chosen, entries = [], []
-    for k, f in enumerate(faults):  # greedy: the best candidate whose key is not yet in the file
+    chosen: list[pl.DataFrame | None] = [None] * len(faults)
+    entries: list[dict | None] = [None] * len(faults)
+    # Greedy: the best candidate whose key is not yet in the file. A turned-round edge comes last: it must not
+    # turn an edge another row of the file carries, or that row would lie on its cycle too.
+    for k in sorted(range(len(faults)), key=lambda k: faults[k].rule in graphs):
+        f = faults[k]
         rows = ranked.filter(pl.col("_fault") == k)
-        keys = rows["_key"].to_list()
-        at = next((i for i, key in enumerate(keys) if key not in used), None)
+        free = [key not in used for key in rows["_key"].to_list()]
+        if f.rule in graphs:
+            g = graphs[f.rule]
+            frames = [goods, *(c for c in chosen if c is not None)]
+            taken = {e for frame in frames for e in frame.select(g.other, g.column).iter_rows()}
+            turned = zip(rows[g.column].to_list(), rows[g.other].to_list(), strict=True)
+            free = [ok and edge not in taken for ok, edge in zip(free, turned, strict=True)]
+        at = next((i for i, ok in enumerate(free) if ok), None)
         if at is None:
             raise RuntimeError(f"{feed.name}: no row of this world can be made to break only {f.rule}")
-        used.add(keys[at])
-        chosen.append(rows[at].select(feed.column_names))
-        entries.append({"rule": f.rule, "also_breaks": [n for n in rows["_broken"][at] if n != f.rule]})
+        used.add(rows["_key"][at])
+        chosen[k] = rows[at].select(feed.column_names)
+        entries[k] = {"rule": f.rule, "also_breaks": [n for n in rows["_broken"][at] if n != f.rule]}
     split = min(3, goods.height)
     body = pl.concat([goods.head(split), goods.head(1), *chosen, goods.slice(split)])
     entries = [{"rule": unique_rule, "also_breaks": []}, *entries]
