@@ -27,6 +27,7 @@ MONTHS_KEY, CATEGORY_KEY, WAREHOUSE_KEY, CHANNEL_KEY = (
     "filter_channel",
 )
 _SELECTION_KEY = "selection"
+_INITIAL_MONTHS_KEY = "filter_months_initial"
 DEFAULT_MONTHS = 12
 
 # The URL's query parameters of the filters.
@@ -138,8 +139,11 @@ def sidebar(path: str) -> Selection:
     # A new session starts from the URL; later reruns keep what the reader chose (and write it to the URL below).
     params = st.query_params.to_dict()
     default = default_months(months, as_of) if len(months) > 1 else None
-    if default is not None and MONTHS_KEY not in st.session_state:
-        st.session_state[MONTHS_KEY] = months_from_url(params, months, default)
+    # The slider's initial value is the session's first URL's, kept for the session: a slider whose value
+    # argument changed between reruns would start over, and one set through the Session State API ignores it.
+    initial = st.session_state.get(_INITIAL_MONTHS_KEY)
+    if default is not None and not (isinstance(initial, tuple) and all(m in months for m in initial)):
+        initial = st.session_state[_INITIAL_MONTHS_KEY] = months_from_url(params, months, default)
     members = {CATEGORY_KEY: options["categories"], WAREHOUSE_KEY: warehouses, CHANNEL_KEY: options["channels"]}
     for key, param in _MEMBER_PARAMS.items():
         if key not in st.session_state:
@@ -151,6 +155,7 @@ def sidebar(path: str) -> Selection:
             first, last = st.select_slider(
                 "Months",
                 options=months,
+                value=initial,
                 format_func=lambda m: month_label(m, as_of),
                 key=MONTHS_KEY,
                 help="By the month each KPI is taken in (see the KPI "

@@ -136,7 +136,7 @@ def test_inventory_matches_kpi_monthly_and_the_position_mart(data_env, marts):
     )
     shown = metrics(run_app("inventory", **{filters.CATEGORY_KEY: category}))
     value, out = marts.one(
-        "select sum(stock_value), count(*) filter (where on_hand_qty = 0) "
+        "select sum(stock_value), count(*) filter (where on_hand_qty = 0 and not is_stale) "
         "from marts.kpi_inventory_position where category = $c",
         c=category,
     )

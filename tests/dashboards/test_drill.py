@@ -1,0 +1,205 @@
+"""Every kind of drill-down through AppTest on the fixture's warehouse: opened by its URL (?drill=) under a filter,
+the page shows as many rows as the tile's count for the same filter, read here from the KPI's own mart with
+plain SQL, and the CSV of those rows has them all under plain headers. Filters in the URL: a new session starts
+from them, and writes them back."""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboards import drill, filters, queries_drill
+from tests.dashboards.test_pages import APP, busiest_warehouse, default_last_month, metrics
+
+pytestmark = pytest.mark.slow
+
+
+def open_app(page: str | None = None, **params: str) -> AppTest:
+    """A new session opened at a URL with these query parameters (the drill-down and the filters), on `page`."""
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.run()
+    if page:
+        at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def shown_rows(at: AppTest) -> int:
+    """The drill-down's row count: its table (the first of the page: the section comes before any other) and the
+    count its caption says."""
+    (title,) = [s.value for s in at.subheader if s.proto.anchor == "drill"]
+    assert title
+    rows = len(at.dataframe[0].value) if at.dataframe else 0
+    assert any(c.value.startswith(f"{rows:,} rows.") for c in at.caption), [c.value for c in at.caption]
+    return rows
+
+
+def csv_rows(frame: pl.DataFrame, codes: dict[str, str] | None = None) -> pl.DataFrame:
+    written = pl.read_csv(io.StringIO(drill.csv(frame, codes)), infer_schema=False)
+    assert all("_" not in header for header in written.columns), written.columns  # plain headers, no column names
+    return written
+
+
+def top_category(marts) -> str:
+    return marts.one(
+        "select category from marts.dim_product where not is_unknown group by 1 order by count(*) desc, 1 limit 1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("miss", "met_column"),
+    [("not_otif", "otif_lines"), ("late", "on_time_lines"), ("short", "in_full_lines"), ("backorder", None)],
+)
+def test_fulfilment_lines_that_miss_are_the_tiles_count(data_env, marts, miss, met_column):
+    warehouse = busiest_warehouse(marts)
+    last = default_last_month(marts)
+    missed = f"sum(due_lines) - sum({met_column})" if met_column else "sum(backorder_lines)"
+    expected = marts.one(
+        f"select {missed} from marts.kpi_fulfilment_monthly where warehouse_id = $w and month = $m",
+        w=warehouse,
+        m=last,
+    )
+    at = open_app("fulfilment", drill=miss, warehouse=warehouse)
+    assert at.selectbox(key=filters.WAREHOUSE_KEY).value == warehouse
+    assert shown_rows(at) == expected
+    rows = queries_drill.order_lines(str(marts.path), miss, last, last, None, warehouse, None)
+    assert len(csv_rows(rows, {"channel": "channel"})) == expected
+    if miss == "late":
+        assert expected > 0  # the world has late lines: the comparison is not of zeros only
+
+
+def test_overview_orders_not_otif_are_the_tiles_count(data_env, marts):
+    last = default_last_month(marts)
+    due, otif = marts.one(
+        "select denominator, numerator from marts.kpi_monthly where kpi = 'otif_rate' and month = $m", m=last
+    )
+    at = open_app(drill="orders_not_otif")
+    assert shown_rows(at) == due - otif > 0
+    assert len(csv_rows(queries_drill.orders(str(marts.path), "not_otif", last, last))) == due - otif
+
+
+def test_inventory_stockout_days_add_up_to_the_stockout_rate(data_env, marts):
+    category = top_category(marts)
+    last = default_last_month(marts)
+    stockout_rows = marts.one(
+        "select stockout_rows from marts.kpi_inventory_monthly where month = $m and category = $c "
+        "and warehouse_id = 'all'",
+        m=last,
+        c=category,
+    )
+    at = open_app("inventory", drill="stockout_positions", category=category)
+    rows = queries_drill.stockout_positions(str(marts.path), last, last, category, None)
+    assert shown_rows(at) == rows.height
+    # One row per sku-warehouse, its days out of stock adding up to the rate's numerator.
+    assert rows.select("sku", "warehouse_id").n_unique() == rows.height
+    assert rows["stockout_days"].sum() == stockout_rows > 0
+    assert len(csv_rows(rows)) == rows.height
+
+
+def test_inventory_out_of_stock_now_is_the_tile(data_env, marts):
+    at = open_app("inventory", drill="out_of_stock_now")
+    tile = metrics(at)["Out of stock now"].value
+    expected = marts.one("select count(*) from marts.kpi_inventory_position where on_hand_qty = 0 and not is_stale")
+    assert tile == f"{expected:,}"
+    assert shown_rows(at) == expected
+
+
+def test_suppliers_late_received_lines_are_the_on_time_rates_misses(data_env, marts):
+    month, received, on_time = marts.one(
+        "select month, denominator, numerator from marts.kpi_monthly where kpi = 'supplier_on_time_rate' "
+        "and month <= $m order by month desc limit 1",
+        m=default_last_month(marts),
+    )
+    at = open_app("suppliers", drill="po_lines_late")
+    assert shown_rows(at) == received - on_time > 0
+    assert len(csv_rows(queries_drill.received_po_lines(str(marts.path), "late", month, month))) == received - on_time
+
+
+def test_late_open_po_lines_follow_the_filters_on_the_overview(data_env, marts):
+    warehouse = marts.one(
+        "select warehouse_id from marts.kpi_open_purchase_orders where is_late group by 1 order by count(*) desc "
+        "limit 1"
+    )
+    expected = marts.one(
+        "select count(*) from marts.kpi_open_purchase_orders where is_late and warehouse_id = $w", w=warehouse
+    )
+    network = marts.one("select count(*) from marts.kpi_open_purchase_orders where is_late")
+    at = open_app(drill="late_po_lines", warehouse=warehouse)
+    assert metrics(at)["Late open PO lines"].value == f"{expected:,}"
+    assert shown_rows(at) == expected
+    assert len(csv_rows(queries_drill.late_open_po_lines(str(marts.path), None, warehouse))) == expected
+    assert metrics(open_app())["Late open PO lines"].value == f"{network:,}"
+
+
+def test_needs_a_look_exceptions_follow_the_filters(data_env, marts):
+    category = marts.one(
+        "select category from marts.replenishment_exceptions where exception_type = 'excess_stock' "
+        "group by 1 order by count(*) desc limit 1"
+    )
+    expected = marts.one(
+        "select count(*) from marts.replenishment_exceptions where exception_type = 'excess_stock' and category = $c",
+        c=category,
+    )
+    at = open_app(drill="excess_stock", category=category)
+    assert metrics(at)["Excess stock positions"].value == f"{expected:,}"
+    assert shown_rows(at) == expected
+
+
+def test_returns_of_the_rates_month_add_up_to_its_units_returned(data_env, marts):
+    category = marts.one(
+        "select category from marts.kpi_return_rates_monthly where category <> 'unknown' "
+        "group by 1 order by sum(units_returned) desc limit 1"
+    )
+    month, units = marts.one(
+        "select month, units_returned from marts.kpi_return_rates_monthly where category = $c and month <= $m "
+        "order by month desc limit 1",
+        c=category,
+        m=default_last_month(marts),
+    )
+    at = open_app("returns", drill="returns_of_orders", category=category)
+    shown = shown_rows(at)
+    rows = queries_drill.returns_of_orders(str(marts.path), month, month, category)
+    assert rows.height == shown
+    assert rows["quantity_returned"].sum() == units > 0
+    assert len(csv_rows(rows, {"reason_code": "reason"})) == shown
+
+
+def test_returns_of_a_reason_are_the_reasons_count(data_env, marts):
+    months = marts.rows("select distinct month from marts.kpi_returns_monthly order by month")
+    first, last = months[0][0], months[-1][0]
+    reason, returns = marts.one(
+        "select reason_code, sum(return_count) from marts.kpi_returns_monthly group by 1 order by 2 desc limit 1"
+    )
+    at = open_app("returns", drill=f"reason_{reason}", **{"from": f"{first:%Y-%m}", "to": f"{last:%Y-%m}"})
+    assert at.select_slider(key=filters.MONTHS_KEY).value == (first, last)
+    assert shown_rows(at) == returns > 0
+    written = csv_rows(
+        queries_drill.returns_requested(str(marts.path), first, last, None, reason), {"reason_code": "reason"}
+    )
+    assert len(written) == returns
+    assert written["Reason"].unique().to_list() == [written["Reason"][0]] and "_" not in written["Reason"][0]
+
+
+def test_an_unknown_drill_down_or_filter_in_the_url_shows_the_defaults(data_env, marts):
+    at = open_app("fulfilment", drill="no_such_rows", category="No such category", channel="", **{"from": "1999-01"})
+    assert not [s for s in at.subheader if s.proto.anchor == "drill"]
+    assert at.selectbox(key=filters.CATEGORY_KEY).value is None
+    assert at.select_slider(key=filters.MONTHS_KEY).value[1] == default_last_month(marts)
+
+
+def test_the_filters_are_written_to_the_url(data_env, marts):
+    warehouse = busiest_warehouse(marts)
+    at = open_app()
+    assert "warehouse" not in at.query_params
+    at.selectbox(key=filters.WAREHOUSE_KEY).set_value(warehouse).run()
+    assert at.query_params["warehouse"] == warehouse
+    months = [m for (m,) in marts.rows("select distinct month from marts.kpi_monthly order by month")]
+    at.select_slider(key=filters.MONTHS_KEY).set_range(months[-3], months[-2]).run()
+    assert (at.query_params["from"], at.query_params["to"]) == (f"{months[-3]:%Y-%m}", f"{months[-2]:%Y-%m}")
+    at.selectbox(key=filters.WAREHOUSE_KEY).set_value(None).run()
+    assert "warehouse" not in at.query_params
