@@ -13,12 +13,16 @@
       lost       r <= 2 (and f <= 2)
       promising  everything else (r = 3, f <= 2)
     A customer with no non-cancelled order up to the as-of date has segment `no_orders`.
+
+    The totals per customer are int_customer_orders' (incremental: only the customers a run touches are
+    recomputed); the scores rank every customer against all the others on the day, so this small table
+    is rebuilt in full.
 #}
 with
 
-order_lines as (
+customer_orders as (
 
-    select * from {{ ref('fct_order_lines') }}
+    select * from {{ ref('int_customer_orders') }}
 
 ),
 
@@ -30,32 +34,18 @@ as_of as (
 
 customers as (
 
-    select distinct customer_key, customer_id
-    from order_lines
-
-),
-
-lines_to_date as (
-
-    select order_lines.*
-    from order_lines
-    cross join as_of
-    where not order_lines.is_cancelled
-        and order_lines.order_date <= as_of.as_of_date
+    select customer_key, customer_id
+    from customer_orders
+    where line_count > 0
 
 ),
 
 customer_totals as (
 
-    select
-        customer_key,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        count(distinct order_id) as order_count,
-        cast(sum(quantity_ordered) as bigint) as units_ordered,
-        sum(ordered_value) as revenue
-    from lines_to_date
-    group by customer_key
+    select customer_key, first_order_date, last_order_date, order_count, units_ordered, revenue
+    from customer_orders
+    where line_count > 0
+        and order_count > 0
 
 ),
 
