@@ -6,6 +6,12 @@ no setting). Statements that would touch files are refused here too, before they
 says how to export instead: DuckDB still lets a sandboxed connection write the few files it keeps beside
 its database (the `.wal` a reader could fill with garbage, which would stop the snapshot from opening),
 and a refusal worded for an analyst reads better than a permission error.
+
+An input may hold several statements: DuckDB's parser splits them, and each result is shown before the
+next statement runs. A result is streamed, keeping the rows to show and counting the rest, so that a cut
+can say how many there were. Any other error is DuckDB's whole message (its "Did you mean" hint, the
+LINE with a caret). A statement runs on a worker thread while the caller's thread waits, so that Ctrl-C
+reaches Python at once and cancels the statement through DuckDB's interrupt.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ WRITES_REFUSED = "the warehouse is read-only here: only queries can run (no writ
 # Rows a table result prints unless asked otherwise: a screenful is the point of a table; a csv or json
 # export prints every row.
 DEFAULT_MAX_ROWS = 1000
+EXPLAIN_COLUMNS = ("explain_key", "explain_value")
 
 # Statements that read or write files whatever the sandbox says; EXPLAIN ANALYZE and PREPARE run the statement
 # they wrap, so that one is judged (`_wrapped`).
@@ -121,6 +128,8 @@ class Result:
         return f"(showing {self.rows.num_rows:,} of {self.total:,} rows; {hint})\n"
 
     def render(self, fmt: str) -> str:
+        if fmt == "table" and self.columns == EXPLAIN_COLUMNS:  # a plan reads as its drawing, as DuckDB's CLI shows it
+            return "".join(f"{key}\n{plan}\n" for key, plan in zip(*self.rows.to_pydict().values(), strict=True))
         if fmt == "table":
             return render_table(self.rows, self.columns, self.types)
         return format_frame(pl.from_arrow(self.rows), fmt)

@@ -68,6 +68,9 @@ def test_every_statement_prints_its_result_in_order(env):
     failed = sql("select 41 + 1 as answer; select * from nowhere; select 'never' as third")
     assert failed.exit_code == 2
     assert "42" in failed.stdout and "nowhere" in failed.stderr and "never" not in failed.stdout
+    # A plan prints as DuckDB draws it, not squeezed into a table cell.
+    plan = sql("explain select count(*) from marts.kpi_monthly")
+    assert plan.stdout.startswith("physical_plan\n") and "explain_value" not in plan.stdout and "\\n" not in plan.stdout
 
 
 def test_rows_print_up_to_max_rows_and_a_cut_says_so(env):
