@@ -354,8 +354,10 @@ def _start_from(con: duckdb.DuckDBPyConnection, previous: Path | None, partial: 
         try:
             _copy_file(previous, partial)
             con.execute(f"attach '{partial}' as snapshot")
+        except FileNotFoundError:
+            why = "was removed before it could be copied"
         except duckdb.Error as exc:
-            why = f"its copy does not attach ({first_line(exc)})"
+            why = f"does not attach once copied ({first_line(exc)})"
         else:
             why = _check_copy(con)
             if why is None:
