@@ -83,8 +83,7 @@ def show(drills: dict[str, Drill], page: str) -> pl.DataFrame | None:
             st.success("No rows for this selection.")
         else:
             formatting.dataframe(rows, codes=drill.codes)
-        left, right = st.columns([1, 5])
-        with left:
+        with st.container(horizontal=True):
             st.download_button(
                 "Download as CSV",
                 csv(rows, drill.codes),
@@ -94,6 +93,5 @@ def show(drills: dict[str, Drill], page: str) -> pl.DataFrame | None:
                 on_click="ignore",
                 key="drill_download",
             )
-        with right:
             st.button("Close", key="drill_close", on_click=_close, icon=":material/close:", type="tertiary")
     return rows

@@ -146,8 +146,9 @@ def sidebar(path: str) -> Selection:
         initial = st.session_state[_INITIAL_MONTHS_KEY] = months_from_url(params, months, default)
     members = {CATEGORY_KEY: options["categories"], WAREHOUSE_KEY: warehouses, CHANNEL_KEY: options["channels"]}
     for key, param in _MEMBER_PARAMS.items():
-        if key not in st.session_state:
-            st.session_state[key] = member_from_url(params, param, members[key])
+        # Only a member: a selectbox whose state is set to None shows no choice at all rather than "All".
+        if key not in st.session_state and (member := member_from_url(params, param, members[key])) is not None:
+            st.session_state[key] = member
 
     with st.sidebar:
         st.subheader("Filters")

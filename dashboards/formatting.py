@@ -177,7 +177,12 @@ def column_config(frame: pl.DataFrame, column_units: dict[str, Unit] | None = No
     for name, dtype in frame.schema.items():
         header = labels.header(name)
         unit = (column_units or {}).get(name) or (unit_of(name) if dtype.is_numeric() else None)
-        if not dtype.is_numeric():
+        if dtype == pl.Date:
+            # A plain column would draw a date as a timestamp at midnight.
+            config[name] = st.column_config.DateColumn(header, format="DD MMM YYYY")
+        elif isinstance(dtype, pl.Datetime):
+            config[name] = st.column_config.DatetimeColumn(header, format="DD MMM YYYY, HH:mm")
+        elif not dtype.is_numeric():
             config[name] = st.column_config.Column(header)
         elif unit == "rate":
             # Streamlit's percent format takes its decimals from the step: 0.001 -> one decimal of percent.

@@ -77,7 +77,7 @@ if card.height:
         card.drop("window_start", "window_end"),
         column_config={
             "supplier_on_time_rate": st.column_config.NumberColumn(
-                "on time", format="percent", help="Green: meets the target; red: misses it."
+                "On time", format="percent", step=0.001, help="Green: meets the target; red: misses it."
             ),
             "supplier_in_full_rate": st.column_config.ProgressColumn(
                 "in full", format="percent", min_value=0, max_value=1

@@ -2,7 +2,9 @@
 page of dashboards/app.py opened at its URL in Debian's headless chromium (`make browser`) through Playwright and
 read once its Streamlit run is over. A page passes when Streamlit shows no exception box, its title is there, it
 shows a KPI, and none of its text (charts' labels included) reads "None" or "nan"; the Overview's OTIF is the
-mart's, and a reload stays on the page the reader was on. Screenshots are written under the module's tmp directory
+mart's, and a reload stays on the page the reader was on. A filter in the URL survives a reload and a filter
+chosen in the sidebar is written to the URL; a drill-down button lands on the rows behind its tile, and the CSV
+downloaded from there has them. Screenshots are written under the module's tmp directory
 for a human to look at. The same server answers the header tests: every HTTP response forbids framing by another
 origin, and Chromium refuses to show the dashboards in another site's frame."""
 
@@ -13,6 +15,7 @@ import functools
 import re
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -142,6 +145,86 @@ def test_a_reload_keeps_the_page(server, context):
         page.reload()
         assert wait_rendered(page)["title"] == "Replenishment"
         assert page.url == f"{server}/replenishment"
+    finally:
+        page.close()
+
+
+def query(url: str) -> dict[str, list[str]]:
+    return urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+
+
+def tile_values(state: dict) -> dict[str, str]:
+    return {m["label"]: m["value"] for m in state["metrics"]}
+
+
+def sidebar_choice(page, key: str) -> str:
+    """The text a sidebar selectbox shows, its label and its choice (Streamlit marks each widget's element with its
+    key; the choice is the value of its combobox input)."""
+    widget = page.locator(f".st-key-{key}")
+    return " ".join([widget.inner_text(), *(i.input_value() for i in widget.locator("input").all())])
+
+
+def test_a_url_filter_survives_a_reload_and_a_changed_filter_changes_the_url(server, context, marts):
+    warehouse, name = marts.one(
+        "select warehouse_id, warehouse_name from marts.dim_warehouse where not is_unknown "
+        "order by warehouse_id limit 1"
+    )
+    category = marts.one("select category from marts.dim_product where not is_unknown order by category limit 1")
+    page = context.new_page()
+    try:
+        open_page(page, f"{server}/fulfilment?warehouse={warehouse}")
+        first = wait_rendered(page)
+        assert name in sidebar_choice(page, "filter_warehouse")
+        page.reload()
+        again = wait_rendered(page)
+        assert query(page.url)["warehouse"] == [warehouse]
+        assert name in sidebar_choice(page, "filter_warehouse")
+        assert tile_values(again) == tile_values(first)
+        # Unfiltered, the network's numbers differ from the warehouse's.
+        open_page(page, f"{server}/fulfilment")
+        assert tile_values(wait_rendered(page)) != tile_values(first)
+
+        # Choosing a category the way a reader does writes it into the URL, next to what was there.
+        open_page(page, f"{server}/fulfilment?warehouse={warehouse}")
+        wait_rendered(page)
+        page.locator(".st-key-filter_category").click()
+        page.get_by_role("option", name=category, exact=True).click()
+        page.wait_for_url(lambda url: query(url).get("category") == [category])
+        wait_rendered(page)
+        assert query(page.url)["warehouse"] == [warehouse]
+        assert category in sidebar_choice(page, "filter_category")
+    finally:
+        page.close()
+
+
+def test_a_drill_down_lands_on_its_rows_and_downloads_them(server, context, tmp_path):
+    page = context.new_page()
+    try:
+        open_page(page, f"{server}/overview")
+        tiles = tile_values(wait_rendered(page))
+        late = int(tiles["Late open PO lines"].replace(",", ""))
+        assert late > 0  # the demo world has late PO lines
+        page.locator(".st-key-drill_open_late_po_lines button:visible").first.click()
+        page.wait_for_url(re.compile(r"drill=late_po_lines"))
+        state = wait_rendered(page)
+        assert state["exceptions"] == []
+        section = page.locator(".st-key-drill_section")
+        assert "Late open PO lines" in section.locator("h3").inner_text()
+        assert f"{late:,} rows." in section.inner_text()
+        found = [state["text"][max(0, m.start() - 40) : m.end() + 40] for m in RAW_EMPTY.finditer(state["text"])]
+        assert found == []
+        with page.expect_download() as download:
+            section.locator(".st-key-drill_download button:visible").first.click()
+        saved = tmp_path / "late.csv"
+        download.value.save_as(saved)
+        lines = saved.read_text().splitlines()
+        assert len(lines) == late + 1
+        assert lines[0].startswith("PO,Line number,Supplier,SKU")
+
+        # The drill-down is in the URL: a reload lands on the same rows.
+        page.reload()
+        wait_rendered(page)
+        assert f"{late:,} rows." in page.locator(".st-key-drill_section").inner_text()
     finally:
         page.close()
 
