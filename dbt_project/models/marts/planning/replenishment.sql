@@ -13,6 +13,17 @@
       0 without a forecast.
     - σ_d: the selected model's backtest error_sd in that run; else the run's demand_sd (observed
       daily demand, last 90 days); else 0.
+    - MRP (kpi-definitions.md, Planning): a leaf component of a bill of materials (bridge_bom_exploded)
+      also has dependent demand at the warehouse, from every parent (finished product or
+      sub-assembly) with a forecast there: its daily forecast x planning_quantity_per (quantity_per /
+      (1 - scrap_allowance) along the path). d̄ = the own mean above (its own orders, where it is also
+      sold) + Σ over parents of the parent's mean over the same days 1 .. max(1, ceil(L̄)) (the
+      component's lead time) x planning_quantity_per. The dependent daily demand adds to the own
+      forecast day by day in every sum below (lead-time demand, review period, stockout projection).
+      Its σ_d: sqrt(own σ_d² + Σ (planning_quantity_per x the parent's σ_d)²), the parents' errors
+      taken as independent; a sku with no parent keeps its own σ_d as is. A component with dependent
+      demand takes the normal safety stock: its own class' lead-time quantiles do not measure its
+      parents' errors.
     - safety stock, method `lead_time_quantile` where the run has forecast.lead_time_errors for the
       series' demand class at lead_days = L and probability = round(s, 2): D_L = Σ selected yhat over
       forecast days 1 .. L (those the forecast has); q_L = D_L + relative_error × max(D_L,
@@ -22,7 +33,8 @@
     - reorder_point = d̄ × L̄ + safety_stock.
     - Open PO lines: current PO lines with status 'open' ordered on or before the as-of date, open
       quantity = quantity_ordered - coalesce(quantity_received, 0), for the sku at the warehouse.
-    - inventory_position = on_hand_qty - reserved_qty + open PO quantity.
+    - inventory_position = on_hand_qty - reserved_qty + open PO quantity - work_order_reserved_qty (what
+      open work orders not yet started reserve of a component: int_work_order_reservations; 0 for other skus).
     - forecast_review_period_demand = Σ selected yhat over forecast days 1 .. var `review_period_days`;
       order_need_qty = max(0, reorder_point + that - inventory_position), in fractional units.
     - recommended_order_qty: the need as a buyer can place it (macro order_quantity): 0 when the need is
@@ -92,6 +104,18 @@ lead_time_errors as (
 
 ),
 
+bom as (
+
+    select * from {{ ref('bridge_bom_exploded') }}
+
+),
+
+reservations as (
+
+    select * from {{ ref('int_work_order_reservations') }}
+
+),
+
 as_of as (
 
     select * from {{ ref('int_as_of_date') }}
@@ -147,6 +171,86 @@ selected_forecast as (
 
 ),
 
+series_demand_sd as (
+
+    select
+        series_keys.sku,
+        series_keys.warehouse_id,
+        case
+            when selected_accuracy.error_sd is not null then selected_accuracy.error_sd
+            when latest_runs.demand_sd is not null then latest_runs.demand_sd
+            else 0
+        end as demand_sd,
+        case
+            when selected_accuracy.error_sd is not null then 'backtest'
+            when latest_runs.demand_sd is not null then 'recent_demand'
+            else 'none'
+        end as demand_sd_source
+    from (
+        select sku, warehouse_id from latest_runs
+        union
+        select sku, warehouse_id from accuracy where is_selected
+    ) as series_keys
+    left join latest_runs
+        on series_keys.sku = latest_runs.sku
+        and series_keys.warehouse_id = latest_runs.warehouse_id
+    left join accuracy as selected_accuracy
+        on series_keys.sku = selected_accuracy.sku
+        and series_keys.warehouse_id = selected_accuracy.warehouse_id
+        and selected_accuracy.is_selected
+
+),
+
+dependent_forecast as (
+
+    select
+        bom.component_sku as sku,
+        selected_forecast.warehouse_id,
+        bom.parent_sku,
+        selected_forecast.forecast_date,
+        selected_forecast.forecast_day,
+        selected_forecast.yhat * bom.planning_quantity_per as yhat
+    from selected_forecast
+    inner join bom
+        on selected_forecast.sku = bom.parent_sku
+
+),
+
+dependent_demand_sd as (
+
+    select
+        bom.component_sku as sku,
+        parent_sd.warehouse_id,
+        sum(
+            bom.planning_quantity_per * parent_sd.demand_sd * bom.planning_quantity_per * parent_sd.demand_sd
+        ) as dependent_demand_variance
+    from bom
+    inner join series_demand_sd as parent_sd
+        on bom.parent_sku = parent_sd.sku
+    group by 1, 2
+
+),
+
+demand_days as (
+
+    select
+        sku,
+        warehouse_id,
+        forecast_date,
+        forecast_day,
+        sum(yhat) as yhat,
+        sum(case when is_own then yhat end) as own_yhat
+    from (
+        select sku, warehouse_id, forecast_date, forecast_day, yhat, true as is_own
+        from selected_forecast
+        union all
+        select sku, warehouse_id, forecast_date, forecast_day, yhat, false as is_own
+        from dependent_forecast
+    ) as own_and_dependent
+    group by 1, 2, 3, 4
+
+),
+
 series as (
 
     select
@@ -170,22 +274,26 @@ series as (
         latest_runs.selected_model,
         latest_runs.demand_class,
         case
-            when selected_accuracy.error_sd is not null then selected_accuracy.error_sd
-            when latest_runs.demand_sd is not null then latest_runs.demand_sd
-            else 0
+            when dependent_demand_sd.sku is not null
+                then sqrt(
+                    coalesce(series_demand_sd.demand_sd, 0) * coalesce(series_demand_sd.demand_sd, 0)
+                    + dependent_demand_sd.dependent_demand_variance
+                )
+            else coalesce(series_demand_sd.demand_sd, 0)
         end as demand_sd,
         case
-            when selected_accuracy.error_sd is not null then 'backtest'
-            when latest_runs.demand_sd is not null then 'recent_demand'
-            else 'none'
+            when dependent_demand_sd.sku is not null then 'dependent'
+            else coalesce(series_demand_sd.demand_sd_source, 'none')
         end as demand_sd_source,
+        positions.sku in (select component_sku from bom) as is_component,
         lead_times.primary_supplier_id,
         lead_times.lead_time_days,
         lead_times.lead_time_sd,
         lead_times.lead_time_source,
         lead_times.lead_days,
         greatest(1, cast(ceil(lead_times.lead_time_days) as integer)) as lead_time_forecast_days,
-        coalesce(open_po.open_po_qty, 0) as open_po_qty
+        coalesce(open_po.open_po_qty, 0) as open_po_qty,
+        coalesce(reservations.work_order_reserved_qty, 0) as work_order_reserved_qty
     from positions
     left join products
         on positions.product_key = products.product_key
@@ -194,13 +302,18 @@ series as (
     left join latest_runs
         on positions.sku = latest_runs.sku
         and positions.warehouse_id = latest_runs.warehouse_id
-    left join accuracy as selected_accuracy
-        on positions.sku = selected_accuracy.sku
-        and positions.warehouse_id = selected_accuracy.warehouse_id
-        and selected_accuracy.is_selected
+    left join series_demand_sd
+        on positions.sku = series_demand_sd.sku
+        and positions.warehouse_id = series_demand_sd.warehouse_id
+    left join dependent_demand_sd
+        on positions.sku = dependent_demand_sd.sku
+        and positions.warehouse_id = dependent_demand_sd.warehouse_id
     left join open_po
         on positions.sku = open_po.sku
         and positions.warehouse_id = open_po.warehouse_id
+    left join reservations
+        on positions.sku = reservations.sku
+        and positions.warehouse_id = reservations.warehouse_id
 
 ),
 
@@ -210,17 +323,44 @@ series_forecast as (
         series.sku,
         series.warehouse_id,
         count(*) as forecast_days,
-        avg(case when selected_forecast.forecast_day <= series.lead_time_forecast_days then selected_forecast.yhat end)
+        avg(case when demand_days.forecast_day <= series.lead_time_forecast_days then demand_days.own_yhat end)
             as lead_time_avg_daily_forecast,
-        sum(case when selected_forecast.forecast_day <= series.lead_days then selected_forecast.yhat end)
+        sum(case when demand_days.forecast_day <= series.lead_days then demand_days.yhat end)
             as lead_days_demand,
-        sum(case when selected_forecast.forecast_day <= settings.review_period_days then selected_forecast.yhat end)
+        sum(case when demand_days.forecast_day <= settings.review_period_days then demand_days.yhat end)
             as review_period_demand
     from series
-    inner join selected_forecast
-        on series.sku = selected_forecast.sku
-        and series.warehouse_id = selected_forecast.warehouse_id
+    inner join demand_days
+        on series.sku = demand_days.sku
+        and series.warehouse_id = demand_days.warehouse_id
     cross join settings
+    group by 1, 2
+
+),
+
+parent_lead_time_forecast as (
+
+    select
+        series.sku,
+        series.warehouse_id,
+        dependent_forecast.parent_sku,
+        avg(dependent_forecast.yhat) as parent_avg_daily_demand
+    from series
+    inner join dependent_forecast
+        on series.sku = dependent_forecast.sku
+        and series.warehouse_id = dependent_forecast.warehouse_id
+    where dependent_forecast.forecast_day <= series.lead_time_forecast_days
+    group by 1, 2, 3
+
+),
+
+dependent_lead_time_forecast as (
+
+    select
+        sku,
+        warehouse_id,
+        sum(parent_avg_daily_demand) as dependent_avg_daily_forecast
+    from parent_lead_time_forecast
     group by 1, 2
 
 ),
@@ -236,7 +376,7 @@ cumulative_forecast as (
             order by forecast_date
             rows between unbounded preceding and current row
         ) as cumulative_yhat
-    from selected_forecast
+    from demand_days
 
 ),
 
@@ -282,16 +422,22 @@ joined as (
         settings.review_period_days,
         coalesce(series_forecast.forecast_days, 0) > 0 as has_forecast,
         case
+            when series.lead_time_days is not null and dependent_lead_time_forecast.sku is not null
+                then coalesce(series_forecast.lead_time_avg_daily_forecast, 0)
+                    + dependent_lead_time_forecast.dependent_avg_daily_forecast
             when series.lead_time_days is not null
                 then coalesce(series_forecast.lead_time_avg_daily_forecast, 0)
         end as avg_daily_forecast,
+        coalesce(series_forecast.lead_time_avg_daily_forecast, 0) as own_avg_daily_forecast,
+        coalesce(dependent_lead_time_forecast.dependent_avg_daily_forecast, 0) as dependent_avg_daily_forecast,
         coalesce(series_forecast.review_period_demand, 0) as forecast_review_period_demand,
         case
             when series.lead_days is not null then coalesce(series_forecast.lead_days_demand, 0)
         end as lead_time_demand,
         series_lead_time_errors.relative_error as lead_time_relative_error,
         series_lead_time_errors.level_floor as lead_time_level_floor,
-        series.on_hand_qty - series.reserved_qty + series.open_po_qty as inventory_position,
+        series.on_hand_qty - series.reserved_qty + series.open_po_qty - series.work_order_reserved_qty
+            as inventory_position,
         case when series.is_stale then null else stockouts.projected_stockout_date end as projected_stockout_date
     from series
     cross join settings
@@ -301,8 +447,12 @@ joined as (
     left join stockouts
         on series.sku = stockouts.sku
         and series.warehouse_id = stockouts.warehouse_id
+    left join dependent_lead_time_forecast
+        on series.sku = dependent_lead_time_forecast.sku
+        and series.warehouse_id = dependent_lead_time_forecast.warehouse_id
     left join lead_time_errors as series_lead_time_errors
-        on series.forecast_run_id = series_lead_time_errors.run_id
+        on dependent_lead_time_forecast.sku is null
+        and series.forecast_run_id = series_lead_time_errors.run_id
         and series.demand_class = series_lead_time_errors.demand_class
         and series.lead_days = series_lead_time_errors.lead_days
         and round(series_lead_time_errors.probability, 2) = round(settings.service_level, 2)
@@ -398,9 +548,12 @@ final as (
         selected_model,
         demand_class,
         has_forecast,
+        is_component,
         service_level,
         z,
         avg_daily_forecast,
+        own_avg_daily_forecast,
+        dependent_avg_daily_forecast,
         demand_sd,
         demand_sd_source,
         primary_supplier_id,
@@ -418,6 +571,7 @@ final as (
         on_hand_qty,
         reserved_qty,
         open_po_qty,
+        work_order_reserved_qty,
         inventory_position,
         review_period_days,
         forecast_review_period_demand,
