@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from dashboards.queries import _cached, _frame
+from dashboards.queries import _CHANNEL, _cached, _frame
 
 # The order the segments are listed in: the best customers first, those without an order last.
 RFM_SEGMENTS = ("champions", "loyal", "new", "promising", "at_risk", "lost", "no_orders")
@@ -113,4 +113,73 @@ def rfm_segments(path: str) -> pl.DataFrame:
         order by coalesce(list_position($order, rfm_segment), 99), rfm_segment
     """,
         order=list(RFM_SEGMENTS),
+    )
+
+
+# --- the rows behind the tiles (dashboards/drill.py) ------------------------------------------------------------
+
+# The month of an order line as revenue and the customer KPIs take it: the month of its order_ts.
+_ORDERED_IN = "cast(date_trunc('month', l.order_ts) as date) between $first_month and $last_month"
+
+
+@_cached
+def ordered_lines(path: str, first_month: date, last_month: date, channel: str | None) -> pl.DataFrame:
+    """The non-cancelled order lines ordered in the months (in the channel), the largest first: their ordered
+    value is the revenue of those months."""
+    return _frame(
+        path,
+        f"""
+        select l.order_id, l.line_number, l.order_date, l.customer_id, l.sku, p.product_name, p.category,
+               l.channel, w.warehouse_name, l.quantity_ordered, l.unit_price::double as unit_price,
+               l.ordered_value::double as ordered_value
+        from marts.fct_order_lines l
+        join marts.dim_product p on p.product_key = l.product_key
+        join marts.dim_warehouse w on w.warehouse_key = l.warehouse_key
+        where not l.is_cancelled and {_ORDERED_IN} and {_CHANNEL.format(col="l.channel")}
+        order by ordered_value desc nulls last, l.order_id, l.line_number
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        channel=channel,
+    )
+
+
+@_cached
+def active_customers(path: str, first_month: date, last_month: date, channel: str | None) -> pl.DataFrame:
+    """The customers with a non-cancelled line ordered in the months (in the channel), one row each with their
+    orders, units and revenue there and their first order date and segment; for one month, as many rows as the
+    active customers tile counts."""
+    return _frame(
+        path,
+        f"""
+        select l.customer_id, c.first_order_date, c.rfm_segment,
+               count(distinct l.order_id)::bigint as orders,
+               sum(l.quantity_ordered)::bigint as units_ordered,
+               sum(l.ordered_value)::double as revenue
+        from marts.fct_order_lines l
+        join marts.dim_customer c on c.customer_key = l.customer_key
+        where not l.is_cancelled and {_ORDERED_IN} and {_CHANNEL.format(col="l.channel")}
+        group by all
+        order by revenue desc nulls last, l.customer_id
+    """,
+        first_month=first_month,
+        last_month=last_month,
+        channel=channel,
+    )
+
+
+@_cached
+def segment_customers(path: str, segment: str) -> pl.DataFrame:
+    """The customers of one RFM segment on the as-of date (dim_customer), the most revenue first."""
+    return _frame(
+        path,
+        """
+        select customer_id, first_order_date, last_order_date, order_count::bigint as orders,
+               units_ordered::bigint as units_ordered, revenue::double as revenue, recency_days,
+               recency_score, frequency_score, monetary_score
+        from marts.dim_customer
+        where not is_unknown and rfm_segment = $segment
+        order by revenue desc, customer_id
+    """,
+        segment=segment,
     )

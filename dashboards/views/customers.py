@@ -1,12 +1,12 @@
 """Customers & Finance: revenue, gross margin and the cash-to-cash cycle (days of inventory, of sales outstanding and
 of payables) month by month; the active, new and repeat customers; and the customers' RFM segments on the as-of
 date with each segment's share of the revenue. Every number is a mart's: kpi_monthly, kpi_customers_monthly and
-dim_customer."""
+dim_customer. The revenue and active-customer tiles and each segment open the order lines or customers behind them."""
 
 import polars as pl
 import streamlit as st
 
-from dashboards import charts, filters, formatting, kpis, labels, queries, queries_customers
+from dashboards import charts, drill, filters, formatting, kpis, labels, queries, queries_customers
 
 sel = filters.selection()
 as_of = queries.snapshot_meta(sel.path)["as_of_date"]
@@ -27,10 +27,19 @@ def points(frame: pl.DataFrame, column: str) -> list[tuple]:
     return [(m, v) for m, v in zip(frame["month"], frame[column], strict=True) if not formatting.is_empty(v)]
 
 
-def tiles(frame: pl.DataFrame, names: tuple[str, ...]) -> None:
+def tiles(frame: pl.DataFrame, names: tuple[str, ...], drills: dict[str, str] | None = None) -> None:
+    """A tile per KPI of `names`; under those in `drills` (KPI -> drill-down) the button to its rows."""
     for column, name in zip(st.columns(len(names)), names, strict=True):
         with column:
             kpis.tile(name, points(frame, name))
+            if name in (drills or {}):
+                drill.button(drills[name], key=name)
+
+
+def latest(frame: pl.DataFrame, column: str):
+    """The month a tile of `column` shows: the latest of the range that has the KPI (None when none has)."""
+    shown = points(frame, column)
+    return shown[-1][0] if shown else None
 
 
 def by_month(frame: pl.DataFrame) -> pl.DataFrame:
@@ -47,8 +56,22 @@ filters.not_applied(
     sel, {"channel": "costs and payables have no channel: the finance KPIs are network-wide; Customers applies it."}
 )
 finance = queries_customers.finance_monthly(sel.path, *sel.months)
-tiles(finance, ("revenue", "gross_margin", "gross_margin_rate", "cash_to_cash_days"))
+tiles(finance, ("revenue", "gross_margin", "gross_margin_rate", "cash_to_cash_days"), {"revenue": "revenue_lines"})
 tiles(finance, ("days_inventory_outstanding", "dso_days", "dpo_days"))
+revenue_month = latest(finance, "revenue")
+if revenue_month is not None:
+    drill.show(
+        {
+            "revenue_lines": drill.Drill(
+                f"Order lines ordered in {filters.month_label(revenue_month, as_of)}",
+                lambda: queries_customers.ordered_lines(sel.path, revenue_month, revenue_month, None),
+                "Non-cancelled lines by the month ordered, every channel: their order values add up to the revenue "
+                "tile.",
+                codes={"channel": "channel"},
+            )
+        },
+        "customers",
+    )
 
 totals = queries_customers.finance_range(sel.path, *sel.months)
 a, b, c = st.columns(3)
@@ -113,7 +136,11 @@ with st.expander("Finance by month"):
 channel = labels.code("channel", sel.channel) if sel.channel else None
 st.subheader(f"Customers, {channel}" if channel else "Customers")
 customers = queries_customers.customers_monthly(sel.path, *sel.months, sel.channel)
-tiles(customers, ("active_customers", "new_customers", "repeat_customers", "repeat_customer_rate"))
+tiles(
+    customers,
+    ("active_customers", "new_customers", "repeat_customers", "repeat_customer_rate"),
+    {"active_customers": "active_customers"},
+)
 a, b, c = st.columns(3)
 with a:
     kpis.tile("average_order_value", points(customers, "average_order_value"))
@@ -135,6 +162,22 @@ st.caption(
     "any channel), repeat ones an earlier month. Customers are counted per month and never summed over months: "
     "the same customer is active in many."
 )
+customers_month = latest(customers, "active_customers")
+if customers_month is not None:
+    drill.show(
+        {
+            "active_customers": drill.Drill(
+                f"Active customers, {filters.month_label(customers_month, as_of)}"
+                + (f", {channel}" if channel else ""),
+                lambda: queries_customers.active_customers(sel.path, customers_month, customers_month, sel.channel),
+                "One row per customer with a non-cancelled line ordered in the month"
+                + (f" through {channel}" if channel else "")
+                + ": as many as the active customers tile counts; their first order date tells the new ones.",
+                codes={"rfm_segment": "segment"},
+            )
+        },
+        "customers",
+    )
 
 left, right = st.columns(2)
 with left:
@@ -215,4 +258,18 @@ formatting.dataframe(
     ),
     column_units={"orders_per_customer": "count"},
     codes={"rfm_segment": "segment"},
+)
+with st.container(horizontal=True):
+    for segment in segments["rfm_segment"]:
+        drill.button(f"segment_{segment}", label=f"{labels.code('segment', segment)} customers")
+drill.show(
+    {
+        f"segment_{segment}": drill.Drill(
+            f"{labels.code('segment', segment)} customers on {as_of:%d %b %Y}",
+            lambda segment=segment: queries_customers.segment_customers(sel.path, segment),
+            "Their recency, frequency and monetary scores and the figures they are scored on, the most revenue first.",
+        )
+        for segment in segments["rfm_segment"]
+    },
+    "customers",
 )

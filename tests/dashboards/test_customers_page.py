@@ -126,6 +126,32 @@ def test_the_page_shows_the_marts_for_the_default_range(data_env, marts):
     assert sum(shares.values()) == pytest.approx(1)
 
 
+def drill_rows(at, column: str):
+    """The drill-down's table: the one frame on the page with `column`."""
+    (frame,) = [d.value for d in at.dataframe if column in d.value.columns]
+    return frame
+
+
+@pytest.mark.slow
+def test_the_revenue_and_a_segment_open_their_rows(data_env, marts):
+    at = run_app("customers")
+    last = default_last_month(marts)
+    at.button(key="drill_open_revenue").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["drill"] == "revenue_lines"
+    rows = drill_rows(at, "ordered_value")
+    revenue = marts.one("select value from marts.kpi_monthly where kpi = 'revenue' and month = $m", m=last)
+    assert rows["ordered_value"].sum() == pytest.approx(float(revenue))
+    assert at.get("download_button"), "no CSV download"
+
+    at.button(key="drill_open_segment_at_risk").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    rows = drill_rows(at, "monetary_score")
+    expected = marts.rows("select customer_id from marts.dim_customer where rfm_segment = 'at_risk' and not is_unknown")
+    assert sorted(rows["customer_id"]) == sorted(c for (c,) in expected)
+    assert rows["recency_score"].max() <= 2 and rows["frequency_score"].min() >= 3  # the segment's rule
+
+
 @pytest.mark.slow
 def test_a_channel_and_a_shorter_range_apply_to_the_customers_only(data_env, marts):
     months = [m for (m,) in marts.rows("select distinct month from marts.kpi_monthly order by month")]
@@ -211,4 +237,5 @@ def test_the_exposures_are_the_pages_with_the_marts_they_read():
         "kpi_monthly",
         "kpi_customers_monthly",
         "dim_customer",
+        "fct_order_lines",
     }
