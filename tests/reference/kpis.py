@@ -31,12 +31,20 @@ How the definitions are read where they leave room (each choice is also in the r
 - "costs" everywhere (COGS, stock value, gross margin) use the product's current unit_cost.
 - `dso_days` (a constant, 0 by default) and `cash_to_cash_days` = DIO + DSO - DPO have a row on the
   months that have both a DIO and a DPO row; numerator and denominator are null.
+- Make (only where the work_orders feed has rows): a due work order is not cancelled with
+  `planned_finish_date` <= the as-of date (the orders' one); a completed one has status `completed` and an
+  `actual_finish_ts`. `capacity_utilisation_rate`'s denominator is the summed `capacity_hours_per_day` of
+  the current work centers x the calendar days of the month; the cycle time's numerator is the sum and its
+  denominator the count of completed work orders with both timestamps.
+- `production_defect_units` (per supplier, not monthly): units scrapped with reason `component_defect` by
+  completed work orders whose `actual_finish_ts` date is in the 90 days ending on the as-of date, by the
+  primary supplier of `defect_component_sku` in the current product master (None when the sku is not there).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -81,6 +89,18 @@ _TYPES: dict[str, dict[str, str]] = {
         "refund_amount": "dec",
         "updated_at": "ts",
     },
+    "work_centers": {"capacity_hours_per_day": "dec", "updated_at": "ts"},
+    "work_orders": {
+        "planned_start_date": "date",
+        "planned_finish_date": "date",
+        "quantity_planned": "int",
+        "actual_start_ts": "ts",
+        "actual_finish_ts": "ts",
+        "quantity_produced": "int",
+        "quantity_scrapped": "int",
+        "labor_hours": "dec",
+        "updated_at": "ts",
+    },
 }
 _KEYS: dict[str, tuple[str, ...]] = {
     "products": ("sku",),
@@ -90,16 +110,20 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "inventory": ("snapshot_date", "warehouse_id", "sku"),
     "purchase_orders": ("po_id", "line_number"),
     "returns": ("return_id",),
+    "work_centers": ("work_center_id",),
+    "work_orders": ("work_order_id",),
 }
 # Text columns the KPIs read (only needed to give a feed without files its columns).
 _TEXT: dict[str, tuple[str, ...]] = {
-    "products": ("sku",),
+    "products": ("sku", "primary_supplier_id"),
     "suppliers": ("supplier_id",),
     "warehouses": ("warehouse_id",),
     "orders": ("order_id", "customer_id", "sku", "warehouse_id", "status"),
     "inventory": ("warehouse_id", "sku"),
     "purchase_orders": ("po_id", "supplier_id", "sku", "status"),
     "returns": ("return_id", "order_id", "sku", "reason_code", "disposition"),
+    "work_centers": ("work_center_id",),
+    "work_orders": ("work_order_id", "sku", "work_center_id", "status", "scrap_reason", "defect_component_sku"),
 }
 _VERSION: dict[str, str | None] = {f: ("updated_at" if f != "inventory" else None) for f in _KEYS}
 
@@ -190,6 +214,8 @@ class Feeds:
     inventory: pl.DataFrame
     purchase_orders: pl.DataFrame
     returns: pl.DataFrame
+    work_centers: pl.DataFrame
+    work_orders: pl.DataFrame
 
 
 def load_current(landing: Path) -> Feeds:
@@ -203,6 +229,8 @@ def load_current(landing: Path) -> Feeds:
         inventory=cur("inventory"),
         purchase_orders=cur("purchase_orders"),
         returns=cur("returns"),
+        work_centers=cur("work_centers"),
+        work_orders=cur("work_orders"),
     )
 
 
@@ -524,6 +552,74 @@ def customer_kpis(feeds: Feeds) -> list[pl.DataFrame]:
     ]
 
 
+def _completed_work_orders(feeds: Feeds) -> pl.DataFrame:
+    return feeds.work_orders.filter((pl.col("status") == "completed") & pl.col("actual_finish_ts").is_not_null())
+
+
+def make_kpis(feeds: Feeds, as_of: date | None) -> list[pl.DataFrame]:
+    wo = feeds.work_orders
+    produced = pl.col("quantity_produced").fill_null(0)
+    scrapped = pl.col("quantity_scrapped").fill_null(0)
+    out = []
+    if as_of is not None:
+        due = wo.filter((pl.col("status") != "cancelled") & (pl.col("planned_finish_date") <= as_of))
+        pm = _month(pl.col("planned_finish_date"))
+        on_schedule = (
+            (pl.col("status") == "completed")
+            & pl.col("actual_finish_ts").is_not_null()
+            & (pl.col("actual_finish_ts").dt.date() <= pl.col("planned_finish_date"))
+        )
+        out += [
+            _flag_rate(due, "schedule_adherence_rate", pm, on_schedule),
+            _ratio(due, "production_attainment_rate", pm, produced, pl.col("quantity_planned")),
+        ]
+    done = _completed_work_orders(feeds)
+    fm = _month(pl.col("actual_finish_ts"))
+    capacity = float(feeds.work_centers["capacity_hours_per_day"].sum() or 0.0)
+    labor = (
+        done.group_by(fm.alias("month"))
+        .agg(pl.col("labor_hours").fill_null(0).sum().alias("labor_hours"))
+        .with_columns(capacity_hours=capacity * pl.col("month").dt.month_end().dt.day().cast(pl.Float64))
+    )
+    out += [
+        _ratio(done, "first_pass_yield", fm, produced, produced + scrapped),
+        _mean(
+            done.filter(pl.col("actual_start_ts").is_not_null()),
+            "manufacturing_cycle_time_days",
+            fm,
+            _days(pl.col("actual_finish_ts"), pl.col("actual_start_ts")),
+        ),
+        _ratio(labor, "capacity_utilisation_rate", pl.col("month"), pl.col("labor_hours"), pl.col("capacity_hours")),
+        _ratio(
+            done,
+            "component_defect_scrap_share",
+            fm,
+            pl.when(pl.col("scrap_reason") == "component_defect").then(scrapped).otherwise(0),
+            scrapped,
+        ),
+    ]
+    return out
+
+
+def production_defect_units(feeds: Feeds, as_of: date | None = None) -> pl.DataFrame:
+    """Per primary supplier of the failed component: units scrapped with reason component_defect by work orders
+    completed in the 90 days ending on the as-of date (columns supplier_id, production_defect_units)."""
+    as_of = as_of or as_of_date(feeds)
+    first = as_of - timedelta(days=89)
+    suppliers = feeds.products.select(pl.col("sku").alias("defect_component_sku"), "primary_supplier_id")
+    return (
+        _completed_work_orders(feeds)
+        .filter(
+            (pl.col("scrap_reason") == "component_defect")
+            & pl.col("actual_finish_ts").dt.date().is_between(first, as_of)
+        )
+        .join(suppliers, on="defect_component_sku", how="left")
+        .group_by(pl.col("primary_supplier_id").alias("supplier_id"))
+        .agg(pl.col("quantity_scrapped").fill_null(0).sum().alias("production_defect_units"))
+        .sort("supplier_id", nulls_last=True)
+    )
+
+
 def kpi_monthly_from_feeds(feeds: Feeds, as_of: date | None = None, dso_days: float = 0.0) -> pl.DataFrame:
     as_of = as_of or as_of_date(feeds)
     parts = [
@@ -532,6 +628,7 @@ def kpi_monthly_from_feeds(feeds: Feeds, as_of: date | None = None, dso_days: fl
         *source_kpis(feeds),
         *inventory_kpis(feeds),
         *customer_kpis(feeds),
+        *make_kpis(feeds, as_of),
     ]
     base = pl.concat([p.select(list(OUT_SCHEMA)).cast(OUT_SCHEMA) for p in parts], how="vertical")
 

@@ -21,6 +21,14 @@ products: A unit_cost 10, then 12 (current); B 4.
 purchase orders: P1/1 S1 A recv 01-12 (promised 01-12) 100 of 100, 2 rejected; P4/1 S2 B recv 01-15
          (promised 01-12) 40 of 50; P2/1 S2 B recv 02-02 (promised 01-30) 30 of 30, 1 rejected; P3/1 open.
 inventory: W1 A,B on 01-30 (10, 0), 01-31 (5, 20), 02-01 (0, 10), and 02-01 A re-sent as 3 in a later file.
+make: work centers M1 (8 h a day) and M2 (4.5 h); the kit K (a product without a supplier) is made on them.
+  WO1 M1 planned finish 01-10, 100 planned: finished 2024-01-10T20:00-05:00 = 01-11 01:00 UTC (late), started
+      01-08 08:00, 90 good, 10 scrapped component_defect of A (S1's), 20.5 h
+  WO2 M2 planned finish 01-31, 50 planned: first released, re-sent completed: finished 2024-02-01T02:00+03:00 =
+      01-31 23:00 UTC (on schedule, January), started 01-29 09:00, 48 good, 2 scrapped (machine), 12 h
+  WO3 cancelled (planned finish 02-02); WO4 in progress (planned finish 02-04, 40 planned); WO5 planned to
+      finish 02-09 (after the as-of date); WO6 M1 planned finish 02-03, 25 planned: started 02-01 06:00,
+      finished 02-02 18:00, 25 good, 3 scrapped component_defect of B (S2's), 7.5 h
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.reference.kpis import current, kpi_monthly, parse_ts
+from tests.reference.kpis import current, kpi_monthly, load_current, parse_ts, production_defect_units
 
 JAN, FEB = date(2024, 1, 1), date(2024, 2, 1)
 
@@ -68,6 +76,12 @@ def order(oid, ln, ts, cust, sku, qo, price, promised, status, qs="", shipped=""
     )
 
 
+WORK_ORDER_COLS = (
+    "work_order_id,sku,work_center_id,warehouse_id,planned_start_date,planned_finish_date,quantity_planned,status,"
+    "actual_start_ts,actual_finish_ts,quantity_produced,quantity_scrapped,labor_hours,scrap_reason,"
+    "defect_component_sku,updated_at"
+)
+
 FILES = {
     "products/products_2024-01-01.csv": [
         "sku,product_name,category,subcategory,unit_cost,list_price,primary_supplier_id,updated_at",
@@ -77,6 +91,7 @@ FILES = {
     "products/products_2024-01-15.csv": [
         "sku,product_name,category,subcategory,unit_cost,list_price,primary_supplier_id,updated_at",
         "A,Alpha,Cat,,12.00,40,S1,2024-01-15T00:00:00Z",
+        "K,Kit,Kits,,20.00,60,,2024-01-15T00:00:00Z",
     ],
     "suppliers/suppliers.csv": [
         "supplier_id,supplier_name,country,payment_terms_days,contracted_lead_time_days,updated_at",
@@ -292,6 +307,27 @@ FILES = {
         "snapshot_date,warehouse_id,sku,on_hand_qty,reserved_qty",
         "2024-02-01,W1,A,3,0",
     ],
+    "work_centers/work_centers.csv": [
+        "work_center_id,work_center_name,warehouse_id,capacity_hours_per_day,updated_at",
+        "M1,Mixing,W1,8,",
+        "M2,Packing,W1,4.5,",
+    ],
+    "work_orders/work_orders_2024-01-20.csv": [
+        WORK_ORDER_COLS,
+        "WO1,K,M1,W1,2024-01-08,2024-01-10,100,completed,2024-01-08T08:00:00Z,2024-01-10T20:00:00-05:00,90,10,20.5,"
+        "component_defect,A,2024-01-11T01:00:00Z",
+        "WO2,K,M2,W1,2024-01-29,2024-01-31,50,released,,,,,,,,2024-01-20T00:00:00Z",
+    ],
+    "work_orders/work_orders_2024-02-05.csv": [
+        WORK_ORDER_COLS,
+        "WO2,K,M2,W1,2024-01-29,2024-01-31,50,completed,2024-01-29T09:00:00Z,2024-02-01T02:00:00+03:00,48,2,12,"
+        "machine,,2024-02-01T00:00:00Z",
+        "WO3,K,M1,W1,2024-02-01,2024-02-02,30,cancelled,,,,,,,,2024-02-01T00:00:00Z",
+        "WO4,K,M1,W1,2024-02-03,2024-02-04,40,in_progress,2024-02-03T08:00:00Z,,,,,,,2024-02-03T08:00:00Z",
+        "WO5,K,M2,W1,2024-02-05,2024-02-09,20,planned,,,,,,,,2024-02-04T00:00:00Z",
+        "WO6,K,M1,W1,2024-02-01,2024-02-03,25,completed,2024-02-01T06:00:00Z,2024-02-02T18:00:00Z,25,3,7.5,"
+        "component_defect,B,2024-02-02T18:00:00Z",
+    ],
 }
 
 # (kpi, month) -> (value, numerator, denominator); None = null.
@@ -366,6 +402,22 @@ EXPECTED = {
     ("repeat_customer_rate", FEB): (0.5, 1, 2),
     ("revenue", JAN): (200.0, 200, None),
     ("revenue", FEB): (155.0, 155, None),
+    # due work orders: Jan WO1 (late), WO2 (on schedule); Feb WO4 (in progress), WO6 (on schedule)
+    ("schedule_adherence_rate", JAN): (0.5, 1, 2),
+    ("schedule_adherence_rate", FEB): (0.5, 1, 2),
+    ("production_attainment_rate", JAN): (138 / 150, 138, 150),
+    ("production_attainment_rate", FEB): (25 / 65, 25, 65),
+    # completed by finish month: Jan WO1, WO2; Feb WO6
+    ("first_pass_yield", JAN): (138 / 150, 138, 150),
+    ("first_pass_yield", FEB): (25 / 28, 25, 28),
+    # WO1 01-08 08:00 -> 01-11 01:00 = 65 h; WO2 01-29 09:00 -> 01-31 23:00 = 62 h; WO6 36 h
+    ("manufacturing_cycle_time_days", JAN): (127 / 48, 127 / 24, 2),
+    ("manufacturing_cycle_time_days", FEB): (1.5, 1.5, 1),
+    # labor over (8 + 4.5) h a day x days in the month
+    ("capacity_utilisation_rate", JAN): (32.5 / 387.5, 32.5, 387.5),
+    ("capacity_utilisation_rate", FEB): (7.5 / 362.5, 7.5, 362.5),
+    ("component_defect_scrap_share", JAN): (10 / 12, 10, 12),
+    ("component_defect_scrap_share", FEB): (1.0, 3, 3),
 }
 
 
@@ -404,6 +456,14 @@ def test_every_expected_value(got):
 
 def test_no_unexpected_rows(got):
     assert set(got) == set(EXPECTED)
+
+
+def test_production_defect_units(landing):
+    # WO1's 10 units of A (S1) and WO6's 3 of B (S2) are in the 90 days ending on the as-of date 02-05;
+    # with the as-of date 01-31 WO6 has not finished yet.
+    feeds = load_current(landing)
+    assert production_defect_units(feeds).rows() == [("S1", 10), ("S2", 3)]
+    assert production_defect_units(feeds, as_of=date(2024, 1, 31)).rows() == [("S1", 10)]
 
 
 def test_dso_days_can_be_given(landing):
