@@ -227,9 +227,7 @@ def _faults(feed: Feed, text: pl.DataFrame, referenced: dict[str, pl.DataFrame])
         elif r.kind == "pair_ne":
             out.append(_Fault(r.name, [text.with_columns(pl.col(r.other).alias(col))], (col, r.other)))
         elif r.kind == "acyclic":
-            # The edge turned round (a component made of its parent): with the loaded edge, a -> b -> a.
-            turned = text.with_columns(pl.col(col).alias(r.other), pl.col(r.other).alias(col))
-            out.append(_Fault(r.name, [turned], (col, r.other)))
+            continue  # two rows that are each other's component: see `_cycle_rows`
         elif r.kind == "null_when":
             # A value the column takes elsewhere: plausible, and within any range rule (the smallest, or for
             # a time that must come after others, the largest).
@@ -294,17 +292,7 @@ def row_fault_file(
                 v = v.with_columns(_text(feed, version, bumped).alias(version))
             frames.append(v.select(*feed.column_names, _fault=pl.lit(k), _rule=pl.lit(f.rule)))
     cand = pl.concat(frames).with_row_index("_cand")
-    # Turned-round edges are judged apart from the other candidates: in one batch, their cycles would run
-    # through the other candidates' copies of the same edges.
-    graphs = {x.name: x for x in feed.all_rules() if x.kind == "acyclic"}
-    apart = cand["_rule"].is_in(list(graphs))
-    cand = pl.concat(
-        [
-            part.with_columns(_broken=_broken(feed, part, one_file=False, referenced=referenced))
-            for part in (cand.filter(~apart), cand.filter(apart))
-            if part.height
-        ]
-    ).sort("_cand")
+    cand = cand.with_columns(_broken=_broken(feed, cand, one_file=False, referenced=referenced))
     hits = (
         cand.with_columns(_hit=pl.col("_broken").list.contains(pl.col("_rule")), _extra=pl.col("_broken").list.len())
         .filter("_hit")
@@ -313,26 +301,20 @@ def row_fault_file(
     ranked = hits.with_columns(_key=_key_text(feed, hits.select(feed.column_names)))
     goods = text.head(GOOD_ROWS)
     used = set(_key_text(feed, goods).to_list())
-    chosen: list[pl.DataFrame | None] = [None] * len(faults)
-    entries: list[dict | None] = [None] * len(faults)
-    # Greedy: the best candidate whose key is not yet in the file. A turned-round edge comes last: it must not
-    # turn an edge another row of the file carries, or that row would lie on its cycle too.
-    for k in sorted(range(len(faults)), key=lambda k: faults[k].rule in graphs):
-        f = faults[k]
+    chosen, entries = [], []
+    for k, f in enumerate(faults):  # greedy: the best candidate whose key is not yet in the file
         rows = ranked.filter(pl.col("_fault") == k)
-        free = [key not in used for key in rows["_key"].to_list()]
-        if f.rule in graphs:
-            g = graphs[f.rule]
-            frames = [goods, *(c for c in chosen if c is not None)]
-            taken = {e for frame in frames for e in frame.select(g.other, g.column).iter_rows()}
-            turned = zip(rows[g.column].to_list(), rows[g.other].to_list(), strict=True)
-            free = [ok and edge not in taken for ok, edge in zip(free, turned, strict=True)]
-        at = next((i for i, ok in enumerate(free) if ok), None)
+        keys = rows["_key"].to_list()
+        at = next((i for i, key in enumerate(keys) if key not in used), None)
         if at is None:
             raise RuntimeError(f"{feed.name}: no row of this world can be made to break only {f.rule}")
-        used.add(rows["_key"][at])
-        chosen[k] = rows[at].select(feed.column_names)
-        entries[k] = {"rule": f.rule, "also_breaks": [n for n in rows["_broken"][at] if n != f.rule]}
+        used.add(keys[at])
+        chosen.append(rows[at].select(feed.column_names))
+        entries.append({"rule": f.rule, "also_breaks": [n for n in rows["_broken"][at] if n != f.rule]})
+    for g in (x for x in feed.all_rules() if x.kind == "acyclic"):
+        pair = _cycle_rows(feed, g, text, referenced, pl.lit(latest) + pl.duration(seconds=len(faults) + 1))
+        chosen.append(pair)
+        entries += [{"rule": g.name, "also_breaks": []} for _ in range(pair.height)]
     split = min(3, goods.height)
     body = pl.concat([goods.head(split), goods.head(1), *chosen, goods.slice(split)])
     entries = [{"rule": unique_rule, "also_breaks": []}, *entries]
@@ -340,6 +322,26 @@ def row_fault_file(
         e["row"] = split + 1 + i
     _verify(feed, body, entries, referenced)
     return body, entries
+
+
+def _cycle_rows(
+    feed: Feed, rule: Rule, text: pl.DataFrame, referenced: dict[str, pl.DataFrame], version: pl.Expr
+) -> pl.DataFrame:
+    """Two rows that make two purchased parts each other's component (a -> b -> a). Parts with no components
+    of their own lie on no path of the loaded graph, so the cycle holds back these two rows and no other,
+    whether the clean files load before them or in the same batch."""
+    loaded = referenced[feed.name]
+    leaves = sorted(set(loaded[rule.column].drop_nulls()) - set(loaded[rule.other].drop_nulls()))
+    if len(leaves) < 2:
+        raise RuntimeError(f"{feed.name}: no two leaves of this world's graph can be made a cycle")
+    a, b = leaves[0], leaves[1]
+    row = text.head(1).with_columns(_text(feed, feed.version_column, version).alias(feed.version_column))
+    return pl.concat(
+        [
+            row.with_columns(pl.lit(a).alias(rule.other), pl.lit(b).alias(rule.column)),
+            row.with_columns(pl.lit(b).alias(rule.other), pl.lit(a).alias(rule.column)),
+        ]
+    ).select(feed.column_names)
 
 
 def _verify(feed: Feed, body: pl.DataFrame, entries: list[dict], referenced: dict[str, pl.DataFrame]) -> None:

@@ -31,12 +31,14 @@ SUB_ASSEMBLY_SHARE = 0.125  # sub-assemblies per made sku
 PARTS_PER_MADE = 1.3  # purchased components per made sku: fewer than their uses, so parts are shared
 MATERIAL_SHARE = 0.55  # of a parent's unit cost spent on its components
 # Of the units a supplier's inbound quality control lets through, this share of its defect rate fails in
-# production (component_defect scrap); the component supplier with the worst record is at least this bad.
-ESCAPE = 0.35
-WORST_COMPONENT_DEFECT = 0.03
+# production (component_defect scrap); the component supplier with the worst record is at least this bad
+ESCAPE = 0.25
+WORST_COMPONENT_DEFECT = 0.03  # and three times the next component supplier's, within reason
+WORST_PART_SHARE = 0.3  # of the purchased components, bought from that supplier
 # Work centers at each site: (name, hours per working day, utilisation its standard times are set for);
 # the first is the tight one.
-CENTERS = (("Assembly Line 1", 16.0, 0.78), ("Assembly Line 2", 16.0, 0.5), ("Sub-assembly Cell", 8.0, 0.5))
+CENTERS = (("Assembly Line 1", 16.0, 0.72), ("Assembly Line 2", 16.0, 0.42), ("Sub-assembly Cell", 8.0, 0.4))
+MAX_LOT_DAYS = 1  # working days of its center one work order may take at most
 SIZING_DAYS = 120  # demand from the world's start over which centers are sized (fixed: increments agree)
 _PARTS = (
     ("Circuit Board", "Electronic parts"),
@@ -153,10 +155,12 @@ def build_plant(
     # Component suppliers: the worst of the trader's suppliers supplies a good share of the parts.
     n_sup = len(suppliers.ids) - 1  # the newcomer is onboarded later
     worst = int(np.argmax(suppliers.defect[:n_sup]))
-    w = np.where(np.arange(n_sup) == worst, 0.3, 0.7 / max(n_sup - 1, 1))
-    part_supplier = r.choice(n_sup, size=n_part, p=w / w.sum())
+    others = np.flatnonzero(np.arange(n_sup) != worst)
+    part_supplier = others[r.integers(0, others.size, size=n_part)]
+    part_supplier[r.permutation(n_part)[: max(2, round(WORST_PART_SHARE * n_part))]] = worst
     defect = suppliers.defect.copy()
-    defect[worst] = max(defect[worst], WORST_COMPONENT_DEFECT)
+    rivals = defect[np.setdiff1d(part_supplier, worst)]
+    defect[worst] = min(max(defect[worst], WORST_COMPONENT_DEFECT, 3 * rivals.max(initial=0)), 0.08)
 
     kind = r.integers(0, len(_PARTS), size=n_part)
     code = r.integers(100, 1000, size=n_all - n)
@@ -270,17 +274,23 @@ def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarra
     discount[:, :n] = demand.discount
 
     # Standard times: each center's expected run and setup hours per working day (five of seven) make
-    # its utilisation; a sku's relative time keeps its share.
+    # its utilisation; a sku's relative time keeps its share. Setups depend on the lots, which depend on the
+    # times (a lot runs at most MAX_LOT_DAYS of its center): a few rounds settle both.
     w0 = world.world_day(0)
     lo, hi = min(max(w0, 0), h - 1), min(max(w0, 0) + SIZING_DAYS, h)
     rate = need[lo:hi].mean(axis=0)  # (n_all, n_wh)
     sku, wh = np.nonzero(plant.center_of >= 0)
     center = plant.center_of[sku, wh]
     n_wc = plant.capacity.size
-    setup = np.bincount(center, plant.setup_hours[sku] / lot_days[sku], minlength=n_wc) * 7 / 5
-    relative = np.bincount(center, rate[sku, wh] * plant.run_hours[sku], minlength=n_wc) * 7 / 5
+    units = rate[sku, wh]
+    relative = np.bincount(center, units * plant.run_hours[sku], minlength=n_wc) * 7 / 5
     target = plant.capacity * np.tile(np.array([u for _, _, u in CENTERS]), len(plant.sites))
-    per_unit = np.maximum(target - setup, 0.2 * target) / np.maximum(relative, 1e-9)
+    setup = np.bincount(center, plant.setup_hours[sku] / lot_days[sku], minlength=n_wc) * 7 / 5
+    for _ in range(4):
+        per_unit = np.maximum(target - setup, 0.2 * target) / np.maximum(relative, 1e-9)
+        hours = plant.run_hours[sku] * per_unit[center]
+        lot = np.minimum(units * lot_days[sku], MAX_LOT_DAYS * plant.capacity[center] / hours)
+        setup = np.bincount(center, plant.setup_hours[sku] * units / np.maximum(lot, 1), minlength=n_wc) * 7 / 5
     # A sku runs on one center per site; its time is the same at every site (the first site's scale).
     first = np.full(n_all, -1)
     first[sku[::-1]] = center[::-1]

@@ -24,11 +24,10 @@ from .calendars import FIVE_DAY_WEEK, Calendars
 from .config import DAY_SECONDS
 from .demand import Demand
 from .masters import Products, Suppliers, WarehouseSpec
-from .plant import ESCAPE, Plant
+from .plant import ESCAPE, MAX_LOT_DAYS, Plant
 from .replenishment import Planner, levels
 
 PRODUCTION_LEAD_DAYS = 7  # calendar days the planner allows from a work order to its output
-MAX_LOT_DAYS = 1  # working days of its center one work order may take at most
 QUEUE_ALLOWANCE_DAYS = 2  # working days the planned finish allows for the queue ahead of an order
 WO_CANCEL_SHARE = 0.02  # planned orders the planner drops again
 MAX_WAIT_DAYS = 28  # a planned order still short of components this long is cancelled (and re-planned)
@@ -222,9 +221,9 @@ def _scrap(
     causes = np.zeros((n, len(SCRAP_REASONS)), np.int64)
     causes[:, REASON["component_defect"]] = defect
     causes[:, REASON["machine"]] = np.where(breakdown, r.binomial(qty, 0.04), 0)
-    causes[:, REASON["operator"]] = r.binomial(qty, 0.003)
-    first_off = np.minimum(r.integers(1, 4, size=n), np.maximum(qty // 8, 1))
-    causes[:, REASON["setup"]] = np.where(r.random(n) < 0.35, first_off, 0)
+    causes[:, REASON["operator"]] = r.binomial(qty, 0.006)
+    first_off = np.minimum(r.integers(1, 4, size=n), np.maximum(qty // 25, 1))  # first-off pieces
+    causes[:, REASON["setup"]] = np.where(r.random(n) < 0.25, first_off, 0)
     causes[:, REASON["other"]] = r.binomial(qty, 0.001)
     scrapped = np.minimum(causes.sum(axis=1), qty)
     reason = np.where(scrapped > 0, np.argmax(causes, axis=1), NONE)
