@@ -39,7 +39,7 @@ def test_freshness_warns_when_a_daily_feed_stops_arriving():
     assert judge_freshness(orders, None, now) == (False, "no orders file has arrived yet")
     # Master data is sent when it changes: no freshness check for it.
     checked = {key.asset_key.path[-1] for c in freshness_checks for key in c.check_keys}
-    assert checked == {"orders", "inventory", "purchase_orders", "returns"}
+    assert checked == {"orders", "inventory", "purchase_orders", "returns", "work_orders"}
 
 
 def test_every_freshness_is_the_contracts_cadence():
