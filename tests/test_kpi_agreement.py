@@ -7,6 +7,8 @@ file, a stale version in a later file, offsets that move a timestamp into anothe
 shipments and backorders). `tests/reference/kpis.py` computes the same KPIs from the CSV files alone.
 For every KPI it implements: the same months, and value, numerator and denominator equal to 1e-9
 (relative for large numbers).
+The Make KPIs (and the supplier scorecard's production_defect_units) are compared likewise where the world has
+work orders: the hand-written one has a few, each worked out by hand in tests/reference.
 
 The numbers the dashboards show are checked the same way: `dashboards/queries.py` is called on the built
 warehouse with a category, a warehouse and a month range, and its inventory value, stockout rate, line
@@ -34,6 +36,7 @@ from tests.reference.kpis import (
     line_kpis_for,
     load_current,
     product_categories,
+    production_defect_units,
     read_versions,
 )
 from tests.reference.kpis import kpi_monthly as reference_kpi_monthly
@@ -78,6 +81,15 @@ KPIS = (
     "active_customers",
     "repeat_customer_rate",
     "revenue",
+)
+# The Make KPIs: on both sides only where the world has work orders (a trading business has none).
+MAKE_KPIS = (
+    "schedule_adherence_rate",
+    "production_attainment_rate",
+    "first_pass_yield",
+    "manufacturing_cycle_time_days",
+    "capacity_utilisation_rate",
+    "component_defect_scrap_share",
 )
 
 
@@ -349,9 +361,14 @@ def _same(a: float | None, b: float | None) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-def test_reference_covers_every_kpi(frames):
+def _has_work_orders(built: Built) -> bool:
+    return load_current(built.landing).work_orders.height > 0
+
+
+def test_reference_covers_every_kpi(built, frames):
     reference, _ = frames
-    assert set(reference.get_column("kpi").unique()) == set(KPIS)
+    make = set(MAKE_KPIS) if _has_work_orders(built) else set()
+    assert set(reference.get_column("kpi").unique()) == set(KPIS) | make
 
 
 def test_kpi_monthly_has_one_row_per_kpi_and_month(frames):
@@ -362,7 +379,35 @@ def test_kpi_monthly_has_one_row_per_kpi_and_month(frames):
 
 @pytest.mark.parametrize("kpi", KPIS)
 def test_kpi_agrees(frames, kpi):
-    reference, warehouse = frames
+    _assert_agrees(*frames, kpi)
+
+
+@pytest.mark.parametrize("kpi", MAKE_KPIS)
+def test_make_kpi_agrees(built, frames, kpi):
+    if not _has_work_orders(built):
+        pytest.skip("the world has no work orders (a trader): neither side has Make KPIs")
+    _assert_agrees(*frames, kpi)
+
+
+def test_production_defect_units_agree(built):
+    """The supplier scorecard's production_defect_units equal the reference's, supplier by supplier (a component
+    without a known primary supplier counts for the unknown supplier); every other supplier has 0."""
+    from pipelines.snapshot import open_snapshot
+
+    if not _has_work_orders(built):
+        pytest.skip("the world has no work orders (a trader)")
+    feeds = load_current(built.landing)
+    known = set(feeds.suppliers["supplier_id"])
+    expected: dict[str, int] = {}
+    for supplier, units in production_defect_units(feeds).iter_rows():
+        key = supplier if supplier in known else "unknown"
+        expected[key] = expected.get(key, 0) + units
+    with open_snapshot(built.snapshot) as con:
+        card = dict(con.sql("select supplier_id, production_defect_units from marts.kpi_supplier_scorecard").fetchall())
+    assert {k: v for k, v in card.items() if v} == {k: v for k, v in expected.items() if v}
+
+
+def _assert_agrees(reference: pl.DataFrame, warehouse: pl.DataFrame, kpi: str) -> None:
     ref = reference.filter(pl.col("kpi") == kpi)
     wh = warehouse.filter(pl.col("kpi") == kpi)
     if wh.height == 0:
