@@ -177,6 +177,9 @@ def test_the_prompt_survives_ctrl_c_and_ends_at_ctrl_d(env):
         assert "│     42 │" in answered and "error" not in answered
         term.type("\x04")  # Ctrl-D
         assert term.wait() == 0
+        # readline kept what was typed for the next session (the fixture's private home).
+        history = Path(env["HOME"], ".scm_sql_history").read_text()
+        assert "select 41 + 1 as answer;" in history and ".maxrows 2" in history
     finally:
         with_child_gone(term.pid)
         os.close(term.fd)
