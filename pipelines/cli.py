@@ -142,7 +142,9 @@ def sql(query: str | None, fmt: str, max_rows: int | None) -> None:
     if query is None:
         from pipelines.shell import repl
 
-        repl(max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows or None)
+        failed = repl(max_rows=DEFAULT_MAX_ROWS if max_rows is None else max_rows or None)
+        if failed and not sys.stdin.isatty():  # statements piped in: a script learns that one failed
+            sys.exit(2)
         return
     limit = (DEFAULT_MAX_ROWS if fmt == "table" else None) if max_rows is None else max_rows or None
     # A cut table says so in its output; a cut csv or json says so on stderr, keeping the file clean.

@@ -43,9 +43,10 @@ def repl(
     read: Callable[[str], str] | None = None,
     write: Callable[[str], object] = sys.stdout.write,
     max_rows: int | None = DEFAULT_MAX_ROWS,
-) -> None:
+) -> bool:
     """The prompt. `read` gets a line (raising EOFError at the end); by default the terminal through
-    readline, or stdin's lines without prompts when stdin is not a terminal."""
+    readline, or stdin's lines without prompts when stdin is not a terminal. True when a statement failed
+    (what a script piping statements in wants to know)."""
     interactive = read is None and sys.stdin.isatty()
     if read is None:
         read = _terminal_reader() if interactive else _piped_reader()
@@ -67,7 +68,7 @@ def repl(
         stripped = line.strip()
         if not buffer and stripped.startswith("."):
             if stripped.split()[0] in (".quit", ".exit"):
-                return
+                return shell.failed
             shell.command(stripped)
             continue
         if not buffer and not stripped:
@@ -78,6 +79,7 @@ def repl(
             buffer = []
     if buffer and "".join(buffer).strip():  # piped input whose last statement lacks its ';'
         shell.statements("\n".join(buffer))
+    return shell.failed
 
 
 class _Shell:
@@ -88,6 +90,7 @@ class _Shell:
         self.write = write
         self.max_rows = max_rows
         self.shown: list[str] = []
+        self.failed = False
 
     def warn(self, line: str) -> None:
         if self.shown[-1:] != [line]:
@@ -101,6 +104,7 @@ class _Shell:
         try:
             run(text, "table", emit=self.write, note=self.write, warn=self.warn, max_rows=max_rows, hint=HINT)
         except QueryError as exc:
+            self.failed = True
             self.write(f"error: {exc}\n")
         except KeyboardInterrupt:  # the statement was cancelled (query.execute); the prompt goes on
             self.write("cancelled\n")

@@ -113,6 +113,17 @@ def test_the_prompt_on_piped_statements(env):
     assert body_numbers(numbers) == [0, 1, 2] and "(showing 3 of 10 rows; .maxrows to change)" in numbers
     assert "max rows: 3\n" in numbers.split("showing", 1)[1]  # `.maxrows` alone says the limit
     assert out.index("alpha") < out.index("beta")
+    # A failing piped statement shows its error, the rest still run, and the exit status says so.
+    failing = subprocess.run(
+        [str(SCM), "sql"],
+        input="select * from nowhere;\nselect 42 as answer;\n",
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert failing.returncode == 2
+    assert failing.stdout.startswith("error: Catalog Error: Table with name nowhere does not exist!")
+    assert "│     42 │" in failing.stdout
 
 
 class Terminal:
