@@ -62,7 +62,7 @@ class RunSummary:
 
     def render(self) -> str:
         lines = [f"run {self.run_id}: {'succeeded' if self.success else 'FAILED'}"]
-        feeds = {k: v for k, v in self.materialized.items() if k.startswith("raw/")}
+        feeds = {k: v for k, v in self.materialized.items() if k.startswith("raw/") and not _never_sent(k, v)}
         if feeds:
             lines.append(f"{'feed':<16}{'files':>7}{'rejected':>10}{'read':>12}{'loaded':>12}{'quarantined':>13}")
             for key, m in feeds.items():
@@ -94,6 +94,14 @@ class RunSummary:
         if self.log_file:
             lines.append(f"log: {self.log_file}")
         return "\n".join(lines)
+
+
+def _never_sent(key: str, metadata: dict) -> bool:
+    """An optional feed (a Make feed, for a business that only trades) with nothing in its folder: no line."""
+    from pipelines.feeds.contract import FEEDS
+
+    feed = FEEDS.get(key.removeprefix("raw/"))
+    return feed is not None and feed.optional and not any(v for k, v in metadata.items() if k.startswith("files_"))
 
 
 def _instance() -> dg.DagsterInstance:

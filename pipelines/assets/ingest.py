@@ -30,7 +30,8 @@ def _build(feed: Feed) -> dg.AssetsDefinition:
         key=raw_key(feed.name),
         group_name="ingest",
         kinds={"polars", "duckdb"},
-        description=f"{feed.description} Every version kept, bad rows in raw.{feed.name}_quarantine.",
+        description=f"{feed.description} Every version kept, bad rows in raw.{feed.name}_quarantine."
+        + (" Optional: empty while no file of it has arrived." if feed.optional else ""),
         retry_policy=IO_RETRY,
         # Cross-feed rules check a batch against the feeds it refers to as loaded so far, this run's load included.
         deps=sorted({raw_key(r.references.feed) for r in feed.all_rules() if r.references}, key=str),

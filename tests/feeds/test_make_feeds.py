@@ -394,3 +394,21 @@ def test_the_make_suites_pass_on_good_rows_and_catch_what_the_loader_would_have_
     # An empty load (nothing sent) fails no expectation.
     empty = typed.clear()
     assert all(o.success for o in validate(empty, BOM, NOW, "empty"))
+
+
+def test_the_run_summary_has_no_line_for_an_optional_feed_never_sent():
+    from pipelines.runner import RunSummary
+
+    quiet = dict.fromkeys(("files_new", "files_rejected", "files_skipped", "rows_read", "rows_loaded"), 0)
+    summary = RunSummary(
+        success=True,
+        run_id="r1",
+        materialized={
+            "raw/orders": quiet | {"files_new": 1, "rows_read": 3, "rows_loaded": 3},
+            "raw/inventory": quiet,  # a required feed without a new file keeps its line
+            "raw/work_orders": quiet,
+            "raw/bill_of_materials": quiet | {"files_skipped": 1},  # something in its folder: shown
+        },
+    )
+    feeds = [line.split()[0] for line in summary.render().splitlines()[2:] if line.split()[0] in FEEDS]
+    assert feeds == ["orders", "inventory", "bill_of_materials"]
