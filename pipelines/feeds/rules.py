@@ -269,15 +269,21 @@ def _join_references(
 
 def _cycles(batch: pl.DataFrame, rule: Rule, loaded: pl.DataFrame | None) -> pl.Series:
     """Per row, the cycle its edge (`other` -> `column`) lies on among the loaded edges and the batch's rows
-    that meet their own rules (null when none): every row of the batch on a cycle is held back, since which
-    of them is wrong cannot be told."""
+    that meet their own rules (null when none): every new edge of the batch on a cycle is held back, since
+    which of them is wrong cannot be told. A new version of an edge already loaded is not: holding it back
+    would leave the edge, so the cycle is the new edges' doing."""
     parent, child = rule.other, rule.column
     mine = batch.select(pl.col(typed(parent)).alias(parent), pl.col(typed(child)).alias(child), LOCAL_BAD)
     edges = [mine.filter(~pl.col(LOCAL_BAD)).select(parent, child)]
     if loaded is not None:
         edges.append(loaded.select(parent, child))
     graph = pl.concat(edges, how="vertical_relaxed")
-    return cycles_through(mine, graph, parent, child).alias(_cycle(rule))
+    cycles = cycles_through(mine, graph, parent, child).alias(_cycle(rule))
+    if loaded is None or loaded.height == 0:
+        return cycles
+    known = loaded.select(parent, child).unique().with_columns(pl.lit(True).alias("__known"))
+    seen = mine.with_row_index("__i").join(known, on=[parent, child], how="left").sort("__i")["__known"]
+    return pl.select(pl.when(seen.is_null()).then(cycles)).to_series().alias(_cycle(rule))
 
 
 def _others_share(

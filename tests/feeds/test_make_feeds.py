@@ -412,3 +412,9 @@ def test_the_run_summary_has_no_line_for_an_optional_feed_never_sent():
     )
     feeds = [line.split()[0] for line in summary.render().splitlines()[2:] if line.split()[0] in FEEDS]
     assert feeds == ["orders", "inventory", "bill_of_materials"]
+
+
+def test_a_new_version_of_a_loaded_edge_is_not_blamed_for_the_cycle_a_new_edge_closes():
+    loaded = {BOM.name: edges("A>B")}
+    # A -> B again (a new quantity) and B -> A, new: only the new edge makes the loop.
+    assert broken(BOM, [bom("A", "B", quantity="3"), bom("B", "A")], loaded) == [[], ["bom_cycle"]]
