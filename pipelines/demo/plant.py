@@ -38,6 +38,7 @@ WORST_PART_SHARE = 0.3  # of the purchased components, bought from that supplier
 # Work centers at each site: (name, hours per working day, utilisation its standard times are set for);
 # the first is the tight one.
 CENTERS = (("Assembly Line 1", 16.0, 0.72), ("Assembly Line 2", 16.0, 0.42), ("Sub-assembly Cell", 8.0, 0.4))
+PRODUCTION_LEAD_DAYS = 7  # calendar days the planner allows from a work order to its output
 MAX_LOT_DAYS = 1  # working days of its center one work order may take at most
 SIZING_DAYS = 120  # demand from the world's start over which centers are sized (fixed: increments agree)
 _PARTS = (
@@ -287,7 +288,8 @@ def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarra
     target = plant.capacity * np.tile(np.array([u for _, _, u in CENTERS]), len(plant.sites))
     setup = np.bincount(center, plant.setup_hours[sku] / lot_days[sku], minlength=n_wc) * 7 / 5
     for _ in range(4):
-        per_unit = np.maximum(target - setup, 0.2 * target) / np.maximum(relative, 1e-9)
+        # A center whose skus sell nothing yet in the window (launched later) gets an hour per relative unit.
+        per_unit = np.where(relative > 1e-6, np.maximum(target - setup, 0.2 * target) / np.maximum(relative, 1e-6), 1)
         hours = plant.run_hours[sku] * per_unit[center]
         lot = np.minimum(units * lot_days[sku], MAX_LOT_DAYS * plant.capacity[center] / hours)
         setup = np.bincount(center, plant.setup_hours[sku] * units / np.maximum(lot, 1), minlength=n_wc) * 7 / 5
@@ -295,4 +297,5 @@ def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarra
     first = np.full(n_all, -1)
     first[sku[::-1]] = center[::-1]
     run_hours = np.where(first >= 0, plant.run_hours * per_unit[np.maximum(first, 0)], 0.0)
+    run_hours = np.minimum(run_hours, plant.capacity[np.maximum(first, 0)])  # a unit takes at most a day
     return Demand(lam=lam, cum=cum, discount=discount), replace(plant, run_hours=np.round(run_hours, 4))

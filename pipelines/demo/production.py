@@ -24,10 +24,9 @@ from .calendars import FIVE_DAY_WEEK, Calendars
 from .config import DAY_SECONDS
 from .demand import Demand
 from .masters import Products, Suppliers, WarehouseSpec
-from .plant import ESCAPE, MAX_LOT_DAYS, Plant
+from .plant import ESCAPE, MAX_LOT_DAYS, PRODUCTION_LEAD_DAYS, Plant
 from .replenishment import Planner, levels
 
-PRODUCTION_LEAD_DAYS = 7  # calendar days the planner allows from a work order to its output
 QUEUE_ALLOWANCE_DAYS = 2  # working days the planned finish allows for the queue ahead of an order
 WO_CANCEL_SHARE = 0.02  # planned orders the planner drops again
 MAX_WAIT_DAYS = 28  # a planned order still short of components this long is cancelled (and re-planned)

@@ -18,6 +18,7 @@ from .calendars import FIVE_DAY_WEEK, SIX_DAY_WEEK, Calendars
 from .config import DAY_SECONDS, Stream, World, rng
 from .demand import Demand
 from .masters import Products, Suppliers, WarehouseSpec
+from .plant import PRODUCTION_LEAD_DAYS
 
 REVIEW_DAYS = 7
 SERVICE_Z = np.array([1.4, 1.1, 0.8])  # by ABC class
@@ -97,6 +98,8 @@ def init_planner(
         errors,
     )
     lead = suppliers.lead[np.repeat(products.supplier[0], n_wh)]
+    if products.made is not None:  # made skus are replenished by the plant, in its lead time
+        lead = np.where(np.repeat(products.made, n_wh), PRODUCTION_LEAD_DAYS, lead)
     s, big_s = levels(0, world.origin, demand, products, lead, planner, n_wh)
     live = np.repeat((products.create_day <= 0) & (products.launch_day <= 0), n_wh)
     on_hand = np.where(live, np.ceil(s + 0.5 * (big_s - s)), 0).astype(np.int64)
