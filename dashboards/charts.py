@@ -16,7 +16,7 @@ from pipelines.alerts.targets import Target
 _AXIS_FORMAT = {
     "rate": ".0%",
     "money": ",.0f",
-    "days": "~g",
+    "days": ",~f",
     "turns": "~g",
     "count": ",.0f",
     "units": ",.0f",
