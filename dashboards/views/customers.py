@@ -115,9 +115,9 @@ with right:
             "month",
             {
                 "cash_to_cash_days": "cash-to-cash",
-                "days_inventory_outstanding": "inventory (DIO)",
-                "dso_days": "sales (DSO)",
-                "dpo_days": "payables (DPO)",
+                "days_inventory_outstanding": "DIO",
+                "dso_days": "DSO",
+                "dpo_days": "DPO",
             },
             "days",
             zero=True,
