@@ -5,7 +5,7 @@
 --data-dir is a data directory with a published snapshot (build a scale-1 one with
 `SCM_LANDING_DIR=<scale-1 landing> SCM_DATA_DIR=<dir> scm run`).
 
-Queries: each query function of dashboards/queries.py that a page calls, with the default filters (the last 12
+Queries: each query function of dashboards/queries*.py that a page calls, with the default filters (the last 12
 complete months, everything else "all") and with one filtered variant (a category, a warehouse and, where the
 query has one, a channel; or a three-month range), run `--repeat` times each. The functions are called without
 their st.cache_data layer (what a new snapshot or a new filter costs), on one open read-only connection to the
@@ -40,6 +40,7 @@ FIRST_KPI = '[data-testid="stMetricValue"]'
 def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
     """(page, query, variant, function, args) for every query a page runs, each distinct call once."""
     from dashboards import queries as q
+    from dashboards import queries_customers as qc
     from dashboards import queries_replenishment as qr
     from dashboards.filters import default_months
 
@@ -135,6 +136,12 @@ def _cases(path: str) -> list[tuple[str, str, str, object, tuple]]:
             *both(qr.replenishment_totals, (path, None, None), (path, category, warehouse)),
             *both(qr.replenishment, (path, None, None), (path, category, warehouse)),
             (qr.replenishment_exceptions, filtered, (path, category, warehouse)),
+        ],
+        "customers": [
+            (qc.finance_monthly, "default", (path, first, last)),
+            (qc.finance_range, "default", (path, first, last)),
+            *both(qc.customers_monthly, (path, first, last, None), (path, recent, last, channel), channel),
+            (qc.rfm_segments, "default", (path,)),
         ],
     }
     seen, cases = set(), []
