@@ -82,3 +82,36 @@ def test_a_trend_draws_each_plotted_kpis_target_in_its_series():
         "layer"
         not in charts.trend(monthly, "month", {"line_on_time_rate": "on time"}, "rate", targets=targets).to_dict()
     )
+
+
+# pipelines/alerts/targets.toml's defaults for the Overview's tiles, by hand.
+OVERVIEW_TARGETS = {
+    "OTIF": ("otif_rate", 0.95, None),
+    "Fill rate": ("unit_fill_rate", 0.95, None),
+    "Stockout rate": ("stockout_rate", None, 0.02),
+    "Supplier on-time": ("supplier_on_time_rate", 0.90, None),
+    "Return rate": ("return_rate_units", None, 0.10),
+}
+
+
+@pytest.mark.slow
+def test_the_overviews_tiles_are_coloured_against_their_targets(data_env, marts):
+    from streamlit.proto.Metric_pb2 import Metric
+
+    from tests.dashboards.test_pages import default_last_month, metrics, run_app
+
+    shown = metrics(run_app())
+    last = default_last_month(marts)
+    for label, (kpi, low, high) in OVERVIEW_TARGETS.items():
+        value = marts.one(
+            "select value from marts.kpi_monthly where kpi = $k and month <= $m order by month desc limit 1",
+            k=kpi,
+            m=last,
+        )
+        met = (low is None or value >= low) and (high is None or value <= high)
+        tile = shown[label].proto
+        assert tile.color == (Metric.MetricColor.GREEN if met else Metric.MetricColor.RED), label
+        assert tile.delta_description.endswith("target met" if met else "target missed"), label
+        assert ("met." if met else "missed.") in tile.help, label
+    # Without a target a tile is coloured by its direction alone, and says nothing of a target.
+    assert "target" not in shown["Inventory turns"].proto.delta_description
