@@ -418,3 +418,50 @@ def test_a_new_version_of_a_loaded_edge_is_not_blamed_for_the_cycle_a_new_edge_c
     loaded = {BOM.name: edges("A>B")}
     # A -> B again (a new quantity) and B -> A, new: only the new edge makes the loop.
     assert broken(BOM, [bom("A", "B", quantity="3"), bom("B", "A")], loaded) == [[], ["bom_cycle"]]
+
+
+STAGING = ("stg_work_centers", "stg_bill_of_materials", "stg_work_orders__versions", "stg_work_orders")
+
+
+@pytest.mark.slow
+def test_the_make_staging_models_build_empty_and_then_keep_current_versions(tmp_path):
+    from pipelines.feeds.raw_tables import create_raw_tables
+    from tests.dbt.test_dbt_project import dbt
+
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as c:
+        create_raw_tables(c)
+    # A trader: nothing landed, every model builds (empty) and every test passes.
+    dbt(warehouse, tmp_path, "build", "--select", *STAGING)
+    with duckdb.connect(str(warehouse)) as c:
+        assert [c.sql(f"select count(*) from staging.{m}").fetchall()[0][0] for m in STAGING] == [0, 0, 0, 0]
+
+    landing = tmp_path / "landing"
+    center = {"work_center_id": "WC1", "work_center_name": "Line 1", "warehouse_id": "W1"}
+    write_csv(landing, WORK_CENTERS, "wc_1.csv", [center | {"capacity_hours_per_day": "8"}])
+    write_csv(
+        landing, WORK_CENTERS, "wc_2.csv", [center | {"capacity_hours_per_day": "16"}]
+    )  # no updated_at: later wins
+    write_csv(landing, BOM, "bom_1.csv", [bom("FG1", "C1"), bom("FG1", "C2")])
+    write_csv(landing, BOM, "bom_2.csv", [bom("FG1", "C1", quantity="3")])
+    write_csv(
+        landing, WORK_ORDERS, "wo_1.csv", [planned(updated_at="2024-01-01T09:00:00Z"), planned(work_order_id="WO2")]
+    )
+    write_csv(landing, WORK_ORDERS, "wo_2.csv", [completed()])
+    with duckdb.connect(str(warehouse)) as c:
+        for feed in MAKE:
+            ingest_feed(c, feed, landing, "L1", NOW)
+    dbt(warehouse, tmp_path, "build", "--select", *STAGING)
+    with duckdb.connect(str(warehouse)) as c:
+        assert c.sql("select work_center_id, capacity_hours_per_day from staging.stg_work_centers").fetchall() == [
+            ("WC1", Decimal("16"))
+        ]
+        assert c.sql("select component_sku, quantity_per from staging.stg_bill_of_materials order by 1").fetchall() == [
+            ("C1", Decimal("3")),
+            ("C2", Decimal("2")),
+        ]
+        assert c.sql("select count(*) from staging.stg_work_orders__versions").fetchall() == [(3,)]
+        assert c.sql("select work_order_id, status from staging.stg_work_orders order by 1").fetchall() == [
+            ("WO1", "completed"),
+            ("WO2", "planned"),
+        ]
