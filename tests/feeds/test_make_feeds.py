@@ -465,3 +465,15 @@ def test_the_make_staging_models_build_empty_and_then_keep_current_versions(tmp_
             ("WO1", "completed"),
             ("WO2", "planned"),
         ]
+
+
+def test_check_finds_a_cycle_within_the_files_before_any_load(tmp_path):
+    from pipelines.feeds.check import check_path
+
+    write_csv(tmp_path / "landing", BOM, "bom.csv", [bom("A", "B"), bom("B", "A"), bom("A", "C")])
+    report = check_path(tmp_path / "landing", now=NOW)
+    (file,) = report.feeds[0].files
+    assert (file.status, file.rows_loaded, file.rows_quarantined) == ("quarantine", 1, 2)
+    text = report.render()
+    assert "(got A -> B -> A)" in text and "(got B -> A -> B)" in text
+    assert "cycles checked within these files only: no warehouse yet" in text
