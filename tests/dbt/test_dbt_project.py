@@ -65,11 +65,19 @@ KPIS = {
     "active_customers",
     "repeat_customer_rate",
     "revenue",
+    # Make: the generated world is a manufacturer too
+    "schedule_adherence_rate",
+    "production_attainment_rate",
+    "first_pass_yield",
+    "manufacturing_cycle_time_days",
+    "capacity_utilisation_rate",
+    "component_defect_scrap_share",
 }
 
 # Whole tables compared between the incremental and the full-refresh build, with their sort keys.
 COMPARED = {
     "kpi_monthly": ["kpi", "month"],
+    "fct_work_orders": ["work_order_key"],
     "fct_orders": ["order_key"],
     "fct_order_lines": ["order_line_key"],
     "kpi_fulfilment_monthly": ["month", "warehouse_key", "carrier", "channel", "category"],
