@@ -90,6 +90,7 @@ _TYPES: dict[str, dict[str, str]] = {
         "updated_at": "ts",
     },
     "work_centers": {"capacity_hours_per_day": "dec", "updated_at": "ts"},
+    "bill_of_materials": {"quantity_per": "dec", "scrap_allowance": "dec", "updated_at": "ts"},
     "work_orders": {
         "planned_start_date": "date",
         "planned_finish_date": "date",
@@ -111,6 +112,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "purchase_orders": ("po_id", "line_number"),
     "returns": ("return_id",),
     "work_centers": ("work_center_id",),
+    "bill_of_materials": ("parent_sku", "component_sku"),
     "work_orders": ("work_order_id",),
 }
 # Text columns the KPIs read (only needed to give a feed without files its columns).
@@ -122,8 +124,17 @@ _TEXT: dict[str, tuple[str, ...]] = {
     "inventory": ("warehouse_id", "sku"),
     "purchase_orders": ("po_id", "supplier_id", "sku", "status"),
     "returns": ("return_id", "order_id", "sku", "reason_code", "disposition"),
-    "work_centers": ("work_center_id",),
-    "work_orders": ("work_order_id", "sku", "work_center_id", "status", "scrap_reason", "defect_component_sku"),
+    "work_centers": ("work_center_id", "warehouse_id"),
+    "bill_of_materials": ("parent_sku", "component_sku"),
+    "work_orders": (
+        "work_order_id",
+        "sku",
+        "work_center_id",
+        "warehouse_id",
+        "status",
+        "scrap_reason",
+        "defect_component_sku",
+    ),
 }
 _VERSION: dict[str, str | None] = {f: ("updated_at" if f != "inventory" else None) for f in _KEYS}
 
@@ -206,6 +217,11 @@ def current(versions: pl.DataFrame, key: tuple[str, ...], version: str | None) -
     return versions.sort([*key, *order], nulls_last=False).unique(subset=list(key), keep="last", maintain_order=True)
 
 
+def current_rows(landing: Path, feed: str) -> pl.DataFrame:
+    """The current version of every key of one feed."""
+    return current(read_versions(landing, feed), _KEYS[feed], _VERSION[feed])
+
+
 @dataclass(frozen=True)
 class Feeds:
     products: pl.DataFrame
@@ -220,7 +236,7 @@ class Feeds:
 
 def load_current(landing: Path) -> Feeds:
     def cur(feed: str) -> pl.DataFrame:
-        return current(read_versions(landing, feed), _KEYS[feed], _VERSION[feed])
+        return current_rows(landing, feed)
 
     return Feeds(
         products=cur("products"),
