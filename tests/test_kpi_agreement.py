@@ -12,7 +12,8 @@ work orders: the hand-written one has a few, each worked out by hand in tests/re
 
 The numbers the dashboards show are checked the same way: `dashboards/queries.py` is called on the built
 warehouse with a category, a warehouse and a month range, and its inventory value, stockout rate, line
-fulfilment rates and return rates equal the reference computed for the same selection. Each world also
+fulfilment rates and return rates equal the reference computed for the same selection, as do the Customers &
+Finance page's revenue, margin, cash cycle and customer counts by month and over its range. Each world also
 gets two synthetic forecasting runs (a full run, then a later run of one category that replaces its
 series), written to the forecast schema before the build; the Forecast and Overview pages' WAPE and
 forecast value added equal sums over those rows by hand.
@@ -606,4 +607,66 @@ def test_fulfilment_and_returns_page_numbers_agree(built, filtered):
         problems += _compare(returns, ref, ("return_rate_units", "return_value_rate"))
     # Unfiltered there are due lines (the handmade world has none in its busiest category and warehouse).
     assert filtered != "none" or fulfilment.height > 0
+    assert not problems, "\n".join(problems[:20])
+
+
+# The Customers & Finance page's columns (dashboards/queries_customers.py) -> the reference's KPI and part.
+FINANCE_COLUMNS = {
+    "revenue": ("revenue", "value"),
+    "gross_margin": ("gross_margin_rate", "numerator"),
+    "shipped_revenue": ("gross_margin_rate", "denominator"),
+    "gross_margin_rate": ("gross_margin_rate", "value"),
+    "days_inventory_outstanding": ("days_inventory_outstanding", "value"),
+    "dso_days": ("dso_days", "value"),
+    "dpo_days": ("dpo_days", "value"),
+    "cash_to_cash_days": ("cash_to_cash_days", "value"),
+}
+
+
+def test_customers_page_numbers_agree(built, frames):
+    """The Customers & Finance page's finance and network customer figures by month equal the reference's, and its
+    range figures are the reference's months summed (the margin's numerators and denominators apart)."""
+    from dashboards import queries_customers
+
+    reference = frames[0]
+    months = sorted(set(reference.filter(pl.col("kpi") == "revenue")["month"]))
+    first, last = months[min(1, len(months) - 1)], months[-1]
+    ref = {
+        (r["kpi"], r["month"]): r
+        for r in reference.filter(pl.col("month").is_between(first, last)).iter_rows(named=True)
+    }
+    problems = []
+
+    def check(what: str, shown, expected) -> None:
+        if not _same(shown, expected):
+            problems.append(f"{what}: page {shown!r}, reference {expected!r}")
+
+    path = str(built.snapshot)
+    finance = queries_customers.finance_monthly(path, first, last)
+    assert finance["month"].to_list() == sorted({m for _, m in ref})
+    for row in finance.iter_rows(named=True):
+        for column, (kpi, part) in FINANCE_COLUMNS.items():
+            expected = ref.get((kpi, row["month"]))
+            check(f"{column} {row['month']}", row[column], expected[part] if expected else None)
+
+    totals = queries_customers.finance_range(path, first, last)
+    margin = [r for (kpi, _), r in ref.items() if kpi == "gross_margin_rate"]
+    check("revenue over the range", totals["revenue"], sum(r["value"] for (k, _), r in ref.items() if k == "revenue"))
+    check("gross margin over the range", totals["gross_margin"], sum(r["numerator"] for r in margin))
+    check(
+        "gross margin rate over the range",
+        totals["gross_margin_rate"],
+        sum(r["numerator"] for r in margin) / sum(r["denominator"] for r in margin),
+    )
+
+    customers = queries_customers.customers_monthly(path, first, last, None)
+    assert customers.height > 0
+    for row in customers.iter_rows(named=True):
+        month = row["month"]
+        check(f"active_customers {month}", row["active_customers"], ref[("active_customers", month)]["value"])
+        rate = ref[("repeat_customer_rate", month)]
+        check(f"repeat_customer_rate {month}", row["repeat_customer_rate"], rate["value"])
+        check(f"repeat_customers {month}", row["repeat_customers"], rate["numerator"])
+        check(f"new_customers {month}", row["new_customers"], rate["denominator"] - rate["numerator"])
+        check(f"revenue {month}", row["revenue"], ref[("revenue", month)]["value"])
     assert not problems, "\n".join(problems[:20])
