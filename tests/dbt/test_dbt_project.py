@@ -82,6 +82,7 @@ COMPARED = {
     "fct_order_lines": ["order_line_key"],
     "kpi_fulfilment_monthly": ["month", "warehouse_key", "carrier", "channel", "category"],
     "dim_customer": ["customer_key"],
+    "kpi_customers_monthly": ["month", "channel"],
 }
 
 

@@ -42,6 +42,8 @@ COMPARED = (
     "fct_inventory_daily",
     "fct_returns",
     "fct_purchase_order_lines",
+    "dim_customer",
+    "kpi_customers_monthly",
 )
 LOAD_COLUMNS = ("_loaded_at", "_last_loaded_at", "_load_id")
 
