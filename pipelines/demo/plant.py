@@ -37,7 +37,7 @@ WORST_COMPONENT_DEFECT = 0.03  # and three times the next component supplier's, 
 WORST_PART_SHARE = 0.3  # of the purchased components, bought from that supplier
 # Work centers at each site: (name, hours per working day, utilisation its standard times are set for);
 # the first is the tight one.
-CENTERS = (("Assembly Line 1", 16.0, 0.72), ("Assembly Line 2", 16.0, 0.42), ("Sub-assembly Cell", 8.0, 0.4))
+CENTERS = (("Assembly Line 1", 16.0, 0.65), ("Assembly Line 2", 16.0, 0.42), ("Sub-assembly Cell", 8.0, 0.4))
 PRODUCTION_LEAD_DAYS = 7  # calendar days the planner allows from a work order to its output
 MAX_LOT_DAYS = 1  # working days of its center one work order may take at most
 SIZING_DAYS = 120  # demand from the world's start over which centers are sized (fixed: increments agree)

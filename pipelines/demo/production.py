@@ -133,16 +133,16 @@ def plan(
     series = shop.made_series
     sku = series // n_wh
     live = (products.create_day[sku] <= day) & (day < products.clear_day[sku])
-    lead = np.full(on_hand.size, PRODUCTION_LEAD_DAYS)
-    s, big_s = levels(day, when, demand, products, lead, planner, n_wh)
+    lead = np.full(series.size, PRODUCTION_LEAD_DAYS)
+    s, big_s = levels(day, when, demand, products, lead, planner, n_wh, series)
     position = on_hand[series] + planner.on_order[series] - backlog[series]
-    go = live & (position < s[series]) & (big_s[series] > 0.2)
+    go = live & (position < s) & (big_s > 0.2)
     series, sku = series[go], sku[go]
     if series.size == 0:
         return required
     wh = series % n_wh
     lot = products.case_pack[sku]
-    units = np.maximum(np.ceil((big_s[series] - position[go]) / lot), 1) * lot
+    units = np.maximum(np.ceil((big_s[go] - position[go]) / lot), 1) * lot
     allowance = np.nan_to_num(plant.allowance[plant.edge_start[sku]])
     center = plant.center_of[sku, wh]
     # A lot runs at most a few days of its center: more lots, not one that blocks the center for weeks.

@@ -64,17 +64,31 @@ class Planner:
 
 
 def levels(
-    day: int, when: date, demand: Demand, products: Products, lead: np.ndarray, planner: Planner, n_wh: int
+    day: int,
+    when: date,
+    demand: Demand,
+    products: Products,
+    lead: np.ndarray,
+    planner: Planner,
+    n_wh: int,
+    series: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Reorder point s and order-up-to level S for every series on `day` (calendar date `when`)."""
+    """Reorder point s and order-up-to level S on `day` (calendar date `when`) for every series, or for the
+    given `series` only (`lead` then holds theirs)."""
     window = lead + REVIEW_DAYS
     end = np.minimum(day + window, demand.cum.shape[0] - 1)
-    series = np.arange(lead.size)
-    look = (demand.cum[end, series] - demand.cum[day, series]) / window * planner.plan_error(when)
-    new = np.repeat(day < products.launch_day + 60, n_wh)
-    rate = np.where(new, look, 0.5 * planner.ewma + 0.5 * look)
-    sigma = np.sqrt(np.maximum(planner.ewvar, rate))
-    abc = np.repeat(products.abc, n_wh)
+    if series is None:
+        series = np.arange(lead.size)
+        error, ewma, ewvar = planner.plan_error(when), planner.ewma, planner.ewvar
+        new = np.repeat(day < products.launch_day + 60, n_wh)
+        abc = np.repeat(products.abc, n_wh)
+    else:
+        error, ewma, ewvar = planner.plan_error(when)[series], planner.ewma[series], planner.ewvar[series]
+        new = day < products.launch_day[series // n_wh] + 60
+        abc = products.abc[series // n_wh]
+    look = (demand.cum[end, series] - demand.cum[day, series]) / window * error
+    rate = np.where(new, look, 0.5 * ewma + 0.5 * look)
+    sigma = np.sqrt(np.maximum(ewvar, rate))
     s = rate * window + SERVICE_Z[abc] * sigma * np.sqrt(window)
     return s, s + rate * COVER_DAYS[abc]
 
