@@ -477,3 +477,21 @@ def test_check_finds_a_cycle_within_the_files_before_any_load(tmp_path):
     text = report.render()
     assert "(got A -> B -> A)" in text and "(got B -> A -> B)" in text
     assert "cycles checked within these files only: no warehouse yet" in text
+
+
+def test_the_contract_check_of_a_make_feed_with_rows_runs_its_suite(tmp_path):
+    from pipelines import checks
+    from pipelines.feeds.expectations import expectations_for
+    from pipelines.resources import WarehouseResource
+
+    write_csv(tmp_path / "landing", WORK_ORDERS, "wo.csv", [completed(), planned(work_order_id="WO2")])
+    warehouse = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse)) as c:
+        ingest_feed(c, WORK_ORDERS, tmp_path / "landing", "L1", NOW)
+    check = next(c for c in checks.contract_checks if next(iter(c.check_keys)).asset_key.path[-1] == "work_orders")
+    result = check(warehouse=WarehouseResource(path=str(warehouse)))
+    assert (result.passed, result.description) == (True, "all loaded rows meet the contract")
+    assert result.metadata["rows_validated"].value == 2
+    suite = {name for name, _ in expectations_for(WORK_ORDERS, NOW)}
+    assert result.metadata["expectations"].value == len(suite) > 20
+    assert result.metadata["expectations_failed"].value == 0
