@@ -263,14 +263,18 @@ def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarra
         if plant.site_of[w] != w:
             lam[:, made_fg, plant.site_of[w]] += lam[:, made_fg, w]
             lam[:, made_fg, w] = 0
-    need = lam.copy()  # customer and dependent demand: what each site must make or buy
+    # Dependent demand of the sub-assemblies and parts (they sell nothing), parents' totals level by level.
+    dep = np.zeros((h, n_all - n, n_wh))
     gross = plant.gross()
-    for level in (plant.parent < n, plant.parent >= n):  # parents' totals are complete level by level
+    for of_sold in (True, False):  # finished goods' components first, then the sub-assemblies'
+        level = (plant.parent < n) == of_sold
+        parent, child = plant.parent[level], plant.child[level] - n
         for s in plant.sites:
-            np.add.at(need[:, :, s], (slice(None), plant.child[level]), need[:, plant.parent[level], s] * gross[level])
-    flat = need.reshape(h, -1)
-    cum = np.zeros((h + 1, flat.shape[1]))
-    np.cumsum(flat, axis=0, out=cum[1:])
+            total = lam[:, parent, s] if of_sold else dep[:, parent - n, s]
+            np.add.at(dep[:, :, s], (slice(None), child), total * gross[level])
+    cum = np.zeros((h + 1, n_all * n_wh))
+    np.cumsum(lam.reshape(h, -1), axis=0, out=cum[1:])
+    cum[1:, n * n_wh :] += np.cumsum(dep.reshape(h, -1), axis=0)
     discount = np.zeros((h, n_all))
     discount[:, :n] = demand.discount
 
@@ -279,7 +283,7 @@ def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarra
     # times (a lot runs at most MAX_LOT_DAYS of its center): a few rounds settle both.
     w0 = world.world_day(0)
     lo, hi = min(max(w0, 0), h - 1), min(max(w0, 0) + SIZING_DAYS, h)
-    rate = need[lo:hi].mean(axis=0)  # (n_all, n_wh)
+    rate = np.concatenate([lam[lo:hi, :n].mean(axis=0), dep[lo:hi].mean(axis=0)])  # (n_all, n_wh)
     sku, wh = np.nonzero(plant.center_of >= 0)
     center = plant.center_of[sku, wh]
     n_wc = plant.capacity.size

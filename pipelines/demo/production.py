@@ -64,8 +64,10 @@ class Shop:
     pending: np.ndarray  # work orders waiting for components, in release priority
     allocated: np.ndarray  # (S,) component units allocated to released orders, not yet consumed
     clock: np.ndarray  # (n_wc,) working hours since the origin up to which each center is booked
-    output: np.ndarray  # (n_days, S) good units put away at the end of each day
-    consume: np.ndarray  # (n_days, S) component units consumed at the end of each day
+    cols: np.ndarray  # the series production touches: made skus and their components at the sites
+    col_of: np.ndarray  # (S,) position of a series in cols (-1: none)
+    output: np.ndarray  # (n_days, cols) good units put away at the end of each day
+    consume: np.ndarray  # (n_days, cols) component units consumed at the end of each day
     workdays: dict[int, np.ndarray]  # site -> its working days (simulation days) over the horizon
     made_series: np.ndarray  # series (sku x site) the planner reviews
 
@@ -74,24 +76,29 @@ def new_shop(
     plant: Plant, n_days: int, n_series: int, n_wh: int, whs: tuple[WarehouseSpec, ...], cal: Calendars
 ) -> Shop:
     sku, wh = np.nonzero(plant.center_of >= 0)
+    made_series = np.sort(sku * n_wh + wh)
+    cols = np.unique(np.r_[made_series, (plant.child[:, None] * n_wh + np.array(plant.sites)[None, :]).ravel()])
+    col_of = np.full(n_series, -1)
+    col_of[cols] = np.arange(cols.size)
     return Shop(
         plant=plant,
         book=Columns(WO_FIELDS, capacity=1024),
         pending=np.zeros(0, np.int64),
         allocated=np.zeros(n_series, np.int64),
         clock=np.zeros(plant.capacity.size),
-        output=np.zeros((n_days, n_series), np.int64),
-        consume=np.zeros((n_days, n_series), np.int64),
+        cols=cols,
+        col_of=col_of,
+        output=np.zeros((n_days, cols.size), np.int64),
+        consume=np.zeros((n_days, cols.size), np.int64),
         workdays={s: np.flatnonzero(cal.is_workday(whs[s].country, FIVE_DAY_WEEK)) for s in plant.sites},
-        made_series=np.sort(sku * n_wh + wh),
+        made_series=made_series,
     )
 
 
 def finish(shop: Shop, day: int, on_hand: np.ndarray) -> None:
     """End of day: completed orders' output in, their components out (and no longer allocated)."""
-    on_hand += shop.output[day]
-    on_hand -= shop.consume[day]
-    shop.allocated -= shop.consume[day]
+    on_hand[shop.cols] += shop.output[day] - shop.consume[day]
+    shop.allocated[shop.cols] -= shop.consume[day]
 
 
 def committed(shop: Shop, n_wh: int) -> np.ndarray:
@@ -309,8 +316,8 @@ def release(
     done = finish_ts // DAY_SECONDS
     inside = done < shop.output.shape[0]
     series = sku * n_wh + wh
-    np.add.at(shop.output, (done[inside], series[inside]), (qty - scrapped)[inside])
+    np.add.at(shop.output, (done[inside], shop.col_of[series[inside]]), (qty - scrapped)[inside])
     np.add.at(planner.leaving, (done[inside], series[inside]), qty[inside])
     used = inside[at]
     comp = plant.child[edge] * n_wh + wh[at]
-    np.add.at(shop.consume, (done[at][used], comp[used]), (plant.quantity_per[edge] * qty[at])[used])
+    np.add.at(shop.consume, (done[at][used], shop.col_of[comp[used]]), (plant.quantity_per[edge] * qty[at])[used])
