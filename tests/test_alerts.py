@@ -31,6 +31,8 @@ DEFAULT_BOUNDS = {
     "supplier_on_time_rate": ("min", 0.90),
     "return_rate_units": ("max", 0.10),
     "forecast_wape": ("max", 0.40),
+    "schedule_adherence_rate": ("min", 0.90),
+    "first_pass_yield": ("min", 0.97),
 }
 DEFAULT_TARGETS = {"otif_rate": Target("otif_rate", min=0.95), "stockout_rate": Target("stockout_rate", max=0.02)}
 
