@@ -104,6 +104,42 @@ KPIS: dict[str, Kpi] = dict(
         _kpi("repeat_customers", "count", True, "Active customers whose first order is in an earlier month."),
         _kpi("repeat_customer_rate", "rate", True, "Repeat customers, / active customers."),
         _kpi("average_order_value", "money", True, "Revenue, / orders with a non-cancelled line in the month."),
+        _kpi(
+            "schedule_adherence_rate",
+            "rate",
+            True,
+            "Due work orders completed by their planned finish day, / due work orders, by the planned finish month.",
+        ),
+        _kpi(
+            "production_attainment_rate",
+            "rate",
+            True,
+            "Good units produced by due work orders, / units they planned, by the planned finish month.",
+        ),
+        _kpi(
+            "first_pass_yield",
+            "rate",
+            True,
+            "Good units, / good and scrapped units, of the work orders completed in the month.",
+        ),
+        _kpi(
+            "manufacturing_cycle_time_days",
+            "days",
+            False,
+            "Mean days from actual start to actual finish of the work orders completed in the month.",
+        ),
+        _kpi(
+            "capacity_utilisation_rate",
+            "rate",
+            None,
+            "Labor hours of completed work orders, / the work centers' capacity hours.",
+        ),
+        _kpi(
+            "component_defect_scrap_share",
+            "rate",
+            False,
+            "Units scrapped for a defective component, / units scrapped, in the month.",
+        ),
     ]
 )
 

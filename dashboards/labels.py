@@ -43,6 +43,12 @@ KPI_NAMES = {
     "repeat_customers": "Repeat customers",
     "repeat_customer_rate": "Repeat customer rate",
     "average_order_value": "Average order value",
+    "schedule_adherence_rate": "Schedule adherence",
+    "production_attainment_rate": "Production attainment",
+    "first_pass_yield": "First-pass yield",
+    "manufacturing_cycle_time_days": "Cycle time",
+    "capacity_utilisation_rate": "Capacity utilisation",
+    "component_defect_scrap_share": "Component-defect scrap",
 }
 
 RETURN_REASONS = {
@@ -99,6 +105,25 @@ RFM_SEGMENTS = {
     "no_orders": "No orders yet",
 }
 
+# Work orders' scrap reasons (the work_orders feed), and the marts' word for scrap sent without one.
+SCRAP_REASONS = {
+    "component_defect": "Component defect",
+    "machine": "Machine",
+    "operator": "Operator",
+    "setup": "Setup",
+    "other": "Other",
+    "no_reason": "No reason given",
+}
+
+# Work orders' statuses (the work_orders feed).
+WORK_ORDER_STATUSES = {
+    "planned": "Planned",
+    "released": "Released",
+    "in_progress": "In progress",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+}
+
 CODES: dict[str, dict[str, str]] = {
     "reason": RETURN_REASONS,
     "disposition": DISPOSITIONS,
@@ -106,6 +131,8 @@ CODES: dict[str, dict[str, str]] = {
     "exception": EXCEPTIONS,
     "channel": CHANNELS,
     "segment": RFM_SEGMENTS,
+    "scrap": SCRAP_REASONS,
+    "work_order_status": WORK_ORDER_STATUSES,
 }
 
 # Every code of every kind: for a column that mixes kinds (the breakdown marts' `member`). The kinds share no code
@@ -162,6 +189,24 @@ HEADERS = {
     "rfm_segment": "Segment",
     "orders_per_customer": "Orders per customer",
     "recency_days": "Days since last order",
+    # The Production page's work orders and shortages (dashboards/queries_production.py).
+    "work_order_id": "Work order",
+    "work_center_id": "Work center ID",
+    "work_center_name": "Work center",
+    "component_sku": "Component",
+    "scrap_reason": "Scrap reason",
+    "quantity_planned": "Units planned",
+    "quantity_produced": "Units produced",
+    "quantity_scrapped": "Units scrapped",
+    "required_qty": "Units needed",
+    "available_qty": "Units available",
+    "shortage_qty": "Units short",
+    "is_on_schedule": "On schedule",
+    "actual_start_ts": "Started",
+    "actual_finish_ts": "Finished",
+    "labor_hours": "Labor hours",
+    "capacity_hours": "Capacity hours",
+    "scrap_share": "Share of scrap",
 }
 
 # Words of a column name as a header shows them.
