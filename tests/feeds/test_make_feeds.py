@@ -200,7 +200,7 @@ def test_cycles_are_named_from_the_rows_parent_and_a_diamond_is_none():
     assert components["A"] == components["B"] and len({components["A"], components["X"], components["Y"]}) == 3
 
 
-def test_a_cycle_through_two_components_is_found_in_a_deep_bill():
+def test_a_cycle_is_found_in_a_bill_deeper_than_the_recursion_limit():
     # A chain far deeper than Python's recursion limit, closed at its end: the search is iterative.
     chain = [f"S{i}>S{i + 1}" for i in range(3000)]
     graph = edges(*chain, "S3000>S0")
