@@ -33,6 +33,9 @@ PAGES = [
     st.Page("views/replenishment.py", title="Replenishment", icon=":material/shopping_cart:", url_path="replenishment"),
     st.Page("views/customers.py", title="Customers & Finance", icon=":material/payments:", url_path="customers"),
     st.Page(
+        "views/production.py", title="Production", icon=":material/precision_manufacturing:", url_path="production"
+    ),
+    st.Page(
         "views/overview.py",
         title="Overview",
         icon=":material/dashboard:",

@@ -67,6 +67,7 @@ def test_the_page_list_is_the_apps():
         "forecast": "Forecast",
         "replenishment": "Replenishment",
         "customers": "Customers & Finance",
+        "production": "Production",
     }
 
 
