@@ -30,11 +30,13 @@ MADE_SHARE = 0.175  # of the assortment
 SUB_ASSEMBLY_SHARE = 0.125  # sub-assemblies per made sku
 PARTS_PER_MADE = 1.3  # purchased components per made sku: fewer than their uses, so parts are shared
 MATERIAL_SHARE = 0.55  # of a parent's unit cost spent on its components
-# Of the units a supplier's inbound quality control lets through, this share of its defect rate fails in
-# production (component_defect scrap); the component supplier with the worst record is at least this bad
+# Defects that inbound quality control misses fail in production (component_defect scrap): a part's scrap
+# rate is this share of its supplier's defect rate.
 ESCAPE = 0.25
-WORST_COMPONENT_DEFECT = 0.03  # and three times the next component supplier's, within reason
-WORST_PART_SHARE = 0.3  # of the purchased components, bought from that supplier
+# The trader's worst supplier also supplies this share of the parts, and its defect rate is made to stand out:
+# at least WORST_COMPONENT_DEFECT and three times the next component supplier's, up to WORST_DEFECT_CAP.
+WORST_PART_SHARE = 0.3
+WORST_COMPONENT_DEFECT, WORST_DEFECT_CAP = 0.03, 0.08
 # Work centers at each site: (name, hours per working day, utilisation its standard times are set for);
 # the first is the tight one.
 CENTERS = (("Assembly Line 1", 16.0, 0.65), ("Assembly Line 2", 16.0, 0.42), ("Sub-assembly Cell", 8.0, 0.4))
@@ -104,22 +106,20 @@ def _sites(whs: tuple[WarehouseSpec, ...]) -> tuple[tuple[int, ...], np.ndarray]
     return sites, np.array([m[0] if m else sites[0] for m in same])
 
 
-def build_plant(
-    world: World, products: Products, suppliers: Suppliers, whs: tuple[WarehouseSpec, ...]
-) -> tuple[Plant, Products, Suppliers]:
-    """The plant, the products with sub-assemblies and components appended, and the suppliers with the
-    worst component supplier's quality as bad as its production scrap shows."""
-    r = rng(world.seed, Stream.MAKE, 0)
-    n = products.base.size
-    n_made = max(2, round(MADE_SHARE * n))
-    fg = np.sort(r.choice(n, size=n_made, replace=False))
-    n_sub = max(1, round(SUB_ASSEMBLY_SHARE * n_made))
-    n_part = max(6, round(PARTS_PER_MADE * n_made))
-    sub0, part0 = n, n + n_sub
-    n_all = part0 + n_part
-    popularity = 1 / np.arange(1, n_part + 1) ** 0.8
+@dataclass(frozen=True)
+class _Bom:
+    parent: np.ndarray
+    child: np.ndarray
+    quantity_per: np.ndarray
+    allowance: np.ndarray
+    edge_start: np.ndarray
 
-    # Finished goods: 2-6 components, one of them a sub-assembly for some (every sub-assembly is used).
+
+def _bom(r: np.random.Generator, fg: np.ndarray, sub0: int, part0: int, n_all: int) -> _Bom:
+    """Finished goods of 2-6 components, a sub-assembly among them for some (every sub-assembly is used);
+    sub-assemblies of 2-4 purchased parts. Popular parts go into many products."""
+    n_made, n_sub, n_part = fg.size, part0 - sub0, n_all - part0
+    popularity = 1 / np.arange(1, n_part + 1) ** 0.8
     k_fg = r.integers(2, 7, size=n_made)
     sub_of = np.where(r.random(n_made) < 0.25, r.integers(0, n_sub, size=n_made), -1)
     sub_of[r.permutation(n_made)[:n_sub]] = np.arange(n_sub)
@@ -127,33 +127,38 @@ def build_plant(
     rows, part = _top_k(r, popularity, k_fg - has_sub)
     parent = np.concatenate([fg[rows], fg[has_sub]])
     child = np.concatenate([part0 + part, sub0 + sub_of[has_sub]])
-    # Sub-assemblies: 2-4 purchased components.
-    k_sub = r.integers(2, 5, size=n_sub)
-    rows, part = _top_k(r, popularity, k_sub)
+    rows, part = _top_k(r, popularity, r.integers(2, 5, size=n_sub))
     parent = np.concatenate([parent, sub0 + rows])
     child = np.concatenate([child, part0 + part])
     order = np.lexsort((child, parent))
     parent, child = parent[order], child[order]
-    m = parent.size
-    quantity_per = r.choice(np.array([1, 1, 1, 1, 2, 2, 3, 4]), size=m)
-    stated = r.random(n_all) < 0.4
+    quantity_per = r.choice(np.array([1, 1, 1, 1, 2, 2, 3, 4]), size=parent.size)
+    stated = r.random(n_all) < 0.4  # parents whose BOM states a scrap allowance
     allowance_of = np.round(r.uniform(0.01, 0.05, size=n_all) * 200) / 200
     allowance = np.where(stated[parent], allowance_of[parent], np.nan)
-    edge_start = np.searchsorted(parent, np.arange(n_all + 1))
+    return _Bom(parent, child, quantity_per, allowance, np.searchsorted(parent, np.arange(n_all + 1)))
 
-    # Costs: a parent's material share split over its components; a part costs the mean of its uses.
-    k_of = np.diff(edge_start)
+
+def _component_costs(bom: _Bom, cost_sold: np.ndarray, n_all: int) -> np.ndarray:
+    """Cents per unit of the sub-assemblies and parts: a parent's material share split over its components;
+    a component costs the mean of its uses."""
+    n = cost_sold.size
+    k_of = np.diff(bom.edge_start)
     cost = np.zeros(n_all)
-    cost[:n] = products.cost[0]
-    for level in (parent < n, parent >= n):  # finished goods first, then sub-assemblies
-        share = MATERIAL_SHARE * cost[parent[level]] / (k_of[parent[level]] * quantity_per[level])
-        total = np.bincount(child[level], share, minlength=n_all)
-        uses = np.bincount(child[level], minlength=n_all)
+    cost[:n] = cost_sold
+    for level in (bom.parent < n, bom.parent >= n):  # finished goods first, then sub-assemblies
+        p = bom.parent[level]
+        share = MATERIAL_SHARE * cost[p] / (k_of[p] * bom.quantity_per[level])
+        total = np.bincount(bom.child[level], share, minlength=n_all)
+        uses = np.bincount(bom.child[level], minlength=n_all)
         new = (uses > 0) & (np.arange(n_all) >= n)
         cost[new] = total[new] / uses[new]
-    new_cost = np.maximum(np.round(cost[n:]), 5).astype(np.int64)
+    return np.maximum(np.round(cost[n:]), 5).astype(np.int64)
 
-    # Component suppliers: the worst of the trader's suppliers supplies a good share of the parts.
+
+def _part_suppliers(r: np.random.Generator, suppliers: Suppliers, n_part: int) -> tuple[np.ndarray, Suppliers]:
+    """Each part's supplier (the worst of the trader's supplies WORST_PART_SHARE of them), and the suppliers
+    with that one's defect rate made to stand out."""
     n_sup = len(suppliers.ids) - 1  # the newcomer is onboarded later
     worst = int(np.argmax(suppliers.defect[:n_sup]))
     others = np.flatnonzero(np.arange(n_sup) != worst)
@@ -161,32 +166,42 @@ def build_plant(
     part_supplier[r.permutation(n_part)[: max(2, round(WORST_PART_SHARE * n_part))]] = worst
     defect = suppliers.defect.copy()
     rivals = defect[np.setdiff1d(part_supplier, worst)]
-    defect[worst] = min(max(defect[worst], WORST_COMPONENT_DEFECT, 3 * rivals.max(initial=0)), 0.08)
+    defect[worst] = min(max(defect[worst], WORST_COMPONENT_DEFECT, 3 * rivals.max(initial=0)), WORST_DEFECT_CAP)
+    return part_supplier, replace(suppliers, defect=defect)
 
+
+def _with_components(
+    r: np.random.Generator,
+    world: World,
+    products: Products,
+    fg: np.ndarray,
+    n_sub: int,
+    cost: np.ndarray,
+    part_supplier: np.ndarray,
+) -> Products:
+    """The products with the sub-assemblies and parts appended (never sold, never cleared) and the made skus
+    marked; a made sku's nominal supplier no longer changes (it is not bought)."""
+    n, n_new = products.base.size, cost.size
+    n_part = n_new - n_sub
     kind = r.integers(0, len(_PARTS), size=n_part)
-    code = r.integers(100, 1000, size=n_all - n)
+    code = r.integers(100, 1000, size=n_new).astype(str)
     letters = np.array(list("ABCDEFGHJK"))
-    names = np.concatenate(
-        [
-            np.char.add(
-                np.char.add(np.array(_ASSEMBLIES)[np.arange(n_sub) % len(_ASSEMBLIES)], " A"), code[:n_sub].astype(str)
-            ),
-            np.char.add(
-                np.char.add(np.char.add(np.array([p[0] for p in _PARTS])[kind], " "), letters[code[n_sub:] % 10]),
-                code[n_sub:].astype(str),
-            ),
-        ]
+    assemblies = np.char.add(
+        np.char.add(np.array(_ASSEMBLIES)[np.arange(n_sub) % len(_ASSEMBLIES)], " A"), code[:n_sub]
     )
-    pack = np.select([new_cost < 100, new_cost < 500, new_cost < 2000], [100, 50, 10], 1)
+    parts = np.char.add(np.array([p[0] for p in _PARTS])[kind], " ")
+    parts = np.char.add(np.char.add(parts, letters[r.integers(0, 10, size=n_part)]), code[n_sub:])
+    pack = np.select([cost < 100, cost < 500, cost < 2000], [100, 50, 10], 1)
     pack[:n_sub] = 5  # a sub-assembly's lot: made to what its parents need, not bought by the case
-    moq = np.where(
-        (r.random(n_all - n) < 0.5) | (np.arange(n_all - n) < n_sub), 0, r.integers(2, 6, size=n_all - n) * pack
-    )
+    moq = np.where((r.random(n_new) < 0.5) | (np.arange(n_new) < n_sub), 0, r.integers(2, 6, size=n_new) * pack)
     h = products.cost.shape[0]
     supplier = products.supplier.copy()
-    supplier[:, fg] = supplier[0, fg]  # made: its nominal supplier does not change
+    supplier[:, fg] = supplier[0, fg]
     never = world.world_day(NEVER)
-    extended = replace(
+    made = np.zeros(n + n_new, bool)
+    made[fg] = True
+    made[n : n + n_sub] = True
+    return replace(
         products,
         ids=pl.concat(
             [
@@ -195,47 +210,68 @@ def build_plant(
                 pl.Series(np.char.add("CMP-", np.char.zfill((np.arange(n_part) + 1).astype(str), 5))),
             ]
         ),
-        names=pl.concat([products.names, pl.Series(names)]),
-        category=np.concatenate([products.category, np.full(n_all - n, len(CATEGORIES))]),
+        names=pl.concat([products.names, pl.Series(np.concatenate([assemblies, parts]))]),
+        category=np.concatenate([products.category, np.full(n_new, len(CATEGORIES))]),
         subcategory=pl.concat(
             [products.subcategory, pl.Series([SUB_ASSEMBLIES] * n_sub + [_PARTS[k][1] for k in kind])]
         ),
-        base=np.concatenate([products.base, np.zeros(n_all - n)]),
-        abc=np.concatenate([products.abc, np.ones(n_all - n, np.int64)]),
+        base=np.concatenate([products.base, np.zeros(n_new)]),
+        abc=np.concatenate([products.abc, np.ones(n_new, np.int64)]),
         case_pack=np.concatenate([products.case_pack, pack]),
         min_order_qty=np.concatenate([products.min_order_qty, moq]).astype(np.int64),
-        affinity=np.concatenate([products.affinity, np.zeros((n_all - n, products.affinity.shape[1]))]),
-        launch_day=np.concatenate([products.launch_day, np.full(n_all - n, world.world_day(-NEVER))]),
-        create_day=np.concatenate([products.create_day, np.zeros(n_all - n, np.int64)]),
-        clear_day=np.concatenate([products.clear_day, np.full(n_all - n, never)]),
-        end_day=np.concatenate([products.end_day, np.full(n_all - n, never + 45)]),
-        cost=np.concatenate([products.cost, np.broadcast_to(new_cost, (h, n_all - n))], axis=1),
+        affinity=np.concatenate([products.affinity, np.zeros((n_new, products.affinity.shape[1]))]),
+        launch_day=np.concatenate([products.launch_day, np.full(n_new, world.world_day(-NEVER))]),
+        create_day=np.concatenate([products.create_day, np.zeros(n_new, np.int64)]),
+        clear_day=np.concatenate([products.clear_day, np.full(n_new, never)]),
+        end_day=np.concatenate([products.end_day, np.full(n_new, never + 45)]),
+        cost=np.concatenate([products.cost, np.broadcast_to(cost, (h, n_new))], axis=1),
         price=np.concatenate(
-            [products.price, np.broadcast_to(np.round(new_cost * 1.25), (h, n_all - n))], axis=1
-        ).astype(np.int64),
-        supplier=np.concatenate(
-            [supplier, np.broadcast_to(np.r_[np.full(n_sub, worst), part_supplier], (h, n_all - n))], axis=1
+            [products.price, np.broadcast_to(np.round(cost * 1.25).astype(np.int64), (h, n_new))], axis=1
         ),
-        made=np.isin(np.arange(n_all), fg) | ((np.arange(n_all) >= sub0) & (np.arange(n_all) < part0)),
+        # A sub-assembly's supplier is never read (it is made); a part's is the one it is bought from.
+        supplier=np.concatenate(
+            [supplier, np.broadcast_to(np.r_[np.zeros(n_sub, np.int64), part_supplier], (h, n_new))], axis=1
+        ),
+        made=made,
     )
 
+
+def build_plant(
+    world: World, products: Products, suppliers: Suppliers, whs: tuple[WarehouseSpec, ...]
+) -> tuple[Plant, Products, Suppliers]:
+    """The plant, the products with sub-assemblies and parts appended, and the suppliers with the worst
+    component supplier's quality as bad as its production scrap shows."""
+    r = rng(world.seed, Stream.MAKE, 0)
+    n = products.base.size
+    n_made = max(2, round(MADE_SHARE * n))
+    fg = np.sort(r.choice(n, size=n_made, replace=False))
+    n_sub = max(1, round(SUB_ASSEMBLY_SHARE * n_made))
+    n_part = max(6, round(PARTS_PER_MADE * n_made))
+    sub0, part0 = n, n + n_sub
+    n_all = part0 + n_part
+    bom = _bom(r, fg, sub0, part0, n_all)
+    part_supplier, suppliers = _part_suppliers(r, suppliers, n_part)
+    cost = _component_costs(bom, products.cost[0], n_all)
+    products = _with_components(r, world, products, fg, n_sub, cost, part_supplier)
+
+    # Work centers: the same lines at each site; a finished good runs on one of its assembly lines, a
+    # sub-assembly in its cell.
     sites, site_of = _sites(whs)
     n_c = len(CENTERS)
     center_site = np.repeat(np.array(sites), n_c)
     center_of = np.full((n_all, len(whs)), -1, np.int64)
     slot = np.where(np.arange(n_all) >= sub0, n_c - 1, r.integers(0, n_c - 1, size=n_all))
-    made = extended.made
     for i, s in enumerate(sites):
-        center_of[made, s] = i * n_c + slot[made]
+        center_of[products.made, s] = i * n_c + slot[products.made]
     cities = [whs[s].name.split()[0] for s in sites]
     plant = Plant(
         n_sold=n,
-        made=made,
-        parent=parent,
-        child=child,
-        quantity_per=quantity_per,
-        allowance=allowance,
-        edge_start=edge_start,
+        made=products.made,
+        parent=bom.parent,
+        child=bom.child,
+        quantity_per=bom.quantity_per,
+        allowance=bom.allowance,
+        edge_start=bom.edge_start,
         sites=sites,
         site_of=site_of,
         center_site=center_site,
@@ -247,7 +283,7 @@ def build_plant(
         setup_hours=np.round(r.uniform(0.5, 2.5, size=n_all) * 4) / 4,
         run_hours=np.exp(r.normal(0, 0.5, size=n_all)),  # relative; scaled to the demand by plant_demand
     )
-    return plant, extended, replace(suppliers, defect=defect)
+    return plant, products, suppliers
 
 
 def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarray) -> tuple[Demand, Plant]:
