@@ -26,6 +26,12 @@ The fingerprint is a read of each table in one scan, no write, and a row count a
 that changed in place. Two different contents share a fingerprint only if the sums of their 64-bit row
 hashes collide: negligible for the changes a run makes.
 
+A changed table is written whole, unless it is large and few of its rows changed (the facts a day's
+files add to, most of a snapshot's bytes): then it is patched in place, its rows the warehouse no longer
+has deleted and those it gained inserted, both found by row hash (`_patch_delta` says when). A patched
+table holds the warehouse's rows, not in the warehouse's physical order; no reader may rely on that order
+anyway (DuckDB's parallel scans do not keep it).
+
 A full build (every table written into a new file) is made when there is no valid previous snapshot,
 when it is of another snapshot format or DuckDB version (`FORMAT`; its fingerprints would not compare),
 when a write-ahead log lies beside it, or when more than `MAX_FREE_FRACTION` of its blocks are free.
@@ -71,12 +77,17 @@ KEEP = 2  # the current snapshot and the one before it
 POINTER = "CURRENT"
 # The layout of a snapshot's bookkeeping (meta.snapshot's columns, meta.published_tables): a publish builds
 # only on a previous snapshot of the same format written by the same DuckDB, whose hashes it can compare.
-FORMAT = 1
+FORMAT = 2
 BOOKKEEPING = ("snapshot", "published_tables")  # the tables of `meta` that describe the snapshot itself
 COPY_ON_WRITE = "copy-on-write"
 # DuckDB reuses the blocks a dropped table frees but never gives them back to the filesystem: a previous
 # snapshot with more than this share of its blocks free is not built on, and the full build is compact.
 MAX_FREE_FRACTION = 0.25
+# A changed table of at least PATCH_MIN_ROWS rows is patched in place (its gone rows deleted, its new rows
+# inserted) while its rows changed, and those deleted since it was last written whole, stay under
+# MAX_PATCHED_FRACTION of it; smaller tables, or larger changes, are written whole.
+PATCH_MIN_ROWS = 50_000
+MAX_PATCHED_FRACTION = 0.25
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int), share the source file's blocks
 
 # How every reader opens a snapshot. enable_external_access=false refuses every file but the database's
@@ -104,6 +115,7 @@ class Build:
     kind: str
     why_full: str | None
     written: tuple[tuple[str, str], ...]
+    patched: tuple[tuple[str, str], ...]  # of those written, the ones patched in place (rows deleted, added)
     kept: tuple[tuple[str, str], ...]
     dropped: tuple[tuple[str, str], ...]
     free_fraction: float
@@ -258,7 +270,7 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = 
     stored, why_full = _start_from(con, previous, partial)
     try:
         plan = plan_changes(stored, prints)
-        _apply(con, plan, sources, prints, stored, run_id)
+        patched = _apply(con, plan, sources, prints, stored, run_id)
         con.execute(
             "create or replace table snapshot.meta.snapshot as select ?::varchar as run_id, ?::timestamp as "
             "published_at, ?::date as as_of_date, ?::varchar as source, ?::integer as format, "
@@ -283,6 +295,7 @@ def publish(con: duckdb.DuckDBPyConnection, run_id: str, now: datetime | None = 
             kind="full" if why_full else COPY_ON_WRITE,
             why_full=why_full,
             written=plan.write,
+            patched=patched,
             kept=plan.keep,
             dropped=plan.drop,
             free_fraction=free,
@@ -408,10 +421,19 @@ def _stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str]
     }
 
 
-def _apply(con, plan: Plan, sources: list[Source], prints: dict, stored: dict, run_id: str) -> None:
-    """Make the attached snapshot hold what the warehouse holds, writing only `plan.write`."""
+def _apply(con, plan: Plan, sources: list[Source], prints: dict, stored: dict, run_id: str) -> tuple:
+    """Make the attached snapshot hold what the warehouse holds, writing only `plan.write`: each table
+    patched in place when few of its rows changed (`_patch_delta`), else written whole. Returns the
+    patched tables."""
     relations = {s.target: s.relation for s in sources}
-    for schema, table in (*plan.drop, *(t for t in plan.write if t in stored)):
+    bookkeeping = _stored_bookkeeping(con) if stored else {}
+    deltas = {}
+    for target in plan.write:
+        if target in stored:
+            delta = _patch_delta(con, target, relations[target], stored[target], prints[target], bookkeeping)
+            if delta is not None:
+                deltas[target] = delta
+    for schema, table in (*plan.drop, *(t for t in plan.write if t in stored and t not in deltas)):
         con.execute(f'drop table snapshot.{schema}."{table}"')
     # Dropped tables' blocks are free only once checkpointed: the tables written next reuse them instead
     # of growing the file.
@@ -419,25 +441,25 @@ def _apply(con, plan: Plan, sources: list[Source], prints: dict, stored: dict, r
     for schema in sorted({s for s, _ in prints} | {"meta", *PUBLISHED_SCHEMAS}):
         con.execute(f"create schema if not exists snapshot.{schema}")
     for schema, table in plan.write:
-        con.execute(f'create table snapshot.{schema}."{table}" as select * from {relations[schema, table]}')
-    written_by = {}
-    if stored:
-        written_by = {
-            (s, t): r
-            for s, t, r in con.sql(
-                "select schema_name, table_name, written_by from snapshot.meta.published_tables"
-            ).fetchall()
-        }
-    rows = [
-        (s, t, prints[s, t], written_by.get((s, t), run_id) if (s, t) in plan.keep else run_id)
-        for s, t in sorted(prints)
-    ]
+        if (schema, table) in deltas:
+            _patch(con, (schema, table), relations[schema, table], prints[schema, table])
+        else:
+            con.execute(f'create table snapshot.{schema}."{table}" as select * from {relations[schema, table]}')
+    rows = []
+    for target in sorted(prints):
+        if target in plan.keep:
+            written_by, deleted = bookkeeping.get(target, (run_id, 0))
+        elif target in deltas:
+            written_by, deleted = bookkeeping[target][0], bookkeeping[target][1] + deltas[target]
+        else:
+            written_by, deleted = run_id, 0
+        rows.append((*target, prints[target], written_by, deleted))
     con.execute(
         "create or replace table snapshot.meta.published_tables (schema_name varchar, table_name varchar, "
-        "fingerprint varchar, written_by varchar)"
+        "fingerprint varchar, written_by varchar, rows_deleted_since bigint)"
     )
     if rows:
-        con.executemany("insert into snapshot.meta.published_tables values (?, ?, ?, ?)", rows)
+        con.executemany("insert into snapshot.meta.published_tables values (?, ?, ?, ?, ?)", rows)
     # A schema left empty (nothing of the warehouse is published there any more) goes too.
     for (schema,) in con.sql(
         "select schema_name from information_schema.schemata where catalog_name = 'snapshot' "
@@ -446,6 +468,72 @@ def _apply(con, plan: Plan, sources: list[Source], prints: dict, stored: dict, r
         params={"keep": sorted({s for s, _ in prints} | set(PUBLISHED_SCHEMAS))},
     ).fetchall():
         con.execute(f"drop schema snapshot.{schema} cascade")
+    return tuple(sorted(deltas))
+
+
+def _stored_bookkeeping(con) -> dict[tuple[str, str], tuple[str, int]]:
+    """(run that wrote it whole, rows deleted by patches since) of every table of the attached copy."""
+    return {
+        (s, t): (by, deleted)
+        for s, t, by, deleted in con.sql(
+            "select schema_name, table_name, written_by, rows_deleted_since from snapshot.meta.published_tables"
+        ).fetchall()
+    }
+
+
+def _patch_delta(con, target, relation: str, old: str | None, new: str, bookkeeping: dict) -> int | None:
+    """When the snapshot's copy of a changed table can be patched in place, stage the rows to delete and
+    insert (temp table `_snapshot_delta`, by row hash) and return how many it deletes; else None.
+
+    Patched when the columns are the same, the table is large enough for a scan to cost less than a write
+    (`PATCH_MIN_ROWS`), no row whose hash changes count is duplicated (a delete by hash removes every copy),
+    and the rows deleted since it was last written whole stay under `MAX_PATCHED_FRACTION` of it: DuckDB
+    keeps a deleted row's space within its row group, so past that the table is written whole again."""
+    if old is None or old.split(":")[0] != new.split(":")[0]:
+        return None
+    rows = int(new.split(":")[1])
+    if rows < PATCH_MIN_ROWS or target not in bookkeeping:
+        return None
+    schema, table = target
+    con.execute(
+        "create or replace temp table _snapshot_delta as "
+        f'with old as (select hash(_r_) as h, count(*) as n from snapshot.{schema}."{table}" _r_ group by 1), '
+        f"new as (select hash(_r_) as h, count(*) as n from {relation} _r_ group by 1) "
+        "select h, coalesce(old.n, 0) as old_n, coalesce(new.n, 0) as new_n "
+        "from old full join new using (h) where old.n is distinct from new.n"
+    )
+    duplicated, deleted, inserted = con.sql(
+        "select count(*) filter (where old_n > 1 or (old_n > 0 and new_n > 0)), "
+        "coalesce(sum(old_n), 0), coalesce(sum(new_n), 0) from _snapshot_delta"
+    ).fetchall()[0]
+    since = bookkeeping[target][1] + deleted
+    if duplicated or since > MAX_PATCHED_FRACTION * rows or inserted > MAX_PATCHED_FRACTION * rows:
+        con.execute("drop table _snapshot_delta")
+        return None
+    con.execute(f"alter table _snapshot_delta rename to {_delta_name(target)}")
+    return int(deleted)
+
+
+def _delta_name(target: tuple[str, str]) -> str:
+    return "_snapshot_delta_" + hashlib.md5(".".join(target).encode()).hexdigest()[:12]
+
+
+def _patch(con, target: tuple[str, str], relation: str, fingerprint_: str) -> None:
+    """Delete the rows the warehouse no longer has and insert those it gained, as staged by `_patch_delta`;
+    the table then has exactly the warehouse's row count (checked)."""
+    schema, table = target
+    delta = _delta_name(target)
+    con.execute(
+        f'delete from snapshot.{schema}."{table}" _r_ where hash(_r_) in (select h from {delta} where new_n = 0)'
+    )
+    con.execute(
+        f'insert into snapshot.{schema}."{table}" select * from {relation} _r_ '
+        f"where hash(_r_) in (select h from {delta} where old_n = 0)"
+    )
+    con.execute(f"drop table {delta}")
+    (rows,) = con.sql(f'select count(*) from snapshot.{schema}."{table}"').fetchall()[0]
+    if rows != int(fingerprint_.split(":")[1]):
+        raise RuntimeError(f"patching {schema}.{table} of the snapshot left {rows} rows, not the warehouse's")
 
 
 def _free_fraction(con: duckdb.DuckDBPyConnection) -> float:

@@ -153,6 +153,42 @@ def test_the_fingerprint_sees_values_rows_names_and_types_not_row_order(data_dir
             assert snapshot.fingerprint(con, f"({sql})") != base, what
 
 
+def test_a_large_table_with_few_rows_changed_is_patched_in_place(data_dir, monkeypatch):
+    monkeypatch.setattr(snapshot, "PATCH_MIN_ROWS", 100)  # marts.orders' 1000 rows count as large here
+
+    def orders_bookkeeping(published) -> tuple:
+        with snapshot.open_snapshot(published.path) as con:
+            return con.sql(
+                "select written_by, rows_deleted_since from meta.published_tables where table_name = 'orders'"
+            ).fetchall()[0]
+
+    publish(data_dir, "run-one", 1)
+    with warehouse(data_dir) as con:
+        con.execute("update marts.orders set note = 'changed' where id = 10")  # a row deleted, a row added
+        con.execute("delete from marts.orders where id in (20, 21, 22)")
+        con.execute("insert into marts.orders select range, 0, 'new' from range(1000, 1005)")
+    second = publish(data_dir, "run-two", 2)
+    assert second.build.patched == (("marts", "orders"),) and ("marts", "orders") in second.build.written
+    assert_equals_the_warehouse(data_dir, second)
+    assert orders_bookkeeping(second) == ("run-one", 4)  # patched: still as run-one wrote it whole, 4 rows gone
+
+    # A row whose copies change count cannot be deleted by its hash alone: written whole.
+    with warehouse(data_dir) as con:
+        con.execute("insert into marts.orders select * from marts.orders where id = 5")
+    third = publish(data_dir, "run-three", 3)
+    assert third.build.patched == () and ("marts", "orders") in third.build.written
+    assert_equals_the_warehouse(data_dir, third)
+    assert orders_bookkeeping(third) == ("run-three", 0)
+
+    # Deletes add up across patches; past a quarter of the table it is written whole again.
+    for day, ids in ((4, "id between 100 and 299"), (5, "id between 300 and 399")):
+        with warehouse(data_dir) as con:
+            con.execute(f"delete from marts.orders where {ids}")
+        published = publish(data_dir, f"run-{day}", day)
+        assert_equals_the_warehouse(data_dir, published)
+    assert orders_bookkeeping(published) == ("run-5", 0) and published.build.patched == ()
+
+
 @pytest.mark.parametrize("how", ["older_format", "other_duckdb", "wal_beside_it"])
 def test_a_previous_snapshot_it_cannot_build_on_means_a_full_build(data_dir, how):
     first = publish(data_dir, "run-one", 1)
@@ -203,11 +239,14 @@ os.environ["SCM_DATA_DIR"] = sys.argv[1]
 import duckdb
 from pipelines import snapshot
 con = duckdb.connect(os.path.join(sys.argv[1], "warehouse.duckdb"))
-for day in range(1000):  # until it is killed
-    con.execute(
-        "create or replace table marts.orders as select range as id, md5((range + $d)::varchar) as note "
-        "from range(300000)", {"d": day}
-    )
+for day in range(1000):  # until it is killed: a table written whole, then patched, in turn
+    if day % 2 == 0:
+        con.execute(
+            "create or replace table marts.orders as select range as id, md5((range + $d)::varchar) as note "
+            "from range(300000)", {"d": day}
+        )
+    else:
+        con.execute("update marts.orders set note = 'x' where id % 1000 = 0")
     snapshot.publish(con, run_id=f"loop-{day}")
 """
 
