@@ -55,9 +55,11 @@ def published_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseRe
             "path": str(published.path),
             "as_of_date": str(published.as_of_date),
             "size_mib": round(published.path.stat().st_size / 2**20, 1),
-            # Copy-on-write or full, and what it wrote: only the tables whose content changed.
+            # Copy-on-write or full, and what it wrote: only the tables whose content changed (of which
+            # the patched ones had only their changed rows written).
             "build": build.kind,
             "tables_written": len(build.written),
+            "tables_patched": len(build.patched),
             "tables_kept": len(build.kept),
             "tables_dropped": len(build.dropped),
             "written": ", ".join(f"{s}.{t}" for s, t in build.written) or "(none)",
