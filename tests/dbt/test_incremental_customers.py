@@ -266,6 +266,8 @@ def runs(tmp_path_factory) -> dict:
         "marked_after": marked_after,
         "backdated": backdated,
         "moved_to": moved_to,
+        "db": db,
+        "tmp": tmp,
     }
 
 
@@ -331,3 +333,21 @@ def test_customers_follow_their_corrected_orders(runs):
 @pytest.mark.parametrize("table", list(COMPARED))
 def test_incremental_build_equals_full_refresh(runs, table):
     assert_frame_equal(runs["incremental"][table], runs["full"][table], rel_tol=1e-12, abs_tol=1e-9, check_exact=False)
+
+
+# Runs last: it builds the shared warehouse again.
+def test_moving_the_as_of_date_back_and_on_equals_full_refresh(runs):
+    """The as-of date moved back (the customers with a later order, the orders no longer due) and on again
+    (the customers with an order since, the orders due again), each build equal to a full refresh."""
+    db, tmp = runs["db"], runs["tmp"]
+    as_of = MARCH + timedelta(days=14)
+    for args in (["--vars", f"{{as_of_date: '{as_of}'}}"], []):
+        build(db, tmp, *args)
+        incremental = snapshot(db)
+        build(db, tmp, *args, "--full-refresh")
+        full = snapshot(db)
+        for table in COMPARED:
+            assert_frame_equal(incremental[table], full[table], rel_tol=1e-12, abs_tol=1e-9, check_exact=False)
+        taken_on = incremental["marts.dim_customer"]["as_of_date"].unique().to_list()
+        assert taken_on == ([as_of] if args else [runs["full"]["marts.dim_customer"]["as_of_date"][0]])
+    assert_frame_equal(full["marts.fct_orders"], runs["full"]["marts.fct_orders"])
