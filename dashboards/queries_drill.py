@@ -18,15 +18,22 @@ import polars as pl
 
 from dashboards.queries import _CATEGORY, _CHANNEL, _WAREHOUSE, _cached, _frame
 
-# What a drill-down of the due lines shows: the lines that miss the KPI's flag.
+# Which due lines a drill-down shows: those that miss the KPI's flag, or (delivered) those a mean is taken over.
 LINE_MISSES = {
     "not_otif": "not l.is_on_time_in_full",
     "late": "not l.is_on_time",
     "short": "not l.is_in_full",
     "backorder": "l.is_backorder",
+    "delivered": "l.order_to_delivery_days is not null",
 }
 ORDER_MISSES = {"not_otif": "not o.is_on_time_in_full", "not_perfect": "not o.is_perfect_order"}
-RECEIVED_MISSES = {"late": "not l.is_on_time", "short": "not l.is_in_full"}
+# Which received PO lines: late, short, all of them (the lead time's mean), those with units rejected (the defects).
+RECEIVED_MISSES = {
+    "late": "not l.is_on_time",
+    "short": "not l.is_in_full",
+    "received": "true",
+    "rejected": "l.quantity_rejected > 0",
+}
 
 _MONTHS = "cast(date_trunc('month', {col}) as date) between $first_month and $last_month"
 
@@ -48,7 +55,7 @@ def order_lines(
         select l.order_id, l.line_number, l.order_date, l.promised_date, l.shipped_date, l.delivered_date,
                l.sku, p.product_name, p.category, w.warehouse_name, l.channel, l.carrier,
                l.quantity_ordered, l.quantity_shipped, l.ordered_value::double as ordered_value,
-               l.is_on_time, l.is_in_full
+               l.is_on_time, l.is_in_full, l.order_to_delivery_days
         from marts.fct_order_lines l
         join marts.dim_product p on p.product_key = l.product_key
         join marts.dim_warehouse w on w.warehouse_key = l.warehouse_key

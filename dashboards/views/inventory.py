@@ -22,12 +22,15 @@ with b:
 stock_value = position["stock_value"].sum()
 # A position the inventory feed stopped reporting is not known to be out of stock today (is_stale).
 out_now = queries_drill.out_of_stock_now(sel.path, sel.category, sel.warehouse)
-c.metric(
-    "Stock value now",
-    kpis.fmt(stock_value, "money"),
-    border=True,
-    help="On hand x current unit cost on the as-of date.",
-)
+with c:
+    st.metric(
+        "Stock value now",
+        kpis.fmt(stock_value, "money"),
+        border=True,
+        help="On hand x current unit cost on the as-of date.",
+    )
+    if position.height:
+        drill.button("positions")
 with d:
     st.metric(
         "Out of stock now",
@@ -51,6 +54,12 @@ drill.show(
             lambda: queries_drill.stockout_positions(sel.path, latest, latest, sel.category, sel.warehouse),
             "Days with nothing on hand in the tile's month, under the filters: they add up to the stockout rate's "
             "days out of stock.",
+        ),
+        "positions": drill.Drill(
+            "Stock positions now",
+            lambda: position,
+            "Every sku-warehouse on the as-of date under the filters, the most valuable first: their stock values add "
+            "up to the stock value now.",
         ),
         "out_of_stock_now": drill.Drill(
             "Out of stock now",

@@ -9,7 +9,12 @@ st.title("Suppliers")
 
 monthly = queries.kpi_monthly(sel.path, queries.SOURCE_KPIS, *sel.months)
 late = queries_drill.late_open_po_lines(sel.path, sel.category, sel.warehouse)
-TILE_DRILLS = {"supplier_on_time_rate": "po_lines_late", "supplier_in_full_rate": "po_lines_short"}
+TILE_DRILLS = {
+    "supplier_on_time_rate": "po_lines_late",
+    "supplier_in_full_rate": "po_lines_short",
+    "supplier_lead_time_days": "po_lines_received",
+    "supplier_defect_ppm": "po_lines_rejected",
+}
 columns = st.columns(len(queries.SOURCE_KPIS) + 1)
 latest: dict[str, object] = {}
 for column, name in zip(columns, queries.SOURCE_KPIS, strict=False):
@@ -55,6 +60,16 @@ drill.show(
             f"PO lines received short, {filters.month_label(latest.get('supplier_in_full_rate', sel.last_month))}",
             _received("short", "supplier_in_full_rate"),
             "Received in the tile's month with fewer units than ordered; network-wide, as the tile.",
+        ),
+        "po_lines_received": drill.Drill(
+            f"PO lines received, {filters.month_label(latest.get('supplier_lead_time_days', sel.last_month))}",
+            _received("received", "supplier_lead_time_days"),
+            "Received in the tile's month: the lead time is their mean; network-wide, as the tile.",
+        ),
+        "po_lines_rejected": drill.Drill(
+            f"PO lines with units rejected, {filters.month_label(latest.get('supplier_defect_ppm', sel.last_month))}",
+            _received("rejected", "supplier_defect_ppm"),
+            "Received in the tile's month with units rejected at inbound quality control; network-wide, as the tile.",
         ),
         "late_po_lines": drill.Drill(
             "Late open PO lines",

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboards import drill, filters, queries_drill
+from dashboards.kpis import fmt
 from tests.dashboards.test_pages import APP, busiest_warehouse, default_last_month, metrics
 
 pytestmark = pytest.mark.slow
@@ -62,12 +63,17 @@ def top_category(marts) -> str:
 
 
 @pytest.mark.parametrize(
-    ("miss", "met_column"),
-    [("not_otif", "otif_lines"), ("late", "on_time_lines"), ("short", "in_full_lines"), ("backorder", None)],
+    ("miss", "missed"),
+    [
+        ("not_otif", "sum(due_lines) - sum(otif_lines)"),
+        ("late", "sum(due_lines) - sum(on_time_lines)"),
+        ("short", "sum(due_lines) - sum(in_full_lines)"),
+        ("backorder", "sum(backorder_lines)"),
+        ("delivered", "sum(delivered_lines)"),  # what order to delivery is the mean over
+    ],
 )
-def test_fulfilment_lines_that_miss_are_the_tiles_count(data_env, marts, miss, met_column):
+def test_fulfilment_lines_that_miss_are_the_tiles_count(data_env, marts, miss, missed):
     warehouse = busiest_warehouse(marts)
-    missed = f"sum(due_lines) - sum({met_column})" if met_column else "sum(backorder_lines)"
     # The month with the most such lines, so that the comparison is not of zeros.
     month, expected = marts.one(
         f"select month, {missed} from marts.kpi_fulfilment_monthly where warehouse_id = $w and month <= $m "
@@ -80,8 +86,16 @@ def test_fulfilment_lines_that_miss_are_the_tiles_count(data_env, marts, miss, m
     assert shown_rows(at) == expected
     rows = queries_drill.order_lines(str(marts.path), miss, month, month, None, warehouse, None)
     assert len(csv_rows(rows, {"channel": "channel"})) == expected
-    if miss in ("late", "not_otif"):
+    if miss in ("late", "not_otif", "delivered"):
         assert expected > 0  # the world has late lines
+    if miss == "delivered":
+        days = marts.one(
+            "select sum(order_to_delivery_days_sum) from marts.kpi_fulfilment_monthly where warehouse_id = $w "
+            "and month = $m",
+            w=warehouse,
+            m=month,
+        )
+        assert rows["order_to_delivery_days"].sum() == pytest.approx(days)
 
 
 def test_overview_orders_not_otif_are_the_tiles_count(data_env, marts):
@@ -127,6 +141,44 @@ def test_suppliers_late_received_lines_are_the_on_time_rates_misses(data_env, ma
     at = open_app("suppliers", drill="po_lines_late")
     assert shown_rows(at) == received - on_time > 0
     assert len(csv_rows(queries_drill.received_po_lines(str(marts.path), "late", month, month))) == received - on_time
+
+
+@pytest.mark.parametrize(
+    ("kind", "kpi", "count"),
+    [
+        ("po_lines_short", "supplier_in_full_rate", lambda rows, n, d: (rows.height, d - n)),
+        ("po_lines_received", "supplier_lead_time_days", lambda rows, n, d: (rows.height, d)),
+        # Inbound defects: units rejected per million received; the lines with units rejected hold the numerator.
+        ("po_lines_rejected", "supplier_defect_ppm", lambda rows, n, d: (rows["quantity_rejected"].sum(), n)),
+    ],
+)
+def test_suppliers_received_lines_behind_each_tile(data_env, marts, kind, kpi, count):
+    month, numerator, denominator = marts.one(
+        "select month, numerator::double, denominator::double from marts.kpi_monthly where kpi = $k and month <= $m "
+        "order by month desc limit 1",
+        k=kpi,
+        m=default_last_month(marts),
+    )
+    at = open_app("suppliers", drill=kind)
+    miss = kind.removeprefix("po_lines_")
+    rows = queries_drill.received_po_lines(str(marts.path), miss, month, month)
+    assert shown_rows(at) == rows.height
+    got, expected = count(rows, numerator, denominator)
+    assert got == pytest.approx(expected)
+    if kind == "po_lines_received":
+        assert rows["lead_time_days"].sum() == pytest.approx(numerator)  # the lead time's sum of days
+    assert len(csv_rows(rows)) == rows.height
+
+
+def test_inventory_positions_add_up_to_the_stock_value_now(data_env, marts):
+    category = top_category(marts)
+    at = open_app("inventory", drill="positions", category=category)
+    value, positions = marts.one(
+        "select sum(stock_value)::double, count(*) from marts.kpi_inventory_position where category = $c", c=category
+    )
+    assert shown_rows(at) == positions > 0
+    assert metrics(at)["Stock value now"].value == fmt(value, "money")
+    assert at.dataframe[0].value["stock_value"].sum() == pytest.approx(value)
 
 
 def test_late_open_po_lines_follow_the_filters_on_the_overview(data_env, marts):
