@@ -286,10 +286,12 @@ def build_plant(
     return plant, products, suppliers
 
 
-def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarray) -> tuple[Demand, Plant]:
+def plant_demand(
+    world: World, demand: Demand, plant: Plant, lot_days: np.ndarray, pack: np.ndarray
+) -> tuple[Demand, Plant]:
     """Customer demand over every sku (made skus sold from their site), the planner's look-ahead with the
     BOM's dependent demand, and the plant's work centers sized for that demand (`lot_days`: the days of
-    demand a sku's lots cover, which sets how often it is set up)."""
+    demand a sku's lots cover, which sets how often it is set up; `pack`: the multiple lots come in)."""
     h, n, n_wh = demand.lam.shape
     n_all = plant.made.size
     lam = np.zeros((h, n_all, n_wh))
@@ -337,5 +339,7 @@ def plant_demand(world: World, demand: Demand, plant: Plant, lot_days: np.ndarra
     first = np.full(n_all, -1)
     first[sku[::-1]] = center[::-1]
     run_hours = np.where(first >= 0, plant.run_hours * per_unit[np.maximum(first, 0)], 0.0)
-    run_hours = np.minimum(run_hours, plant.capacity[np.maximum(first, 0)])  # a unit takes at most a day
+    # One pack fits in a lot: a small plant with little to make is underused rather than slow.
+    day = MAX_LOT_DAYS * plant.capacity[np.maximum(first, 0)]
+    run_hours = np.minimum(run_hours, np.maximum(day - plant.setup_hours, 0.25 * day) / pack)
     return Demand(lam=lam, cum=cum, discount=discount), replace(plant, run_hours=np.round(run_hours, 4))

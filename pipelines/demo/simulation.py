@@ -56,7 +56,7 @@ def simulate(world: World) -> SimResult:
     plant = None
     if world.make:
         plant, products, suppliers = build_plant(world, products, suppliers, whs)
-        demand, plant = plant_demand(world, demand, plant, COVER_DAYS[products.abc].astype(float))
+        demand, plant = plant_demand(world, demand, plant, COVER_DAYS[products.abc].astype(float), products.case_pack)
     pools = build_pools(world, whs)
     pool_table = PoolTable(pools, whs)
     planner, on_hand = init_planner(world, demand, products, suppliers, n_wh)
@@ -93,9 +93,12 @@ def simulate(world: World) -> SimResult:
         hist_reserved[day] = np.minimum(on_hand, backlog + shop.allocated if shop else backlog)
         ordered = np.bincount(new["series"], new["qty"], minlength=n_series) if new else np.zeros(n_series)
         if shop:
+            # Units promised to work orders count against stock like open customer orders: for the
+            # sub-assemblies the production planner makes, and for the parts the buyer orders.
             r = rng(world.seed, Stream.MAKE, key)
+            promised = backlog + committed(shop, n_wh)
             ordered = ordered + plan(
-                day, world.date_of(day), r, shop, planner, on_hand, backlog, demand, products, whs, cal
+                day, world.date_of(day), r, shop, planner, on_hand, promised, demand, products, whs, cal
             )
             release(day, r, shop, planner, on_hand, products, suppliers, n_wh)
             backlog = backlog + committed(shop, n_wh)
