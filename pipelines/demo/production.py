@@ -1,13 +1,15 @@
 """Work orders: released by a reorder policy on the made skus' stock, queued on finite work centers.
 
 Every night the production planner reviews each made sku at each site with the same (s, S) policy as the
-buyer (lead time: the planned production time); a sku below s gets a work order up to S, grossed up
-by its scrap allowance. Its planned dates assume the center is free (infinite-capacity planning, as an
-MRP run does). A work order is released once every component is on hand (allocated first come, first
-served, so a late one holds the ones behind it) and then waits in its center's queue: the center works
-its capacity hours each working day, so a center loaded beyond it starts and finishes orders late.
-Scrap, labour hours and breakdowns are drawn at release; finished units are put away and components
-consumed (quantity_per x (produced + scrapped)) at the end of the day the order completes.
+buyer (lead time: the planned production time); a sku below s gets a work order up to S (at most a day
+of its center), grossed up by its scrap allowance. Its planned dates assume the center is free but for a
+short queue (infinite-capacity planning, as an MRP run does). A work order is released once every
+component is free to allocate (in the order they were planned: one short of a part holds back the later
+ones that need it, unless it could not have it even alone) and then waits in its center's queue: the
+center works its capacity hours each working day, so a center loaded beyond it starts and finishes
+orders late. Scrap, labour hours and breakdowns are drawn at release; finished units are put away and
+components consumed (quantity_per x (produced + scrapped)) at the end of the day the order completes.
+A few planned orders are dropped by the planner, and one that waits too long for its parts is cancelled.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def finish(shop: Shop, day: int, on_hand: np.ndarray) -> None:
 
 def committed(shop: Shop, n_wh: int) -> np.ndarray:
     """(S,) component units promised to work orders: allocated to released ones, needed by waiting ones
-    (the buyer treats them like a backlog of open orders)."""
+    (the buyer and the production planner count them like a backlog of open orders)."""
     out = shop.allocated.astype(np.float64)
     wo = shop.pending
     if wo.size:
