@@ -194,6 +194,12 @@ def test_a_url_filter_survives_a_reload_and_a_changed_filter_changes_the_url(ser
         wait_rendered(page)
         assert query(page.url)["warehouse"] == [warehouse]
         assert category in sidebar_choice(page, "filter_category")
+
+        # Another page from the navigation: the filters hold, and its URL says so.
+        page.get_by_role("link", name="Suppliers").first.click()
+        page.wait_for_url(re.compile(r"/suppliers\?"))
+        wait_rendered(page)
+        assert query(page.url) == {"warehouse": [warehouse], "category": [category]}
     finally:
         page.close()
 
