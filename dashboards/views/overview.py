@@ -14,9 +14,12 @@ st.markdown(kpis.freshness(meta))
 filters.not_applied(
     sel,
     {
-        name: "the headline KPIs are network-wide (marts.kpi_monthly); the Fulfilment, Inventory, Returns, Forecast "
-        "and Replenishment pages apply it, and so does Needs a look."
-        for name in ("category", "warehouse", "channel")
+        **{
+            name: "the headline KPIs are network-wide (marts.kpi_monthly); Needs a look below applies it, and so do "
+            "the Fulfilment, Inventory, Returns, Forecast and Replenishment pages."
+            for name in ("category", "warehouse")
+        },
+        "channel": "the headline KPIs and Needs a look are network-wide; the Fulfilment page applies it.",
     },
 )
 
