@@ -34,7 +34,8 @@ anyway (DuckDB's parallel scans do not keep it).
 
 A full build (every table written into a new file) is made when there is no valid previous snapshot,
 when it is of another snapshot format or DuckDB version (`FORMAT`; its fingerprints would not compare),
-when a write-ahead log lies beside it, or when more than `MAX_FREE_FRACTION` of its blocks are free.
+when a write-ahead log lies beside it, or when more than `MAX_FREE_FRACTION` of its blocks are free
+(and they are at least `MIN_FREE_BYTES`).
 DuckDB never shrinks a file when tables are dropped, it reuses their blocks: a publish drops the tables
 it replaces and checkpoints before writing the new ones, so they land in the freed blocks and the file
 stays near the size of a full build; the free-space limit bounds whatever growth is left.
@@ -83,6 +84,7 @@ COPY_ON_WRITE = "copy-on-write"
 # DuckDB reuses the blocks a dropped table frees but never gives them back to the filesystem: a previous
 # snapshot with more than this share of its blocks free is not built on, and the full build is compact.
 MAX_FREE_FRACTION = 0.25
+MIN_FREE_BYTES = 64 * 2**20  # below this a small file's few free blocks are no reason to rebuild it
 # A changed table of at least PATCH_MIN_ROWS rows is patched in place (its gone rows deleted, its new rows
 # inserted) while its rows changed, and those deleted since it was last written whole, stay under
 # MAX_PATCHED_FRACTION of it; smaller tables, or larger changes, are written whole.
@@ -401,7 +403,7 @@ def _check_copy(con: duckdb.DuckDBPyConnection) -> str | None:
     if (fmt, version) != (FORMAT, duckdb.__version__):
         return f"is format {fmt} written by DuckDB {version}, not format {FORMAT} by DuckDB {duckdb.__version__}"
     free = _free_fraction(con)
-    if free > MAX_FREE_FRACTION:
+    if free > MAX_FREE_FRACTION and free * _file_bytes(con) >= MIN_FREE_BYTES:
         return f"is {free:.0%} free space (over {MAX_FREE_FRACTION:.0%}): rebuilt whole to shrink the file"
     return None
 
@@ -440,20 +442,22 @@ def _apply(con, plan: Plan, sources: list[Source], prints: dict, stored: dict, r
     con.execute("checkpoint snapshot")
     for schema in sorted({s for s, _ in prints} | {"meta", *PUBLISHED_SCHEMAS}):
         con.execute(f"create schema if not exists snapshot.{schema}")
+    deleted = {}
     for schema, table in plan.write:
         if (schema, table) in deltas:
-            _patch(con, (schema, table), relations[schema, table], prints[schema, table])
+            target = (schema, table)
+            deleted[target] = _patch(con, target, relations[target], deltas[target], prints[target])
         else:
             con.execute(f'create table snapshot.{schema}."{table}" as select * from {relations[schema, table]}')
     rows = []
     for target in sorted(prints):
         if target in plan.keep:
-            written_by, deleted = bookkeeping.get(target, (run_id, 0))
+            written_by, deleted_since = bookkeeping.get(target, (run_id, 0))
         elif target in deltas:
-            written_by, deleted = bookkeeping[target][0], bookkeeping[target][1] + deltas[target]
+            written_by, deleted_since = bookkeeping[target][0], bookkeeping[target][1] + deleted[target]
         else:
-            written_by, deleted = run_id, 0
-        rows.append((*target, prints[target], written_by, deleted))
+            written_by, deleted_since = run_id, 0
+        rows.append((*target, prints[target], written_by, deleted_since))
     con.execute(
         "create or replace table snapshot.meta.published_tables (schema_name varchar, table_name varchar, "
         "fingerprint varchar, written_by varchar, rows_deleted_since bigint)"
@@ -481,59 +485,55 @@ def _stored_bookkeeping(con) -> dict[tuple[str, str], tuple[str, int]]:
     }
 
 
-def _patch_delta(con, target, relation: str, old: str | None, new: str, bookkeeping: dict) -> int | None:
-    """When the snapshot's copy of a changed table can be patched in place, stage the rows to delete and
-    insert (temp table `_snapshot_delta`, by row hash) and return how many it deletes; else None.
+def _patch_delta(con, target, relation: str, old: str | None, new: str, bookkeeping: dict) -> str | None:
+    """When the snapshot's copy of a changed table can be patched in place, stage the row hashes whose
+    number of rows differs between it and the warehouse (a temp table, whose name it returns); else None.
 
-    Patched when the columns are the same, the table is large enough for a scan to cost less than a write
-    (`PATCH_MIN_ROWS`), no row whose hash changes count is duplicated (a delete by hash removes every copy),
-    and the rows deleted since it was last written whole stay under `MAX_PATCHED_FRACTION` of it: DuckDB
-    keeps a deleted row's space within its row group, so past that the table is written whole again."""
+    Patched when the columns are the same, the table is large enough for two scans to cost less than a
+    write (`PATCH_MIN_ROWS`), and the rows that differ, plus those deleted since it was last written whole,
+    stay under `MAX_PATCHED_FRACTION` of it: DuckDB keeps a deleted row's space within its row group, so past
+    that the table is written whole again. One aggregation over both tables' row hashes finds them."""
     if old is None or old.split(":")[0] != new.split(":")[0]:
         return None
     rows = int(new.split(":")[1])
     if rows < PATCH_MIN_ROWS or target not in bookkeeping:
         return None
     schema, table = target
+    name = "_snapshot_delta_" + hashlib.md5(".".join(target).encode()).hexdigest()[:12]
     con.execute(
-        "create or replace temp table _snapshot_delta as "
-        f'with old as (select hash(_r_) as h, count(*) as n from snapshot.{schema}."{table}" _r_ group by 1), '
-        f"new as (select hash(_r_) as h, count(*) as n from {relation} _r_ group by 1) "
-        "select h, coalesce(old.n, 0) as old_n, coalesce(new.n, 0) as new_n "
-        "from old full join new using (h) where old.n is distinct from new.n"
+        f"create or replace temp table {name} as select h from ("
+        f'select hash(_r_) as h, -1 as side from snapshot.{schema}."{table}" _r_ '
+        f"union all select hash(_r_), 1 from {relation} _r_) group by h having sum(side) <> 0"
     )
-    duplicated, deleted, inserted = con.sql(
-        "select count(*) filter (where old_n > 1 or (old_n > 0 and new_n > 0)), "
-        "coalesce(sum(old_n), 0), coalesce(sum(new_n), 0) from _snapshot_delta"
-    ).fetchall()[0]
-    since = bookkeeping[target][1] + deleted
-    if duplicated or since > MAX_PATCHED_FRACTION * rows or inserted > MAX_PATCHED_FRACTION * rows:
-        con.execute("drop table _snapshot_delta")
+    (differ,) = con.sql(f"select count(*) from {name}").fetchall()[0]
+    if bookkeeping[target][1] + differ > MAX_PATCHED_FRACTION * rows:
+        con.execute(f"drop table {name}")
         return None
-    con.execute(f"alter table _snapshot_delta rename to {_delta_name(target)}")
-    return int(deleted)
+    return name
 
 
-def _delta_name(target: tuple[str, str]) -> str:
-    return "_snapshot_delta_" + hashlib.md5(".".join(target).encode()).hexdigest()[:12]
-
-
-def _patch(con, target: tuple[str, str], relation: str, fingerprint_: str) -> None:
-    """Delete the rows the warehouse no longer has and insert those it gained, as staged by `_patch_delta`;
-    the table then has exactly the warehouse's row count (checked)."""
+def _patch(con, target: tuple[str, str], relation: str, delta: str, fingerprint_: str) -> int:
+    """Delete every row of the snapshot's table whose hash is in `delta` and insert every warehouse row whose
+    hash is: for those hashes the table then has the warehouse's rows, copies and all, and the others
+    already had as many rows each. Checks the row count; returns how many rows it deleted."""
     schema, table = target
-    delta = _delta_name(target)
-    con.execute(
-        f'delete from snapshot.{schema}."{table}" _r_ where hash(_r_) in (select h from {delta} where new_n = 0)'
-    )
+    (deleted,) = con.execute(
+        f'delete from snapshot.{schema}."{table}" _r_ where hash(_r_) in (select h from {delta})'
+    ).fetchall()[0]
     con.execute(
         f'insert into snapshot.{schema}."{table}" select * from {relation} _r_ '
-        f"where hash(_r_) in (select h from {delta} where old_n = 0)"
+        f"where hash(_r_) in (select h from {delta})"
     )
     con.execute(f"drop table {delta}")
     (rows,) = con.sql(f'select count(*) from snapshot.{schema}."{table}"').fetchall()[0]
     if rows != int(fingerprint_.split(":")[1]):
         raise RuntimeError(f"patching {schema}.{table} of the snapshot left {rows} rows, not the warehouse's")
+    return int(deleted)
+
+
+def _file_bytes(con: duckdb.DuckDBPyConnection) -> int:
+    (path,) = con.sql("select path from duckdb_databases() where database_name = 'snapshot'").fetchall()[0]
+    return Path(path).stat().st_size
 
 
 def _free_fraction(con: duckdb.DuckDBPyConnection) -> float:

@@ -172,21 +172,23 @@ def test_a_large_table_with_few_rows_changed_is_patched_in_place(data_dir, monke
     assert_equals_the_warehouse(data_dir, second)
     assert orders_bookkeeping(second) == ("run-one", 4)  # patched: still as run-one wrote it whole, 4 rows gone
 
-    # A row whose copies change count cannot be deleted by its hash alone: written whole.
+    # A row that gains a copy: its one row deleted, its two inserted.
     with warehouse(data_dir) as con:
         con.execute("insert into marts.orders select * from marts.orders where id = 5")
     third = publish(data_dir, "run-three", 3)
-    assert third.build.patched == () and ("marts", "orders") in third.build.written
+    assert third.build.patched == (("marts", "orders"),)
     assert_equals_the_warehouse(data_dir, third)
-    assert orders_bookkeeping(third) == ("run-three", 0)
+    assert orders_bookkeeping(third) == ("run-one", 5)
 
     # Deletes add up across patches; past a quarter of the table it is written whole again.
-    for day, ids in ((4, "id between 100 and 299"), (5, "id between 300 and 399")):
+    for day, ids in ((4, "id between 100 and 249"), (5, "id between 300 and 399")):
         with warehouse(data_dir) as con:
             con.execute(f"delete from marts.orders where {ids}")
         published = publish(data_dir, f"run-{day}", day)
         assert_equals_the_warehouse(data_dir, published)
-    assert orders_bookkeeping(published) == ("run-5", 0) and published.build.patched == ()
+        if day == 4:  # 5 + 150 deleted rows of 854: patched
+            assert orders_bookkeeping(published) == ("run-one", 155)
+    assert orders_bookkeeping(published) == ("run-5", 0) and published.build.patched == ()  # 255 of 754
 
 
 @pytest.mark.parametrize("how", ["older_format", "other_duckdb", "wal_beside_it"])
@@ -231,6 +233,21 @@ def test_the_file_does_not_grow_without_bound_across_publishes(data_dir):
     assert same.path.stat().st_size <= sizes[-1]
     assert same.build.kind == snapshot.COPY_ON_WRITE and same.build.written == ()
     assert max(sizes) <= 1.25 * sizes[0], sizes  # the first was a full build of a warehouse of the same size
+
+
+def test_a_previous_snapshot_mostly_free_space_means_a_full_build(data_dir, monkeypatch):
+    monkeypatch.setattr(snapshot, "MIN_FREE_BYTES", 0)
+    with warehouse(data_dir) as con:
+        con.execute("create table marts.big as select range as id, md5(range::varchar) as s from range(200000)")
+        publish(data_dir, "run-one", 1)
+        con.execute("drop table marts.big")
+        second = publish(data_dir, "run-two", 2)  # frees big's blocks in the copy it builds on
+        third = publish(data_dir, "run-three", 3)
+    assert second.build.kind == snapshot.COPY_ON_WRITE and second.build.dropped == (("marts", "big"),)
+    assert second.build.free_fraction > snapshot.MAX_FREE_FRACTION
+    assert third.build.kind == "full" and "free space" in third.build.why_full
+    assert third.path.stat().st_size < second.path.stat().st_size / 2
+    assert_equals_the_warehouse(data_dir, third)
 
 
 KILLED_PUBLISH = """
