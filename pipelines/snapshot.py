@@ -35,10 +35,11 @@ anyway (DuckDB's parallel scans do not keep it).
 A full build (every table written into a new file) is made when there is no valid previous snapshot,
 when it is of another snapshot format or DuckDB version (`FORMAT`; its fingerprints would not compare),
 when a write-ahead log lies beside it, or when more than `MAX_FREE_FRACTION` of its blocks are free
-(and they are at least `MIN_FREE_BYTES`).
-DuckDB never shrinks a file when tables are dropped, it reuses their blocks: a publish drops the tables
-it replaces and checkpoints before writing the new ones, so they land in the freed blocks and the file
-stays near the size of a full build; the free-space limit bounds whatever growth is left.
+(and they are at least `MIN_FREE_BYTES`). DuckDB does not give a dropped table's blocks back to the
+filesystem (only free blocks at the end of the file are trimmed), it reuses them: a publish drops the
+tables it replaces and checkpoints before writing the new ones, so they land in the freed blocks and the
+file stays near the size of a full build; the free-space limit bounds whatever growth is left, and the
+patch limit the space deleted rows keep inside their row groups.
 
 Readers trust the pointer only after checking it: it must name a `*.duckdb` file of this folder that
 opens and has `meta.snapshot`. When it does not (missing, garbage, a file removed or damaged), readers
