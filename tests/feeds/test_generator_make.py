@@ -11,7 +11,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from click.testing import CliRunner
 
+from pipelines.cli import main
 from pipelines.demo import GenerateSummary, generate
 from pipelines.feeds.contract import FEEDS
 from pipelines.feeds.ingest import ingest_feed
@@ -53,6 +55,17 @@ def test_without_make_the_trader_is_as_before(tmp_path: Path) -> None:
     }
     assert not any((tmp_path / name).exists() for name in MAKE_FEEDS)
     assert not (read_feed(tmp_path, "products")["category"] == "Components").any()
+
+
+def test_scm_generate_makes_by_default_and_no_make_is_the_trader(tmp_path: Path) -> None:
+    for flags, made in (([], True), (["--no-make"], False)):
+        out = tmp_path / str(made)
+        args = ["generate", "--scale", "0.01", "--days", "20", "--out", str(out), *flags]
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 0, result.output
+        assert all((out / name).is_dir() == made for name in MAKE_FEEDS), flags
+        assert ("work_orders" in result.output) == made
+        assert any((out / "orders").iterdir())
 
 
 def test_everything_loads_and_only_the_fault_rows_are_quarantined(world: tuple[Path, GenerateSummary]) -> None:
