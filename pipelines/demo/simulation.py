@@ -1,4 +1,4 @@
-"""The day-by-day simulation: one consistent world behind all seven feeds.
+"""The day-by-day simulation: one consistent world behind all the feeds (the Make feeds too).
 
 Each day, in this order: supplier receipts are put away; customers place orders; lines whose
 customer cancelled are dropped; stock is allocated and parcels leave; backorders that waited too
