@@ -6,7 +6,8 @@ typed column. A new rule in the contract therefore gets its fault with no change
 starts from a real row (so its skus and warehouses exist) and is checked with the project's rule
 evaluation (`pipelines/feeds/rules.py`) to break its rule and nothing else; where the contract makes
 that impossible (a rule implied by two others), the manifest lists the other rules it breaks under
-`also_breaks`. Whole-file rejects follow FILE_REJECT_REASONS, one per reason, spread over feeds.
+`also_breaks`. A cycle takes two rows (two parts made each other's component), both listed under the
+rule. Whole-file rejects follow FILE_REJECT_REASONS, one per reason, spread over feeds.
 """
 
 from __future__ import annotations
