@@ -14,6 +14,7 @@ from dashboards import filters, labels, queries_production
 from dashboards.kpis import KPIS, fmt, fmt_delta
 from pipelines import snapshot
 from pipelines.feeds import contract
+from tests.dashboards.test_drill import csv_rows, open_app
 from tests.dashboards.test_pages import default_last_month, metrics, run_app
 
 pytestmark = pytest.mark.slow
@@ -175,3 +176,28 @@ def test_every_scrap_reason_and_status_has_a_label():
         ("work_order_status", contract.WORK_ORDER_STATUSES),
     ):
         assert all(labels.code(kind, c) not in (None, c) for c in codes), kind
+
+
+def test_a_scrap_reason_opens_the_work_orders_scrapping_for_it(data_env, marts):
+    first, last = run_app("production").select_slider(key=filters.MONTHS_KEY).value
+    sums = marts.one(
+        "select "
+        + ", ".join(f"sum(units_scrapped_{r})" for r in queries_production.SCRAP_REASONS)
+        + " from marts.kpi_production_monthly where month between $first and $last",
+        first=first,
+        last=last,
+    )
+    scrapped = {r: float(s or 0) for r, s in zip(queries_production.SCRAP_REASONS, sums, strict=True)}
+    reason = max(scrapped, key=scrapped.get)
+    assert scrapped[reason] > 0
+    at = open_app("production", drill=f"scrap_{reason}")
+    (frame,) = [d.value for d in at.dataframe if "is_on_schedule" in d.value.columns]
+    assert frame["quantity_scrapped"].sum() == scrapped[reason]
+    assert set(frame["scrap_reason"]) == {labels.code("scrap", reason)}
+    rows = queries_production.month_work_orders(
+        str(marts.path), "completed", first, last, None, None, scrap_reason=reason
+    )
+    written = csv_rows(rows, {"status": "work_order_status", "scrap_reason": "scrap"})
+    assert len(written) == len(frame)
+    assert written["Units scrapped"].cast(float).sum() == scrapped[reason]
+    assert set(written["Scrap reason"]) == {labels.code("scrap", reason)}
