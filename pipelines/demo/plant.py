@@ -39,10 +39,9 @@ WORST_PART_SHARE = 0.3
 WORST_COMPONENT_DEFECT, WORST_DEFECT_CAP = 0.03, 0.08
 # Work centers at each site: (name, hours per working day, utilisation its standard times are set for);
 # the first is the tight one.
-CENTERS = (("Assembly Line 1", 16.0, 0.65), ("Assembly Line 2", 16.0, 0.42), ("Sub-assembly Cell", 8.0, 0.4))
+CENTERS = (("Assembly Line 1", 16.0, 0.8), ("Assembly Line 2", 16.0, 0.45), ("Sub-assembly Cell", 8.0, 0.4))
 PRODUCTION_LEAD_DAYS = 7  # calendar days the planner allows from a work order to its output
 MAX_LOT_DAYS = 1  # working days of its center one work order may take at most
-SIZING_DAYS = 120  # demand from the world's start over which centers are sized (fixed: increments agree)
 _PARTS = (
     ("Circuit Board", "Electronic parts"),
     ("Battery Cell", "Electronic parts"),
@@ -286,12 +285,29 @@ def build_plant(
     return plant, products, suppliers
 
 
+def _mean_rates(plant: Plant, products: Products, share: np.ndarray) -> np.ndarray:
+    """(n_all, n_wh) units a day each site makes or uses of each sku, on average over seasons and before
+    growth: finished goods' mean demand (a sku that launches later counts as sold already), then their
+    components' through the BOM. Static, so centers are the same however many days are simulated."""
+    n, n_all = plant.n_sold, plant.made.size
+    rate = np.zeros((n_all, share.size))
+    sold = products.base[:n, None] * products.affinity[:n] * share
+    fg = np.flatnonzero(plant.made[:n])
+    for w in range(share.size):
+        rate[fg, plant.site_of[w]] += sold[fg, w]
+    gross = plant.gross()
+    for of_sold in (True, False):  # finished goods' components first, then the sub-assemblies'
+        level = (plant.parent < n) == of_sold
+        np.add.at(rate, plant.child[level], rate[plant.parent[level]] * gross[level][:, None])
+    return rate
+
+
 def plant_demand(
-    world: World, demand: Demand, plant: Plant, lot_days: np.ndarray, pack: np.ndarray
+    demand: Demand, plant: Plant, products: Products, whs: tuple[WarehouseSpec, ...], lot_days: np.ndarray
 ) -> tuple[Demand, Plant]:
     """Customer demand over every sku (made skus sold from their site), the planner's look-ahead with the
-    BOM's dependent demand, and the plant's work centers sized for that demand (`lot_days`: the days of
-    demand a sku's lots cover, which sets how often it is set up; `pack`: the multiple lots come in)."""
+    BOM's dependent demand, and the plant's standard times set for that demand (`lot_days`: the days of
+    demand a sku's lots cover, which sets how often it is set up)."""
     h, n, n_wh = demand.lam.shape
     n_all = plant.made.size
     lam = np.zeros((h, n_all, n_wh))
@@ -315,31 +331,35 @@ def plant_demand(
     cum[1:, n * n_wh :] += np.cumsum(dep.reshape(h, -1), axis=0)
     discount = np.zeros((h, n_all))
     discount[:, :n] = demand.discount
+    share = np.array([w.share for w in whs])
+    rate = _mean_rates(plant, products, share / share.sum())
+    return Demand(lam=lam, cum=cum, discount=discount), _standard_times(plant, rate, lot_days, products.case_pack)
 
-    # Standard times: each center's expected run and setup hours per working day (five of seven) make
-    # its utilisation; a sku's relative time keeps its share. Setups depend on the lots, which depend on the
-    # times (a lot runs at most MAX_LOT_DAYS of its center): a few rounds settle both.
-    w0 = world.world_day(0)
-    lo, hi = min(max(w0, 0), h - 1), min(max(w0, 0) + SIZING_DAYS, h)
-    rate = np.concatenate([lam[lo:hi, :n].mean(axis=0), dep[lo:hi].mean(axis=0)])  # (n_all, n_wh)
+
+def _standard_times(plant: Plant, rate: np.ndarray, lot_days: np.ndarray, pack: np.ndarray) -> Plant:
+    """Run hours per unit such that each line (the same at every site) is loaded to its utilisation on
+    average, with a sku's relative time kept. Setups depend on the lots, which depend on the times (a lot
+    runs at most MAX_LOT_DAYS of its center): a few rounds settle both. Loads are per working day (five of
+    seven)."""
+    n_c = len(CENTERS)
     sku, wh = np.nonzero(plant.center_of >= 0)
     center = plant.center_of[sku, wh]
-    n_wc = plant.capacity.size
+    line = center % n_c
     units = rate[sku, wh]
-    relative = np.bincount(center, units * plant.run_hours[sku], minlength=n_wc) * 7 / 5
-    target = plant.capacity * np.tile(np.array([u for _, _, u in CENTERS]), len(plant.sites))
-    setup = np.bincount(center, plant.setup_hours[sku] / lot_days[sku], minlength=n_wc) * 7 / 5
+    cap = plant.capacity[center]
+    relative = np.bincount(line, units * plant.run_hours[sku], minlength=n_c) * 7 / 5
+    target = np.array([c * u for _, c, u in CENTERS]) * len(plant.sites)
+    setup = np.bincount(line, plant.setup_hours[sku] / lot_days[sku], minlength=n_c) * 7 / 5
     for _ in range(4):
-        # A center whose skus sell nothing yet in the window (launched later) gets an hour per relative unit.
+        # A line whose skus sell nothing (none yet) gets an hour per relative unit.
         per_unit = np.where(relative > 1e-6, np.maximum(target - setup, 0.2 * target) / np.maximum(relative, 1e-6), 1)
-        hours = plant.run_hours[sku] * per_unit[center]
-        lot = np.minimum(units * lot_days[sku], MAX_LOT_DAYS * plant.capacity[center] / hours)
-        setup = np.bincount(center, plant.setup_hours[sku] * units / np.maximum(lot, 1), minlength=n_wc) * 7 / 5
-    # A sku runs on one center per site; its time is the same at every site (the first site's scale).
-    first = np.full(n_all, -1)
-    first[sku[::-1]] = center[::-1]
-    run_hours = np.where(first >= 0, plant.run_hours * per_unit[np.maximum(first, 0)], 0.0)
+        hours = plant.run_hours[sku] * per_unit[line]
+        lot = np.minimum(units * lot_days[sku], MAX_LOT_DAYS * cap / hours)
+        setup = np.bincount(line, plant.setup_hours[sku] * units / np.maximum(lot, 1), minlength=n_c) * 7 / 5
+    line_of = np.full(plant.made.size, -1)
+    line_of[sku] = line
+    day = MAX_LOT_DAYS * np.array([c for _, c, _ in CENTERS])[np.maximum(line_of, 0)]
+    run_hours = np.where(line_of >= 0, plant.run_hours * per_unit[np.maximum(line_of, 0)], 0.0)
     # One pack fits in a lot: a small plant with little to make is underused rather than slow.
-    day = MAX_LOT_DAYS * plant.capacity[np.maximum(first, 0)]
     run_hours = np.minimum(run_hours, np.maximum(day - plant.setup_hours, 0.25 * day) / pack)
-    return Demand(lam=lam, cum=cum, discount=discount), replace(plant, run_hours=np.round(run_hours, 4))
+    return replace(plant, run_hours=np.round(run_hours, 4))

@@ -29,7 +29,7 @@ from .masters import Products, Suppliers, WarehouseSpec
 from .plant import ESCAPE, MAX_LOT_DAYS, PRODUCTION_LEAD_DAYS, Plant
 from .replenishment import Planner, levels
 
-QUEUE_ALLOWANCE_DAYS = 2  # working days the planned finish allows for the queue ahead of an order
+QUEUE_ALLOWANCE_DAYS = 3  # working days the planned finish allows for the queue ahead of an order
 WO_CANCEL_SHARE = 0.02  # planned orders the planner drops again
 MAX_WAIT_DAYS = 60  # a planned order still short of components this long is cancelled (and re-planned)
 SHIFT_START, SHIFT_SECONDS = 6 * 3600, 16 * 3600  # two shifts, 06:00 to 22:00

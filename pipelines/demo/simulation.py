@@ -56,7 +56,7 @@ def simulate(world: World) -> SimResult:
     plant = None
     if world.make:
         plant, products, suppliers = build_plant(world, products, suppliers, whs)
-        demand, plant = plant_demand(world, demand, plant, COVER_DAYS[products.abc].astype(float), products.case_pack)
+        demand, plant = plant_demand(demand, plant, products, whs, COVER_DAYS[products.abc].astype(float))
     pools = build_pools(world, whs)
     pool_table = PoolTable(pools, whs)
     planner, on_hand = init_planner(world, demand, products, suppliers, n_wh)
