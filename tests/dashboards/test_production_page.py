@@ -5,12 +5,13 @@ trader's snapshot (no work orders) shows one plain line instead of the page."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import duckdb
+import polars as pl
 import pytest
 
-from dashboards import filters, labels, queries_production
+from dashboards import filters, heatmap, labels, queries_production
 from dashboards.kpis import KPIS, fmt, fmt_delta
 from pipelines import snapshot
 from pipelines.feeds import contract
@@ -201,3 +202,14 @@ def test_a_scrap_reason_opens_the_work_orders_scrapping_for_it(data_env, marts):
     assert len(written) == len(frame)
     assert written["Units scrapped"].cast(float).sum() == scrapped[reason]
     assert set(written["Scrap reason"]) == {labels.code("scrap", reason)}
+
+
+def test_the_heat_maps_scale_runs_to_full_capacity_or_the_busiest_cell():
+    def domain(rates):
+        frame = pl.DataFrame({"week_start": [date(2024, 3, 4)] * len(rates), "center": ["A", "B"][: len(rates)]})
+        chart = heatmap.weekly(frame.with_columns(rate=pl.Series(rates)), "week_start", "center", "rate", "rate")
+        return chart.to_dict()["encoding"]["color"]["scale"]["domain"]
+
+    assert domain([0.2, 0.6]) == [0, 1.0]  # a quiet plant is not drawn as full
+    assert domain([0.5, 1.4]) == [0, 1.4]  # an overloaded center is the darkest cell
+    assert domain([None, 0.3]) == [0, 1.0]
