@@ -4,8 +4,9 @@ A share of the assortment is made in-house at the own sites (the 3pl partners on
 Each made sku is assembled from a few purchased components, new skus of their own that are bought on
 purchase orders like any other and never sold; popular parts (packaging, fasteners) go into many
 products. A few products contain a sub-assembly that is itself made from components (a second BOM
-level). Each site has a few work centers of finite capacity, sized from the demand they are expected
-to meet, one of them tight (it queues and runs late when demand peaks).
+level). Each site has the same few work centers of fixed hours a day; standard times are set so that
+each line is loaded to its utilisation by the mean demand, and one line is tight (it queues and runs
+late when demand peaks and as the business grows).
 
 Made skus are sold from the site of their country (or the first site): their demand at the other
 warehouses moves there. Components get the dependent demand of their parents, through the BOM, in the
