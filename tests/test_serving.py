@@ -85,3 +85,60 @@ def test_docs_site_is_generated_from_the_snapshot(world_copy):
     assert {"month", "kpi", "value"} <= set(kpis["columns"])  # column types read from the snapshot
     assert "model.scm.replenishment" in catalog["nodes"]
     assert (site / "index.html").stat().st_size > 0
+
+
+def test_a_publish_builds_on_the_run_s_snapshot_and_writes_only_what_changed(world_copy):
+    """On the built world's warehouse: a publish with nothing changed writes no table; after a change of
+    one value (the same row count) it writes that mart alone; either way every table equals the
+    warehouse's, row for row."""
+    import duckdb
+
+    from pipelines import snapshot
+
+    built_by = published_run_id()
+    with duckdb.connect(str(world_copy.data_dir / "warehouse.duckdb")) as con:
+        same = snapshot.publish(con, run_id="again")
+        assert_snapshot_equals_warehouse(con, same.path)
+        (month,) = con.sql("select max(month) from marts.kpi_monthly where kpi = 'otif_rate'").fetchall()[0]
+        con.execute("update marts.kpi_monthly set value = value / 2 where kpi = 'otif_rate' and month = ?", [month])
+        changed = snapshot.publish(con, run_id="changed")
+        assert_snapshot_equals_warehouse(con, changed.path)
+    assert same.build.kind == snapshot.COPY_ON_WRITE and same.build.written == ()
+    assert len(same.build.kept) > 40
+    assert (changed.build.kind, changed.build.written) == (snapshot.COPY_ON_WRITE, (("marts", "kpi_monthly"),))
+    with snapshot.connect() as con:
+        written_by = dict(
+            con.sql("select schema_name || '.' || table_name, written_by from meta.published_tables").fetchall()
+        )
+    # What no publish since rewrote is as the run that built the world wrote it.
+    assert written_by.pop("marts.kpi_monthly") == "changed" and set(written_by.values()) == {built_by}
+
+
+def assert_snapshot_equals_warehouse(con, path: Path) -> None:
+    """Every published table and meta table of the snapshot holds exactly the warehouse's rows (EXCEPT
+    ALL both ways: duplicates count), and the snapshot holds no other table."""
+    con.execute(f"attach '{path}' as published (read_only)")
+    try:
+        pairs = con.sql(
+            "select table_schema, table_name, table_schema, table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema in ('marts', 'forecast') union all "
+            "select 'meta', table_name, 'raw', table_name from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = 'raw' "
+            "and (table_name = 'ingest_log' or table_name like '%\\_quarantine' escape '\\')"
+        ).fetchall()
+        published = set(
+            con.sql(
+                "select table_schema, table_name from information_schema.tables where table_catalog = 'published' "
+                "and not (table_schema = 'meta' and table_name in ('snapshot', 'published_tables'))"
+            ).fetchall()
+        )
+        assert published == {(s, t) for s, t, _, _ in pairs}
+        for schema, table, source_schema, source_table in pairs:
+            ours, theirs = f'published.{schema}."{table}"', f'{source_schema}."{source_table}"'
+            differ = con.sql(
+                f"select (select count(*) from (from {ours} except all from {theirs})) "
+                f"+ (select count(*) from (from {theirs} except all from {ours}))"
+            ).fetchall()[0][0]
+            assert differ == 0, f"{schema}.{table}"
+    finally:
+        con.execute("detach published")
