@@ -27,6 +27,9 @@ _MONTH_AXIS = alt.Axis(format="%b %y", labelAngle=0, title=None, tickCount={"int
 # Distinct hues for a handful of series (Streamlit's own palette puts shades of one hue side by side).
 _SERIES_COLORS = alt.Scale(scheme="tableau10")
 HEIGHT = 260
+# Bars against a target: the tiles' green and red (kpis.target_color), grey without a value.
+TARGET_STATUS = {True: "target met", False: "target missed", None: "no value"}
+TARGET_COLORS = {"target met": "#21c354", "target missed": "#ff4b4b", "no value": "#bdbdbd"}
 # Streamlit fits the whole chart, axes and legend included, into the height: per-row charts add room for those.
 BAR_ROW = 34
 AXIS_ROOM = 40
@@ -150,9 +153,15 @@ def bars(
     extra_tooltip: dict[str, Unit] | None = None,
     color: str | None = None,
     sort_by_value: bool = True,
+    target: Target | None = None,
 ) -> alt.Chart:
-    """Horizontal bars, one per member, the largest on top, each labelled with its value."""
+    """Horizontal bars, one per member, the largest on top, each labelled with its value; with a `target`, each bar
+    green when its value meets it and red when it misses it (formatting.on_target), the legend saying which."""
     df = _coded(df, member)
+    if target is not None:
+        df = df.with_columns(
+            pl.Series("target_status", [TARGET_STATUS[formatting.on_target(target, v)] for v in df[value]])
+        )
     tooltips = [alt.Tooltip(f"{member}:N", title=labels.header(member)), _tip(value, unit)]
     tooltips += [_tip(c, u) for c, u in (extra_tooltip or {}).items()]
     # The order as a list: a sort by a field or channel is dropped when the two layers' data differ.
@@ -167,6 +176,17 @@ def bars(
     x = alt.X(f"{value}:Q", title=title, axis=axis, scale=scale)
     base = alt.Chart(df).encode(y=y, tooltip=tooltips)
     bar = (base.mark_bar(color=color) if color else base.mark_bar()).encode(x=x)
+    if target is not None:
+        # Only the statuses the bars have, in the legend.
+        present = [s for s in TARGET_COLORS if s in set(df["target_status"])]
+        bar = bar.encode(
+            color=alt.Color(
+                "target_status:N",
+                title=None,
+                scale=alt.Scale(domain=present, range=[TARGET_COLORS[s] for s in present]),
+                legend=alt.Legend(orient="top"),
+            )
+        )
     # Each label right of its bar's end, or of the zero line for a bar below zero (where the bar would cover it).
     text = (
         base.transform_calculate(bar_label=_text(value, unit), label_x=f"max(datum['{value}'], 0)")

@@ -109,6 +109,7 @@ for row in ((("warehouse", "Warehouse"), ("carrier", "Carrier")), (("channel", "
                         "line_in_full_rate": "rate",
                         "unit_fill_rate": "rate",
                     },
+                    target=kpis.targets().get("line_otif_rate"),
                 ),
                 width="stretch",
             )

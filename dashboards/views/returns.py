@@ -138,6 +138,7 @@ with right:
             "return_rate_units",
             "rate",
             extra_tooltip={"units_returned": "count", "units_shipped": "count"},
+            target=kpis.targets().get("return_rate_units"),
         ),
         width="stretch",
     )

@@ -115,3 +115,18 @@ def test_the_overviews_tiles_are_coloured_against_their_targets(data_env, marts)
         assert ("met." if met else "missed.") in tile.help, label
     # Without a target a tile is coloured by its direction alone, and says nothing of a target.
     assert "target" not in shown["Inventory turns"].proto.delta_description
+
+
+def test_bars_are_coloured_against_the_target():
+    frame = pl.DataFrame({"member": ["a", "b", "c"], "line_otif_rate": [0.97, 0.9, None]})
+    spec = charts.bars(frame, "member", "line_otif_rate", "rate", target=AT_LEAST).to_dict()
+    bar = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "bar")
+    assert bar["encoding"]["color"]["scale"] == {
+        "domain": ["target met", "target missed", "no value"],
+        "range": ["#21c354", "#ff4b4b", "#bdbdbd"],
+    }
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["target_status"] for r in rows] == ["target met", "target missed", "no value"]
+    # Without a target, no colour by status.
+    plain = charts.bars(frame, "member", "line_otif_rate", "rate").to_dict()
+    assert all("color" not in layer.get("encoding", {}) for layer in plain["layer"])
