@@ -126,6 +126,7 @@ with right:
             "first_pass_yield",
             "rate",
             extra_tooltip={"units_produced": "units", "units_scrapped": "units", "schedule_adherence_rate": "rate"},
+            target=targets.get("first_pass_yield"),
         ),
         width="stretch",
     )
