@@ -46,17 +46,7 @@ latest_forecasts as (
 
 keyed as (
 
-    select
-        latest_forecasts.*,
-        coalesce(known_products.product_key, {{ unknown_key() }}) as product_key,
-        coalesce(known_warehouses.warehouse_key, {{ unknown_key() }}) as warehouse_key
-    from latest_forecasts
-    left join products as known_products
-        on latest_forecasts.sku = known_products.sku
-        and not known_products.is_unknown
-    left join warehouses as known_warehouses
-        on latest_forecasts.warehouse_id = known_warehouses.warehouse_id
-        and not known_warehouses.is_unknown
+    {{ with_member_keys('latest_forecasts') }}
 
 ),
 

@@ -49,17 +49,7 @@ latest_metrics as (
 
 keyed as (
 
-    select
-        latest_metrics.*,
-        coalesce(known_products.product_key, {{ unknown_key() }}) as product_key,
-        coalesce(known_warehouses.warehouse_key, {{ unknown_key() }}) as warehouse_key
-    from latest_metrics
-    left join products as known_products
-        on latest_metrics.sku = known_products.sku
-        and not known_products.is_unknown
-    left join warehouses as known_warehouses
-        on latest_metrics.warehouse_id = known_warehouses.warehouse_id
-        and not known_warehouses.is_unknown
+    {{ with_member_keys('latest_metrics') }}
 
 ),
 

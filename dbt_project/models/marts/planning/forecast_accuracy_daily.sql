@@ -61,22 +61,20 @@ latest_backtest as (
 
 ),
 
+member_keyed as (
+
+    {{ with_member_keys('latest_backtest') }}
+
+),
+
 keyed as (
 
     select
-        latest_backtest.*,
-        coalesce(known_products.product_key, {{ unknown_key() }}) as product_key,
-        coalesce(known_warehouses.warehouse_key, {{ unknown_key() }}) as warehouse_key,
-        latest_backtest.actual is not null
-            and latest_backtest.forecast is not null
-            and latest_backtest.seasonal_naive_forecast is not null as is_scored
-    from latest_backtest
-    left join products as known_products
-        on latest_backtest.sku = known_products.sku
-        and not known_products.is_unknown
-    left join warehouses as known_warehouses
-        on latest_backtest.warehouse_id = known_warehouses.warehouse_id
-        and not known_warehouses.is_unknown
+        member_keyed.*,
+        member_keyed.actual is not null
+            and member_keyed.forecast is not null
+            and member_keyed.seasonal_naive_forecast is not null as is_scored
+    from member_keyed
 
 ),
 
