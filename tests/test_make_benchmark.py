@@ -16,7 +16,8 @@ def test_runs_alternate_trader_and_manufacturer():
     ("step", "group"),
     [
         ("raw__orders", "ingest"),
-        ("raw__work_orders_contract_expectations", "ingest"),
+        ("raw__work_orders_contract_expectations", "ingest checks"),
+        ("raw__orders_freshness", "ingest checks"),
         ("warehouse_models", "dbt"),
         ("planning_models", "dbt"),
         ("demand_forecast", "forecast"),
@@ -29,9 +30,15 @@ def test_step_groups(step, group):
 
 
 def test_grouped_sums_each_group_and_keeps_the_time_outside_steps():
-    steps = {"raw__orders": 2.0, "raw__orders_freshness": 0.5, "warehouse_models": 10.0, "planning_models": 4.0}
-    # 2 + 0.5 ingest, 10 + 4 dbt; 20 - 16.5 outside any step
-    assert grouped(steps, 20.0) == {"ingest": 2.5, "dbt": 14.0, "outside steps": 3.5}
+    steps = {
+        "raw__orders": 2.0,
+        "raw__returns": 1.0,
+        "raw__orders_freshness": 0.5,
+        "warehouse_models": 10.0,
+        "planning_models": 4.0,
+    }
+    # 2 + 1 ingest, 0.5 its checks, 10 + 4 dbt; 20 - 17.5 outside any step
+    assert grouped(steps, 20.0) == {"ingest": 3.0, "ingest checks": 0.5, "dbt": 14.0, "outside steps": 2.5}
 
 
 def test_model_seconds_reads_only_models_with_a_duration():
