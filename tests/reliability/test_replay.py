@@ -64,7 +64,19 @@ def _write_late_update(out: Path, drops: list[Path]) -> None:
     """An old delivered order line, re-sent after everything else as cancelled with one unit more."""
     orders = pl.concat([pl.read_csv(p, infer_schema=False) for d in drops for p in sorted((d / "orders").iterdir())])
     current = orders.sort("updated_at").group_by("order_id", "line_number").last()
-    line = current.filter((pl.col("status") == "delivered") & pl.col("order_ts").str.starts_with("2024-01-1"))
+    # A line with a return would break the return's rule once it is cancelled (nothing shipped to return).
+    returns = pl.concat(
+        [
+            pl.read_csv(p, infer_schema=False)
+            for d in drops
+            if (d / "returns").is_dir()
+            for p in (d / "returns").iterdir()
+        ]
+    )
+    returned = returns.select("order_id", pl.col("line_number").cast(pl.Utf8)).unique()
+    line = current.filter((pl.col("status") == "delivered") & pl.col("order_ts").str.starts_with("2024-01-1")).join(
+        returned, on=["order_id", "line_number"], how="anti"
+    )
     row = line.sort("order_id", "line_number").row(0, named=True)
     last_day = START + timedelta(days=FIRST_DAYS + LATER_DAYS - 1)
     row.update(
