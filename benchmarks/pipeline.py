@@ -10,8 +10,8 @@ sensor run (load, dbt incremental, planning marts on the week's forecast, snapsh
 run. Each is a process of its own; peak memory is the largest total resident memory of that process
 and its descendants (the forecast's process pool, dbt). The generator is measured apart.
 
-Bars (operations issue): the full build completes with peak memory under 8 GiB, and the incremental run
-takes under a fifth of the full build.
+Bars: peak memory of every run's process tree under 8 GiB, and the one-day run takes at most a tenth
+of the full build without its forecast step (the daily run does not refit the forecast, docs/operations.md).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.memory import TreeMemory  # noqa: E402  (after the path is set)
 
-MEMORY_BAR_GIB, INCREMENTAL_BAR = 8.0, 0.2
+MEMORY_BAR_GIB, INCREMENTAL_BAR = 8.0, 0.10
 SCM = Path(sys.executable).with_name("scm")
 START = date(2024, 1, 1)
 
@@ -105,19 +105,19 @@ def main() -> int:
         print(f"one-day increment : {incr_s:8.1f} s, peak {incr_gib:.2f} GiB", flush=True)
         print(f"  steps: {show(step_times(data))}", flush=True)
 
-        ratio = incr_s / full_s
-        memory_ok = max(full_gib, incr_gib) < MEMORY_BAR_GIB
-        verdict = "PASS" if ratio < INCREMENTAL_BAR else "FAIL"
-        print(f"incremental / full: {ratio:.3f} (bar < {INCREMENTAL_BAR}) -> {verdict}")
-        # The daily run does not refit the forecast (weekly, docs/operations.md); against the full build
-        # without its forecast step, for the record:
         forecast_s = full_steps.get("demand_forecast", 0.0)
-        print(f"incremental / (full - forecast step {forecast_s:.0f} s): {incr_s / (full_s - forecast_s):.3f}")
+        ratio = incr_s / (full_s - forecast_s)
+        memory_ok = max(full_gib, incr_gib) < MEMORY_BAR_GIB
+        print(f"incremental / full: {incr_s / full_s:.3f}")
+        print(
+            f"incremental / (full - forecast step {forecast_s:.0f} s): {ratio:.3f} (bar <= {INCREMENTAL_BAR}) -> "
+            f"{'PASS' if ratio <= INCREMENTAL_BAR else 'FAIL'}"
+        )
         print(
             f"peak memory       : {max(full_gib, incr_gib):.2f} GiB (bar < {MEMORY_BAR_GIB:.0f}) -> "
             f"{'PASS' if memory_ok else 'FAIL'}"
         )
-        return 0 if ratio < INCREMENTAL_BAR and memory_ok else 1
+        return 0 if ratio <= INCREMENTAL_BAR and memory_ok else 1
     finally:
         if args.keep or args.work:
             print(f"data directory kept: {data}")
