@@ -6,7 +6,9 @@ built with `dbt build` (dbt's target and logs go to the tmp dir too). The increm
 one more orders file that makes an old on-time line late and cancels another old line, loads it,
 builds again (incrementally) and compares the marts with a `--full-refresh` build of the same raw data.
 The same second load brings the product master of a sku an order line of the first load referred to,
-so the line moves from the unknown product to its own.
+so the line moves from the unknown product to its own, and a new order placed on the day the earliest
+not-yet-due line is promised: the as-of date moves on to that day, and the line becomes due with no new
+version of its own.
 """
 
 from __future__ import annotations
@@ -218,6 +220,65 @@ def test_orphan_keys_map_to_the_unknown_member(built):
     assert _product_key_of_orphan(built["db"]) == "-1"
 
 
+def _wrong_due_flags(db: Path) -> int:
+    """Order lines whose is_due is not the due-line rule (kpi-definitions.md) on the as-of date."""
+    return read(
+        db,
+        """
+        select count(*) from marts.fct_order_lines as lines cross join intermediate.int_as_of_date as as_of
+        where lines.is_due is distinct from (lines.status <> 'cancelled' and lines.promised_date <= as_of.as_of_date)
+        """,
+    ).item()
+
+
+def test_order_lines_are_due_by_the_rule(built):
+    assert _wrong_due_flags(built["db"]) == 0
+    flags = read(built["db"], "select distinct is_due from marts.fct_order_lines")["is_due"]
+    assert sorted(flags) == [False, True]
+
+
+def _pick_coming_due_line(db: Path) -> dict:
+    """The current, non-cancelled line with the earliest promised date after the as-of date (not due yet)."""
+    return read(
+        db,
+        """
+        select stg.*
+        from staging.stg_orders as stg
+        cross join intermediate.int_as_of_date as as_of
+        where stg.status <> 'cancelled' and stg.promised_date > as_of.as_of_date
+        order by stg.promised_date, stg.order_id, stg.line_number
+        limit 1
+        """,
+    ).row(0, named=True)
+
+
+def _write_order_placed_on(landing: Path, template: dict, day) -> None:
+    """A new open order placed on `day`: it moves the as-of date on to that day."""
+    from pipelines.feeds.contract import FEEDS
+
+    placed = datetime.combine(day, time(9, 0))
+    line = dict(
+        template,
+        order_id="SO-NEXT-DAY-1",
+        line_number=1,
+        status="open",
+        order_ts=placed,
+        promised_date=day + timedelta(days=3),
+        quantity_shipped=None,
+        shipped_ts=None,
+        delivered_ts=None,
+        carrier=None,
+        shipping_cost=None,
+        updated_at=placed,
+    )
+    path = landing / "orders" / "orders_zz_next_day.csv"
+    pl.DataFrame([line]).select(FEEDS["orders"].column_names).write_csv(path)
+
+
+def _line(frame: pl.DataFrame, key: tuple) -> pl.DataFrame:
+    return frame.filter((pl.col("order_id") == key[0]) & (pl.col("line_number") == key[1]))
+
+
 def _pick_old_lines(db: Path) -> pl.DataFrame:
     """Two current lines of the first full month: one on time and in full (it will turn late) in an
     OTIF order, and one delivered line of another order (it will be cancelled)."""
@@ -273,22 +334,32 @@ def test_incremental_build_equals_full_refresh(built):
     lines = _pick_old_lines(db)
     assert lines.height == 2, "the generated data has no suitable old lines"
     late_key = (lines["order_id"][0], lines["line_number"][0])
+    coming = _pick_coming_due_line(db)
+    coming_key = (coming["order_id"], coming["line_number"])
+    assert _line(before["fct_order_lines"], coming_key)["is_due"].to_list() == [False]
 
     _write_update(landing, lines)
     _write_late_master(landing)
+    _write_order_placed_on(landing, coming, coming["promised_date"])
     ingest(landing, db, "second", SECOND_LOAD)
     results = dbt(db, tmp, "build")
     compiled = tmp / "target" / "compiled" / "scm" / "models" / "marts" / "core" / "fct_order_lines.sql"
-    # The incremental branch of the model ran (not a silent full rebuild).
+    # The incremental branch of the model ran (not a silent full rebuild), with its check of stale due flags.
     assert "keys_with_new_versions" in compiled.read_text()
+    assert "keys_with_stale_due" in compiled.read_text()
     assert any(r.node.name == "fct_order_lines" for r in results)
     incremental = snapshot(db)
 
+    # The as-of date moved on to the coming line's promised date: the line is due now, from its first-load
+    # version alone.
+    as_of = read(db, "select as_of_date from intermediate.int_as_of_date").item()
+    assert as_of == coming["promised_date"]
+    line = _line(incremental["fct_order_lines"], coming_key)
+    assert line.select("is_due", "_last_loaded_at").rows() == [(True, FIRST_LOAD)]
+    assert _wrong_due_flags(db) == 0
+
     # The late delivery reached the facts and the KPIs of its (old) month.
-    line = incremental["fct_order_lines"].filter(
-        (pl.col("order_id") == late_key[0]) & (pl.col("line_number") == late_key[1])
-    )
-    assert line["is_on_time"].to_list() == [False]
+    assert _line(incremental["fct_order_lines"], late_key)["is_on_time"].to_list() == [False]
     order = incremental["fct_orders"].filter(pl.col("order_id") == late_key[0])
     assert order["is_on_time_in_full"].to_list() == [False]
     assert not incremental["kpi_monthly"].equals(before["kpi_monthly"])

@@ -1,7 +1,7 @@
 {#
     Deliver KPIs in the long shape of kpi_monthly (kpi-definitions.md, "Deliver").
-    Due line: a current, non-cancelled line with promised_date <= as-of date; line KPIs by the
-    month of promised_date. Due order: its promised date (latest of its non-cancelled lines) <=
+    Due line: fct_order_lines.is_due (a current, non-cancelled line with promised_date <= as-of
+    date); line KPIs by the month of promised_date. Due order: its promised date (latest of its non-cancelled lines) <=
     as-of date; order KPIs by the month of that date. Cycle time and cancellations by the month of
     order_ts; shipping cost per unit by the month of shipped_ts (every current line shipped then).
 #}
@@ -19,19 +19,10 @@ orders as (
 
 ),
 
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
 due_lines as (
 
-    select order_lines.*
-    from order_lines
-    cross join as_of
-    where not order_lines.is_cancelled
-        and order_lines.promised_date <= as_of.as_of_date
+    select * from order_lines
+    where is_due
 
 ),
 

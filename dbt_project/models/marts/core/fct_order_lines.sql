@@ -3,9 +3,14 @@
     versions_to_process): a run reprocesses every line that got a version loaded since the last build
     or is dated in a backfill window, recomputing its current version from all its versions, plus the
     lines still mapped to an unknown product or warehouse whose master has since arrived. Flags here
-    depend only on the line itself; anything that depends on the as-of date (due lines) or on the
-    product's current cost is computed downstream.
+    depend only on the line itself, except is_due (kpi-definitions.md: a due line is not cancelled and
+    promised by the as-of date), the one home of that rule: the as-of date moves between runs, so a
+    stored line whose is_due no longer holds is reprocessed too (stale_keys), like fct_work_orders.
+    Anything that depends on the product's current cost is computed downstream.
 #}
+{#- The due-line rule over a line's is_cancelled and promised_date, spelled once for the flag and its
+    staleness check. #}
+{%- set due_rule = "not is_cancelled and promised_date <= as_of.as_of_date" -%}
 {{
     config(
         materialized='incremental',
@@ -37,6 +42,23 @@ warehouses as (
 
 ),
 
+as_of as (
+
+    select * from {{ ref('int_as_of_date') }}
+
+),
+
+{% if is_incremental() -%}
+keys_with_stale_due as (
+
+    select order_id, line_number
+    from {{ this }}
+    cross join as_of
+    where is_due is distinct from ({{ due_rule }})
+
+),
+{%- endif %}
+
 {{
     versions_to_process(
         'order_versions',
@@ -45,7 +67,8 @@ warehouses as (
         late_masters=[
             {'key': 'product_key', 'natural_key': 'sku', 'members': 'products'},
             {'key': 'warehouse_key', 'natural_key': 'warehouse_id', 'members': 'warehouses'},
-        ]
+        ],
+        stale_keys=['keys_with_stale_due'] if is_incremental() else []
     )
 }},
 
@@ -66,7 +89,7 @@ current_lines as (
 
 ),
 
-flagged as (
+line_flags as (
 
     select
         *,
@@ -76,6 +99,16 @@ flagged as (
         (quantity_shipped is null or quantity_shipped < quantity_ordered)
             and (shipped_ts is null or shipped_date > promised_date) as is_backorder
     from current_lines
+
+),
+
+flagged as (
+
+    select
+        line_flags.*,
+        {{ due_rule }} as is_due
+    from line_flags
+    cross join as_of
 
 ),
 
@@ -110,6 +143,7 @@ final as (
         flagged.quantity_ordered * flagged.unit_price as ordered_value,
         coalesce(flagged.quantity_shipped, 0) * flagged.unit_price as shipped_value,
         flagged.is_cancelled,
+        flagged.is_due,
         flagged.is_on_time,
         flagged.is_in_full,
         flagged.is_on_time and flagged.is_in_full as is_on_time_in_full,

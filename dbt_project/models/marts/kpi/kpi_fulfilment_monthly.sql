@@ -23,12 +23,6 @@ warehouses as (
 
 ),
 
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
 due_lines as (
 
     select
@@ -51,9 +45,7 @@ due_lines as (
         on order_lines.product_key = products.product_key
     inner join warehouses
         on order_lines.warehouse_key = warehouses.warehouse_key
-    cross join as_of
-    where not order_lines.is_cancelled
-        and order_lines.promised_date <= as_of.as_of_date
+    where order_lines.is_due
 
 ),
 
