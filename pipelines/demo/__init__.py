@@ -9,6 +9,12 @@ same world, including new versions of older order lines that changed on that day
 
 By default the business also manufactures part of its assortment and sends the optional Make feeds;
 `make=False` gives the pure trader, which sends none of them.
+
+The output is streamed: after the simulation, each feed is built and written a calendar month of file
+days at a time (see tables.py and writer.py), so memory holds the simulated world plus one month of
+one feed, never a whole feed. Files never straddle windows (one file per feed and day), so the files
+are the same whatever the windows. With `faults=True` (meant for small test worlds) each feed is
+built whole, because its bad rows are drawn from all of its real rows.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from .config import WORLD_START, World
 from .faults import referenced_view, write_feed_faults, write_manifest
 from .simulation import simulate
 from .tables import BUILDERS
-from .writer import write_feed
+from .writer import month_windows, write_feed
 
 __all__ = ["WORLD_START", "GenerateSummary", "generate"]
 
@@ -61,24 +67,32 @@ def generate(
     out_dir = Path(out_dir)
     world = World(seed=seed, scale=scale, origin=min(start, WORLD_START), end=end, make=make)
     result = simulate(world)
-    first = world.day_index(start)
+    first, last = world.day_index(start), world.n_days - 1
     files, rows, entries = {}, {}, []
     referenced = {}  # what later feeds' cross-feed rules read of the feeds written before them
-    for name, feed in FEEDS.items():  # one feed at a time keeps memory to one table
+    for name, feed in FEEDS.items():  # one feed at a time, one window of days at a time
         if feed.optional and not make:  # the Make feeds: a trader sends none
             continue
-        table = BUILDERS[name](result, first)
+        build = BUILDERS[name]
+        if not faults:
+            files[name] = rows[name] = 0
+            for table in build(result, month_windows(world.origin, first, last)):
+                n_files, n_rows = write_feed(out_dir, name, table, world.origin, fmt)
+                files[name] += n_files
+                rows[name] += n_rows
+                del table  # before the next window is built
+            continue
+        # Faults are made for small test worlds only, from the whole feed at once: bad rows are built
+        # from real ones, and a short increment may not hold every kind of row.
+        (table,) = build(result, [(first, last)])
         files[name], rows[name] = write_feed(out_dir, name, table, world.origin, fmt)
-        if faults:
-            # Bad rows are built from real ones; a short increment may not hold every kind of row.
-            source = table if first == 0 else BUILDERS[name](result, 0)
-            found, n_files, n_rows = write_feed_faults(out_dir, feed, source, end, fmt, seed, referenced)
-            entries += found
-            files[name] += n_files
-            rows[name] += n_rows
-            view = referenced_view(feed, source)
-            if view is not None:
-                referenced[name] = view
-        del table
+        (source,) = (table,) if first == 0 else build(result, [(0, last)])
+        found, n_files, n_rows = write_feed_faults(out_dir, feed, source, end, fmt, seed, referenced)
+        entries += found
+        files[name] += n_files
+        rows[name] += n_rows
+        view = referenced_view(feed, source)
+        if view is not None:
+            referenced[name] = view
     manifest = write_manifest(out_dir, entries) if faults else None
     return GenerateSummary(files_written=files, rows_written=rows, manifest_path=manifest)

@@ -1,10 +1,16 @@
 """Feed tables from the simulation: every version of every row, with the day whose file carries it.
 
 Columns, their order and their types come from the contract; this module only says where each
-value comes from. Only rows whose file day is in [first_day, last simulated day] are built.
+value comes from. A builder takes windows of file days, each (first_day, last_day) inclusive and in
+order, and yields one table per window holding the versions whose file day falls in it. Before any
+polars frame is made, the simulation's rows are cut to those with a version in the window, so a
+window's table costs memory in proportion to its own rows, not the whole feed's.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -12,6 +18,7 @@ import polars as pl
 from pipelines.feeds.contract import DISPOSITIONS, FEEDS, RETURN_REASONS, SCRAP_REASONS
 from pipelines.feeds.rules import POLARS_TYPES
 
+from .arrays import Columns
 from .config import DAY_SECONDS
 from .customers import ALL_REGIONS
 from .fulfilment import CARRIER_NAMES
@@ -75,193 +82,211 @@ class _Ids:
         return _pick(self.res.suppliers.ids, col)
 
 
-def _versions(
-    base: pl.DataFrame, first_day: int, last_day: int, versions: list[tuple[pl.Expr, str, str]]
-) -> pl.LazyFrame:
+Window = tuple[int, int]  # file days first..last, inclusive
+# A version of a row: (which rows have it, None for all; its status; the column holding its timestamp).
+# The condition reads columns through a getter, so one definition filters numpy rows and polars frames.
+Version = tuple[Callable[[Callable[[str], Any]], Any] | None, str, str]
+
+
+def _window_rows(store: Columns, versions: Sequence[Version], windows: Sequence[Window]) -> Iterator[np.ndarray]:
+    """For each window, the indices of the rows with at least one version whose file day is in it."""
+    first = last = None
+    for when, _, ts in versions:
+        day = store[ts] // DAY_SECONDS
+        has = np.ones(day.size, bool) if when is None else np.asarray(when(store.__getitem__))
+        lo, hi = np.where(has, day, np.iinfo(np.int64).max), np.where(has, day, np.iinfo(np.int64).min)
+        first = lo if first is None else np.minimum(first, lo)
+        last = hi if last is None else np.maximum(last, hi)
+    for lo_day, hi_day in windows:
+        yield np.flatnonzero((first <= hi_day) & (last >= lo_day))
+
+
+def _base(store: Columns, names: Sequence[str], rows: np.ndarray) -> pl.DataFrame:
+    """The given rows of the store's columns; `_row` keeps their place in the store (the tie-break)."""
+    return pl.DataFrame({"_row": rows, **{k: store[k][rows] for k in names}})
+
+
+def _versions(base: pl.DataFrame, window: Window, versions: Sequence[Version]) -> pl.LazyFrame:
     """Each row once per version that happened: (condition, status, column holding its timestamp).
     The version's timestamp becomes `_upd` and its UTC day picks the file."""
     lazy = base.lazy()
-    parts = [lazy.filter(when).with_columns(_status=pl.lit(status), _upd=pl.col(ts)) for when, status, ts in versions]
+    parts = [
+        lazy.filter(pl.lit(True) if when is None else when(pl.col)).with_columns(
+            _status=pl.lit(status), _upd=pl.col(ts)
+        )
+        for when, status, ts in versions
+    ]
     out = pl.concat(parts).with_columns((pl.col("_upd") // DAY_SECONDS).alias(FILE_DAY))
-    return out.filter(pl.col(FILE_DAY).is_between(first_day, last_day)).sort([FILE_DAY, "_upd", "_row"])
+    return out.filter(pl.col(FILE_DAY).is_between(*window)).sort([FILE_DAY, "_upd", "_row"])
 
 
-def orders(res: SimResult, first_day: int) -> pl.DataFrame:
+ORDER_FIELDS = (
+    "day",
+    "seq",
+    "line",
+    "pool",
+    "customer",
+    "region",
+    "wh",
+    "sku",
+    "qty",
+    "price",
+    "order_ts",
+    "promised",
+    "status",
+    "shipped_qty",
+    "shipped_ts",
+    "delivered_ts",
+    "carrier",
+    "ship_cost",
+    "cancelled_ts",
+)
+ORDER_VERSIONS: tuple[Version, ...] = (
+    (None, "open", "order_ts"),
+    (lambda c: c("status") == SHIPPED, "shipped", "shipped_ts"),
+    (lambda c: c("status") == SHIPPED, "delivered", "delivered_ts"),
+    (lambda c: c("status") == CANCELLED, "cancelled", "cancelled_ts"),
+)
+
+
+def orders(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     b, ids = res.lines, _Ids(res)
-    names = (
-        "day",
-        "seq",
-        "line",
-        "pool",
-        "customer",
-        "region",
-        "wh",
-        "sku",
-        "qty",
-        "price",
-        "order_ts",
-        "promised",
-        "status",
-        "shipped_qty",
-        "shipped_ts",
-        "delivered_ts",
-        "carrier",
-        "ship_cost",
-        "cancelled_ts",
-    )
-    base = pl.DataFrame({k: b[k] for k in names}).with_row_index("_row")
-    shipped = pl.col("status") == SHIPPED
-    v = _versions(
-        base,
-        first_day,
-        res.world.n_days - 1,
-        [
-            (pl.lit(True), "open", "order_ts"),
-            (shipped, "shipped", "shipped_ts"),
-            (shipped, "delivered", "delivered_ts"),
-            (pl.col("status") == CANCELLED, "cancelled", "cancelled_ts"),
-        ],
-    )
-    st = pl.col("_status")
-    moved = st.is_in(["shipped", "delivered"])
-    v = v.with_columns(
-        order_id=ids.order_id(),
-        line_number=pl.col("line"),
-        order_ts=ids.ts("order_ts"),
-        customer_id=pl.lit("CUST-") + pl.col("customer").cast(pl.String).str.zfill(10),
-        channel=_pick([p.channel for p in res.pools], "pool"),
-        ship_to_region=_pick(ALL_REGIONS, "region"),
-        sku=ids.sku(),
-        warehouse_id=ids.warehouse(),
-        quantity_ordered=pl.col("qty"),
-        unit_price=_money("price"),
-        promised_date=ids.date("promised"),
-        status=st,
-        quantity_shipped=pl.when(st != "open").then(pl.col("shipped_qty")),
-        shipped_ts=pl.when(moved).then(ids.ts("shipped_ts")),
-        delivered_ts=pl.when(st == "delivered").then(ids.ts("delivered_ts")),
-        carrier=pl.when(moved).then(_pick(CARRIER_NAMES, "carrier")),
-        shipping_cost=pl.when(moved).then(_money("ship_cost")),
-        updated_at=ids.ts("_upd"),
-    )
-    return _conform("orders", v)
+    for window, rows in zip(windows, _window_rows(b, ORDER_VERSIONS, windows), strict=True):
+        v = _versions(_base(b, ORDER_FIELDS, rows), window, ORDER_VERSIONS)
+        st = pl.col("_status")
+        moved = st.is_in(["shipped", "delivered"])
+        v = v.with_columns(
+            order_id=ids.order_id(),
+            line_number=pl.col("line"),
+            order_ts=ids.ts("order_ts"),
+            customer_id=pl.lit("CUST-") + pl.col("customer").cast(pl.String).str.zfill(10),
+            channel=_pick([p.channel for p in res.pools], "pool"),
+            ship_to_region=_pick(ALL_REGIONS, "region"),
+            sku=ids.sku(),
+            warehouse_id=ids.warehouse(),
+            quantity_ordered=pl.col("qty"),
+            unit_price=_money("price"),
+            promised_date=ids.date("promised"),
+            status=st,
+            quantity_shipped=pl.when(st != "open").then(pl.col("shipped_qty")),
+            shipped_ts=pl.when(moved).then(ids.ts("shipped_ts")),
+            delivered_ts=pl.when(st == "delivered").then(ids.ts("delivered_ts")),
+            carrier=pl.when(moved).then(_pick(CARRIER_NAMES, "carrier")),
+            shipping_cost=pl.when(moved).then(_money("ship_cost")),
+            updated_at=ids.ts("_upd"),
+        )
+        yield _conform("orders", v)
 
 
-def purchase_orders(res: SimResult, first_day: int) -> pl.DataFrame:
+PO_FIELDS = (
+    "day",
+    "seq",
+    "line",
+    "supplier",
+    "sku",
+    "wh",
+    "qty",
+    "cost",
+    "promised",
+    "order_ts",
+    "cancelled",
+    "event_day",
+    "event_ts",
+    "received_qty",
+    "rejected_qty",
+)
+PO_VERSIONS: tuple[Version, ...] = (
+    (None, "open", "order_ts"),
+    (lambda c: ~c("cancelled"), "received", "event_ts"),
+    (lambda c: c("cancelled"), "cancelled", "event_ts"),
+)
+
+
+def purchase_orders(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     p, ids = res.purchase_orders, _Ids(res)
-    names = (
-        "day",
-        "seq",
-        "line",
-        "supplier",
-        "sku",
-        "wh",
-        "qty",
-        "cost",
-        "promised",
-        "order_ts",
-        "cancelled",
-        "event_day",
-        "event_ts",
-        "received_qty",
-        "rejected_qty",
-    )
-    base = pl.DataFrame({k: p[k] for k in names}).with_row_index("_row")
-    v = _versions(
-        base,
-        first_day,
-        res.world.n_days - 1,
-        [
-            (pl.lit(True), "open", "order_ts"),
-            (~pl.col("cancelled"), "received", "event_ts"),
-            (pl.col("cancelled"), "cancelled", "event_ts"),
-        ],
-    )
-    got = pl.col("_status") == "received"
-    v = v.with_columns(
-        po_id=ids.stamped("PO-", "day", "seq", 4),
-        line_number=pl.col("line"),
-        supplier_id=ids.supplier("supplier"),
-        sku=ids.sku(),
-        warehouse_id=ids.warehouse(),
-        order_date=ids.date("day"),
-        promised_date=ids.date("promised"),
-        quantity_ordered=pl.col("qty"),
-        unit_cost=_money("cost"),
-        status=pl.col("_status"),
-        received_date=pl.when(got).then(ids.date("event_day")),
-        quantity_received=pl.when(got).then(pl.col("received_qty")),
-        quantity_rejected=pl.when(got).then(pl.col("rejected_qty")),
-        updated_at=ids.ts("_upd"),
-    )
-    return _conform("purchase_orders", v)
+    for window, rows in zip(windows, _window_rows(p, PO_VERSIONS, windows), strict=True):
+        v = _versions(_base(p, PO_FIELDS, rows), window, PO_VERSIONS)
+        got = pl.col("_status") == "received"
+        v = v.with_columns(
+            po_id=ids.stamped("PO-", "day", "seq", 4),
+            line_number=pl.col("line"),
+            supplier_id=ids.supplier("supplier"),
+            sku=ids.sku(),
+            warehouse_id=ids.warehouse(),
+            order_date=ids.date("day"),
+            promised_date=ids.date("promised"),
+            quantity_ordered=pl.col("qty"),
+            unit_cost=_money("cost"),
+            status=pl.col("_status"),
+            received_date=pl.when(got).then(ids.date("event_day")),
+            quantity_received=pl.when(got).then(pl.col("received_qty")),
+            quantity_rejected=pl.when(got).then(pl.col("rejected_qty")),
+            updated_at=ids.ts("_upd"),
+        )
+        yield _conform("purchase_orders", v)
 
 
-def returns(res: SimResult, first_day: int) -> pl.DataFrame:
+RETURN_VERSIONS: tuple[Version, ...] = (
+    (None, "requested", "requested_ts"),
+    (lambda c: c("received_ts") >= 0, "received", "received_ts"),
+)
+
+
+def returns(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     r, b, ids = res.returns, res.lines, _Ids(res)
-    line = r["line"]
-    base = pl.DataFrame(
-        {
-            "day": b["day"][line],
-            "seq": b["seq"][line],
-            "line": b["line"][line],
-            "sku": b["sku"][line],
-            **{k: r[k] for k in ("qty", "reason", "requested_ts", "received_ts", "disposition", "refund")},
-        }
-    ).with_row_index("_row")
-    v = _versions(
-        base,
-        first_day,
-        res.world.n_days - 1,
-        [
-            (pl.lit(True), "requested", "requested_ts"),
-            (pl.col("received_ts") >= 0, "received", "received_ts"),
-        ],
-    )
-    got = pl.col("_status") == "received"
-    v = v.with_columns(
-        return_id=ids.stamped("RMA-", "day", "seq", 6) + pl.lit("-") + pl.col("line").cast(pl.String),
-        order_id=ids.order_id(),
-        line_number=pl.col("line"),
-        sku=ids.sku(),
-        requested_ts=ids.ts("requested_ts"),
-        received_ts=pl.when(got).then(ids.ts("received_ts")),
-        quantity_returned=pl.col("qty"),
-        reason_code=_pick(RETURN_REASONS, "reason"),
-        disposition=pl.when(got).then(_pick(DISPOSITIONS, "disposition")),
-        refund_amount=_money("refund"),
-        updated_at=ids.ts("_upd"),
-    )
-    return _conform("returns", v)
+    for window, rows in zip(windows, _window_rows(r, RETURN_VERSIONS, windows), strict=True):
+        base = _base(r, ("qty", "reason", "requested_ts", "received_ts", "disposition", "refund"), rows)
+        line = r["line"][rows]
+        base = base.with_columns(**{k: b[k][line] for k in ("day", "seq", "line", "sku")})
+        v = _versions(base, window, RETURN_VERSIONS)
+        got = pl.col("_status") == "received"
+        v = v.with_columns(
+            return_id=ids.stamped("RMA-", "day", "seq", 6) + pl.lit("-") + pl.col("line").cast(pl.String),
+            order_id=ids.order_id(),
+            line_number=pl.col("line"),
+            sku=ids.sku(),
+            requested_ts=ids.ts("requested_ts"),
+            received_ts=pl.when(got).then(ids.ts("received_ts")),
+            quantity_returned=pl.col("qty"),
+            reason_code=_pick(RETURN_REASONS, "reason"),
+            disposition=pl.when(got).then(_pick(DISPOSITIONS, "disposition")),
+            refund_amount=_money("refund"),
+            updated_at=ids.ts("_upd"),
+        )
+        yield _conform("returns", v)
 
 
-def inventory(res: SimResult, first_day: int) -> pl.DataFrame:
+def inventory(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     n_wh = len(res.warehouses)
-    on_hand, reserved = res.on_hand[first_day:], res.reserved[first_day:]
-    days = np.arange(first_day, res.world.n_days)[:, None]
     end = np.repeat(res.products.end_day, n_wh)[None, :]
-    # A sku gets a bin at its first receipt; a discontinued one leaves when its last unit has gone.
-    present = (days >= res.stocked_from[None, :]) & ((days < end) | (on_hand > 0))
-    d, s = np.nonzero(present)
     ids = _Ids(res)
-    v = pl.DataFrame({FILE_DAY: d + first_day, "s": s, "on_hand_qty": on_hand[d, s], "reserved_qty": reserved[d, s]})
-    v = v.with_columns(
-        snapshot_date=ids.date(FILE_DAY),
-        warehouse_id=ids.warehouse(pl.col("s") % n_wh),
-        sku=ids.sku(pl.col("s") // n_wh),
-    )
-    return _conform("inventory", v)
+    for first_day, last_day in windows:
+        on_hand, reserved = res.on_hand[first_day : last_day + 1], res.reserved[first_day : last_day + 1]
+        days = np.arange(first_day, first_day + on_hand.shape[0])[:, None]
+        # A sku gets a bin at its first receipt; a discontinued one leaves when its last unit has gone.
+        present = (days >= res.stocked_from[None, :]) & ((days < end) | (on_hand > 0))
+        d, s = np.nonzero(present)
+        v = pl.DataFrame(
+            {FILE_DAY: d + first_day, "s": s, "on_hand_qty": on_hand[d, s], "reserved_qty": reserved[d, s]}
+        )
+        v = v.with_columns(
+            snapshot_date=ids.date(FILE_DAY),
+            warehouse_id=ids.warehouse(pl.col("s") % n_wh),
+            sku=ids.sku(pl.col("s") // n_wh),
+        )
+        yield _conform("inventory", v)
 
 
-def _master(feed: str, res: SimResult, first_day: int, v: pl.DataFrame) -> pl.DataFrame:
+def _master(feed: str, res: SimResult, windows: Sequence[Window], v: pl.DataFrame) -> Iterator[pl.DataFrame]:
     """Master rows of the days written, stamped with the nightly export time of their day."""
-    v = v.filter(pl.col(FILE_DAY).is_between(first_day, res.world.n_days - 1))
-    v = v.sort(FILE_DAY, maintain_order=True)
+    v = v.filter(pl.col(FILE_DAY) < res.world.n_days).sort(FILE_DAY, maintain_order=True)
     exported = _Ids(res).ts(pl.col(FILE_DAY) * DAY_SECONDS + MASTER_SYNC)
-    return _conform(feed, v.with_columns(updated_at=exported))
+    v = v.with_columns(updated_at=exported)
+    for window in windows:
+        yield _conform(feed, v.filter(pl.col(FILE_DAY).is_between(*window)))
 
 
-def products(res: SimResult, first_day: int) -> pl.DataFrame:
+def products(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     p, ids = res.products, _Ids(res)
     day, sku = product_version_keys(p)
     day, sku = day[day < res.world.n_days], sku[day < res.world.n_days]
@@ -289,15 +314,15 @@ def products(res: SimResult, first_day: int) -> pl.DataFrame:
         order_multiple=pl.lit(pl.Series(p.case_pack)).gather(pl.col("i")),
         min_order_qty=pl.lit(pl.Series(p.min_order_qty)).gather(pl.col("i")),
     )
-    return _master("products", res, first_day, v)
+    return _master("products", res, windows, v)
 
 
-def suppliers(res: SimResult, first_day: int) -> pl.DataFrame:
+def suppliers(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     s = res.suppliers
     return _master(
         "suppliers",
         res,
-        first_day,
+        windows,
         pl.DataFrame(
             {
                 FILE_DAY: np.maximum(s.onboard_day, 0),
@@ -311,12 +336,12 @@ def suppliers(res: SimResult, first_day: int) -> pl.DataFrame:
     )
 
 
-def warehouses(res: SimResult, first_day: int) -> pl.DataFrame:
+def warehouses(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     w = res.warehouses
     return _master(
         "warehouses",
         res,
-        first_day,
+        windows,
         pl.DataFrame(
             {
                 FILE_DAY: [0] * len(w),
@@ -330,12 +355,12 @@ def warehouses(res: SimResult, first_day: int) -> pl.DataFrame:
     )
 
 
-def work_centers(res: SimResult, first_day: int) -> pl.DataFrame:
+def work_centers(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     plant = res.plant
     return _master(
         "work_centers",
         res,
-        first_day,
+        windows,
         pl.DataFrame(
             {
                 FILE_DAY: [0] * len(plant.center_ids),
@@ -348,7 +373,7 @@ def work_centers(res: SimResult, first_day: int) -> pl.DataFrame:
     )
 
 
-def bill_of_materials(res: SimResult, first_day: int) -> pl.DataFrame:
+def bill_of_materials(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     plant, ids = res.plant, _Ids(res)
     v = pl.DataFrame(
         {
@@ -361,55 +386,53 @@ def bill_of_materials(res: SimResult, first_day: int) -> pl.DataFrame:
         nan_to_null=True,
     )
     v = v.with_columns(parent_sku=ids.sku("parent"), component_sku=ids.sku("child"))
-    return _master("bill_of_materials", res, first_day, v)
+    return _master("bill_of_materials", res, windows, v)
 
 
-def work_orders(res: SimResult, first_day: int) -> pl.DataFrame:
+WORK_ORDER_FIELDS = ("day", "seq", "sku", "wh", "center", "qty", "planned_start", "planned_finish", "status")
+WORK_ORDER_FIELDS += ("created_ts", "released_ts", "start_ts", "finish_ts", "cancelled_ts")
+WORK_ORDER_FIELDS += ("produced", "scrapped", "hours", "reason", "defect_sku")
+WORK_ORDER_VERSIONS: tuple[Version, ...] = (
+    (None, "planned", "created_ts"),
+    (lambda c: c("status") == RELEASED, "released", "released_ts"),
+    (lambda c: c("status") == RELEASED, "in_progress", "start_ts"),
+    (lambda c: c("status") == RELEASED, "completed", "finish_ts"),
+    (lambda c: c("status") == WO_CANCELLED, "cancelled", "cancelled_ts"),
+)
+
+
+def work_orders(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     w, ids = res.work_orders, _Ids(res)
-    names = ("day", "seq", "sku", "wh", "center", "qty", "planned_start", "planned_finish", "status")
-    names += ("created_ts", "released_ts", "start_ts", "finish_ts", "cancelled_ts")
-    names += ("produced", "scrapped", "hours", "reason", "defect_sku")
-    base = pl.DataFrame({k: w[k] for k in names}).with_row_index("_row")
-    released = pl.col("status") == RELEASED
-    v = _versions(
-        base,
-        first_day,
-        res.world.n_days - 1,
-        [
-            (pl.lit(True), "planned", "created_ts"),
-            (released, "released", "released_ts"),
-            (released, "in_progress", "start_ts"),
-            (released, "completed", "finish_ts"),
-            (pl.col("status") == WO_CANCELLED, "cancelled", "cancelled_ts"),
-        ],
-    )
-    st = pl.col("_status")
-    started, done = st.is_in(["in_progress", "completed"]), st == "completed"
-    reason = pl.when(done & (pl.col("scrapped") > 0)).then(_pick(SCRAP_REASONS, pl.col("reason").clip(0)))
-    v = v.with_columns(
-        work_order_id=ids.stamped("WO-", "day", "seq", 4),
-        sku=ids.sku(),
-        work_center_id=_pick(res.plant.center_ids, "center"),
-        warehouse_id=ids.warehouse(),
-        planned_start_date=ids.date("planned_start"),
-        planned_finish_date=ids.date("planned_finish"),
-        quantity_planned=pl.col("qty"),
-        status=st,
-        actual_start_ts=pl.when(started).then(ids.ts("start_ts")),
-        actual_finish_ts=pl.when(done).then(ids.ts("finish_ts")),
-        quantity_produced=pl.when(done).then(pl.col("produced")),
-        quantity_scrapped=pl.when(done).then(pl.col("scrapped")),
-        labor_hours=pl.when(done).then(pl.col("hours")),
-        scrap_reason=reason,
-        defect_component_sku=pl.when(reason.is_not_null() & (pl.col("defect_sku") >= 0)).then(
-            ids.sku(pl.col("defect_sku").clip(0))
-        ),
-        updated_at=ids.ts("_upd"),
-    )
-    return _conform("work_orders", v)
+    for window, rows in zip(windows, _window_rows(w, WORK_ORDER_VERSIONS, windows), strict=True):
+        v = _versions(_base(w, WORK_ORDER_FIELDS, rows), window, WORK_ORDER_VERSIONS)
+        st = pl.col("_status")
+        started, done = st.is_in(["in_progress", "completed"]), st == "completed"
+        reason = pl.when(done & (pl.col("scrapped") > 0)).then(_pick(SCRAP_REASONS, pl.col("reason").clip(0)))
+        v = v.with_columns(
+            work_order_id=ids.stamped("WO-", "day", "seq", 4),
+            sku=ids.sku(),
+            work_center_id=_pick(res.plant.center_ids, "center"),
+            warehouse_id=ids.warehouse(),
+            planned_start_date=ids.date("planned_start"),
+            planned_finish_date=ids.date("planned_finish"),
+            quantity_planned=pl.col("qty"),
+            status=st,
+            actual_start_ts=pl.when(started).then(ids.ts("start_ts")),
+            actual_finish_ts=pl.when(done).then(ids.ts("finish_ts")),
+            quantity_produced=pl.when(done).then(pl.col("produced")),
+            quantity_scrapped=pl.when(done).then(pl.col("scrapped")),
+            labor_hours=pl.when(done).then(pl.col("hours")),
+            scrap_reason=reason,
+            defect_component_sku=pl.when(reason.is_not_null() & (pl.col("defect_sku") >= 0)).then(
+                ids.sku(pl.col("defect_sku").clip(0))
+            ),
+            updated_at=ids.ts("_upd"),
+        )
+        yield _conform("work_orders", v)
 
 
-BUILDERS = {
+Builder = Callable[[SimResult, Sequence[Window]], Iterator[pl.DataFrame]]
+BUILDERS: dict[str, Builder] = {
     "products": products,
     "warehouses": warehouses,
     "suppliers": suppliers,

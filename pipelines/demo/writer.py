@@ -1,7 +1,10 @@
 """Daily feed files: `<out>/<feed>/<feed>_<YYYY-MM-DD>.csv|parquet`, one per feed and day with rows.
 
-CSV is rendered once per feed and cut into days by byte offsets (no value contains a newline), which
-is what keeps a million-line world fast to write; Parquet is written per day from typed frames.
+A feed arrives here a window of days at a time (`month_windows`: generate() builds and writes one
+calendar month of a feed before it builds the next), so no table of a whole feed is ever held. Within
+a window, CSV is rendered in slices of whole days and cut into days by byte offsets (no value
+contains a newline), which is what keeps a million-line world fast to write; Parquet is written per
+day from typed frames.
 """
 
 from __future__ import annotations
@@ -60,6 +63,20 @@ def _write_csv_days(feed: str, data: pl.DataFrame, paths: list[Path], counts: np
     bounds = line_ends[np.r_[0, np.cumsum(counts)]]
     for path, a, b in zip(paths, bounds[:-1], bounds[1:], strict=True):
         path.write_bytes(header + body[a:b])
+
+
+def month_windows(origin: date, first_day: int, last_day: int) -> list[tuple[int, int]]:
+    """Simulation days first_day..last_day (inclusive) cut into calendar months, as (first, last) pairs:
+    the windows a feed is built and written in, so that memory holds a month of a feed, not all of it."""
+    windows = []
+    day = first_day
+    while day <= last_day:
+        d = origin + timedelta(days=day)
+        next_month = date(d.year + d.month // 12, d.month % 12 + 1, 1)
+        end = min(day + (next_month - d).days - 1, last_day)
+        windows.append((day, end))
+        day = end + 1
+    return windows
 
 
 def write_feed(out_dir: Path, feed: str, table: pl.DataFrame, origin: date, fmt: Format) -> tuple[int, int]:
