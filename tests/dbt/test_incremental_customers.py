@@ -337,10 +337,12 @@ def test_incremental_build_equals_full_refresh(runs, table):
 
 # Runs last: it builds the shared warehouse again.
 def test_moving_the_as_of_date_back_and_on_equals_full_refresh(runs):
-    """The as-of date moved back (the customers with a later order, the orders no longer due) and on again
-    (the customers with an order since, the orders due again), each build equal to a full refresh."""
+    """The as-of date moved back (the customers with a later order, the orders and lines no longer due) and on
+    again (the customers with an order since, the orders and lines due again), each build equal to a full
+    refresh."""
     db, tmp = runs["db"], runs["tmp"]
     as_of = MARCH + timedelta(days=14)
+    due_lines = []
     for args in (["--vars", f"{{as_of_date: '{as_of}'}}"], []):
         build(db, tmp, *args)
         incremental = snapshot(db)
@@ -350,4 +352,7 @@ def test_moving_the_as_of_date_back_and_on_equals_full_refresh(runs):
             assert_frame_equal(incremental[table], full[table], rel_tol=1e-12, abs_tol=1e-9, check_exact=False)
         taken_on = incremental["marts.dim_customer"]["as_of_date"].unique().to_list()
         assert taken_on == ([as_of] if args else [runs["full"]["marts.dim_customer"]["as_of_date"][0]])
+        due_lines.append(incremental["marts.fct_order_lines"]["is_due"].sum())
+    # The lines promised after the earlier date were due, not due, and due again, with no new version.
+    assert due_lines[0] < due_lines[1] == runs["full"]["marts.fct_order_lines"]["is_due"].sum()
     assert_frame_equal(full["marts.fct_orders"], runs["full"]["marts.fct_orders"])
