@@ -13,6 +13,8 @@ from datetime import date
 
 import numpy as np
 
+from pipelines.feeds.contract import MAX_LINE_QUANTITY
+
 from .arrays import Columns, cumcount
 from .calendars import FIVE_DAY_WEEK, SIX_DAY_WEEK, Calendars
 from .config import DAY_SECONDS, Stream, World, rng
@@ -146,6 +148,9 @@ def _order_lines(
     series = np.nonzero(plannable & (position < s) & (big_s > 0.2))[0]
     pack = products.case_pack[sku[series]]
     units = np.maximum(np.ceil((big_s[series] - position[series]) / pack), 1) * pack
+    # A line stays within the contract's plausible quantity (a larger one is quarantined as a typo): the
+    # buyer orders the most whole packs it allows, and the rest at the next review.
+    units = np.minimum(units, MAX_LINE_QUANTITY // pack * pack)
     return series, units.astype(np.int64)
 
 
