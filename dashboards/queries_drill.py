@@ -2,12 +2,12 @@
 KPI's count is made of, under the same filters as the tile. The conventions of dashboards/queries.py hold
 (snapshot file first, `$name` filter parameters, cached results).
 
-Each query selects rows by the marts' own flags, the ones the KPI counts (fct_order_lines' is_on_time,
+Each query selects rows by the marts' own flags, the ones the KPI counts (fct_order_lines' is_due, is_on_time,
 is_in_full, is_on_time_in_full and is_backorder; fct_orders' is_due, is_on_time_in_full and is_perfect_order;
 fct_inventory_daily's is_stockout; fct_purchase_order_lines' is_received, is_on_time and is_in_full;
 kpi_open_purchase_orders' is_late; fct_returns' is_quality_return), and by the month and members the KPI's
-mart is grouped by: a drill-down's row count is the tile's count. A due line is the Deliver KPIs' (not
-cancelled, promised by the as-of date), as kpi_fulfilment_monthly selects it.
+mart is grouped by: a drill-down's row count is the tile's count. No rule is spelled here: a due line is
+fct_order_lines.is_due, the flag kpi_fulfilment_monthly selects its lines by.
 """
 
 from __future__ import annotations
@@ -59,8 +59,7 @@ def order_lines(
         from marts.fct_order_lines l
         join marts.dim_product p on p.product_key = l.product_key
         join marts.dim_warehouse w on w.warehouse_key = l.warehouse_key
-        cross join meta.snapshot s
-        where not l.is_cancelled and l.promised_date <= s.as_of_date
+        where l.is_due
           and {_MONTHS.format(col="l.promised_date")}
           and {_CATEGORY.format(col="p.category")}
           and {_WAREHOUSE.format(col="w.warehouse_id")}
