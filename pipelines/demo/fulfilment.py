@@ -46,10 +46,10 @@ CARRIER_NAMES = tuple(c.name for c in CARRIERS)
 
 def cancel_requested(book: Columns, open_idx: np.ndarray, day: int) -> np.ndarray:
     """Cancel lines whose customer asked before today's first wave; returns the lines still open."""
-    hit = book["cancel_at"][open_idx] < day * DAY_SECONDS + SHIP_START
+    hit = book.take("cancel_at", open_idx) < day * DAY_SECONDS + SHIP_START
     gone = open_idx[hit]
     book.set("status", gone, CANCELLED)
-    book.set("cancelled_ts", gone, book["cancel_at"][gone])
+    book.set("cancelled_ts", gone, book.take("cancel_at", gone))
     book.set("shipped_qty", gone, 0)
     return open_idx[~hit]
 
@@ -58,9 +58,9 @@ def _allocate(
     book: Columns, open_idx: np.ndarray, day: int, on_hand: np.ndarray, ships_today: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """FIFO per sku and warehouse; returns (lines that ship, units each ships, lines left waiting)."""
-    ready = (book["ready"][open_idx] <= day) & ships_today[book["wh"][open_idx]]
+    ready = (book.take("ready", open_idx) <= day) & ships_today[book["wh"][open_idx]]
     cand = open_idx[ready]
-    series = book["series"][cand]
+    series = book.take("series", cand)
     order = np.lexsort((cand, book["order_ts"][cand], series))
     cand, series = cand[order], series[order]
     qty = book["qty"][cand].astype(np.int64)
@@ -68,7 +68,7 @@ def _allocate(
     avail = on_hand[series]
     full = upto <= avail
     left = avail - (upto - qty)
-    go = full | (~full & (left > 0) & book["partial_ok"][cand])
+    go = full | (~full & (left > 0) & book.take("partial_ok", cand))
     units = np.where(full, qty, left)[go]
     np.subtract.at(on_hand, series[go], units)
     return cand[go], units, cand[~go]
@@ -80,7 +80,7 @@ def _dispatch(
     """Carrier, ship and delivery times and cost. The order's uniforms decide carrier, lateness and
     delivery hour, so the lines of one parcel travel together."""
     country = np.array([w.country for w in whs])[book["wh"][lines]]
-    u_car, u_late, u_transit = book["u_carrier"][lines], book["u_late"][lines], book["u_transit"][lines]
+    u_car, u_late, u_transit = book.take("u_carrier", lines), book.take("u_late", lines), book.take("u_transit", lines)
     remote = _REMOTE[book["region"][lines]]
     carrier = np.zeros(lines.size, dtype=np.int64)
     for ctry in np.unique(country):  # at most two countries
@@ -126,7 +126,7 @@ def cancel_waiting(
     """Cancel backorders past their patience, and some that customers give up on; returns still open."""
     age = day - book["day"][open_idx]
     give_up = np.isin(open_idx, waiting) & (r.random(open_idx.size) < WAIT_CANCEL_HAZARD)
-    hit = (age >= book["max_wait"][open_idx]) | give_up
+    hit = (age >= book.take("max_wait", open_idx)) | give_up
     gone = open_idx[hit]
     ts = day * DAY_SECONDS + 21 * 3600 + r.integers(0, 3 * 3600, size=gone.size)
     book.set("status", gone, CANCELLED)

@@ -52,11 +52,14 @@ LINE_FIELDS: dict[str, type] = {
     "ship_cost": np.int64,
     "cancelled_ts": np.int64,
 }
+# Read only while a line is open (to allocate, ship or cancel it), never by the feeds: the book keeps
+# them for the lines in play only (see Columns), not for every line of the run.
+OPEN_LINE_FIELDS = ("series", "ready", "partial_ok", "cancel_at", "max_wait", "u_carrier", "u_late", "u_transit")
 OPEN, SHIPPED, CANCELLED = 0, 1, 2
 
 
 def new_order_book() -> Columns:
-    return Columns(LINE_FIELDS, capacity=4096)
+    return Columns(LINE_FIELDS, capacity=4096, working=OPEN_LINE_FIELDS)
 
 
 class PoolTable:

@@ -87,7 +87,7 @@ def simulate(world: World) -> SimResult:
             )
         if shop:
             finish(shop, day, on_hand)
-        backlog = np.bincount(book["series"][open_idx], book["qty"][open_idx], minlength=n_series)
+        backlog = np.bincount(book.take("series", open_idx), book["qty"][open_idx], minlength=n_series)
         hist_on_hand[day] = on_hand
         # Components allocated to released work orders are reserved like stock allocated to open orders.
         hist_reserved[day] = np.minimum(on_hand, backlog + shop.allocated if shop else backlog)
@@ -118,6 +118,9 @@ def simulate(world: World) -> SimResult:
         )
         if po:
             pos.append(**po)
+        book.release_before(int(open_idx.min()) if open_idx.size else book.n)  # closed lines are done
+    for store in (book, pos, rets, *((shop.book,) if shop else ())):
+        store.trim()
     held = (hist_on_hand > 0) | (planner.arrivals > 0)
     stocked_from = np.where(held.any(axis=0), held.argmax(axis=0), world.n_days)
     return SimResult(
