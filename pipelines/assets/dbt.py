@@ -23,7 +23,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliInvocation, DbtCliResource, dbt_assets
 
 from forecasting import store
 from pipelines import errors
@@ -76,28 +76,55 @@ class WarehouseBuildConfig(dg.Config):
         return ["--vars", json.dumps({"backfill_from": self.backfill_from, "backfill_to": self.backfill_to})]
 
 
+def dbt_env(warehouse: Path) -> dict[str, str]:
+    """What a build's dbt process reads from the environment besides what dagster-dbt sets: its profile's
+    env_var()s (the warehouse, DuckDB's memory limit, threads)."""
+    return {
+        "SCM_WAREHOUSE_PATH": str(warehouse),
+        "SCM_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
+        # One dbt thread per core: DuckDB already runs each query on every core, so more models at once than
+        # cores only makes the large ones share memory and CPU (at scale 10 on 2 cores, 1 and 2 threads built
+        # the warehouse in the same time; with 4, each large model took two to three times as long).
+        "SCM_DBT_THREADS": os.environ.get("SCM_DBT_THREADS") or str(os.cpu_count() or 1),
+    }
+
+
+def invoke_build(
+    dbt: DbtCliResource,
+    warehouse: Path,
+    target: Path,
+    extra_args: list[str] | None = None,
+    context: dg.AssetExecutionContext | None = None,
+) -> DbtCliInvocation:
+    """`dbt build` on a warehouse, started as every run starts it: in a target folder of its own that starts
+    from the warehouse's parse state (keep_parse_state stores the next one)."""
+    # dbt runs in a child process that inherits this environment (dagster-dbt copies it).
+    os.environ.update(dbt_env(warehouse))
+    parse_state = warehouse.with_name(PARSE_STATE)
+    if parse_state.exists():
+        target.mkdir(parents=True)
+        shutil.copyfile(parse_state, target / "partial_parse.msgpack")
+    return dbt.cli([*DBT_BUILD_ARGS, *(extra_args or [])], context=context, raise_on_error=False, target_path=target)
+
+
+def keep_parse_state(invocation: DbtCliInvocation, warehouse: Path) -> None:
+    """The parse state a build wrote, kept beside its warehouse for the next build to start from."""
+    written = invocation.target_path / "partial_parse.msgpack"
+    if written.exists():
+        parse_state = warehouse.with_name(PARSE_STATE)
+        staged = parse_state.with_name(f".{parse_state.name}.{os.getpid()}")
+        shutil.copyfile(written, staged)
+        staged.replace(parse_state)  # whole or not at all: a killed run leaves the previous state
+
+
 def _build(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
     warehouse: WarehouseResource,
     extra_args: list[str] | None = None,
 ):
-    # dbt runs in a child process that reads the warehouse path and DuckDB's memory limit from its profile's
-    # env_var().
-    os.environ["SCM_WAREHOUSE_PATH"] = str(warehouse.file)
-    os.environ["SCM_DUCKDB_MEMORY_LIMIT"] = duckdb_memory_limit()
-    # One dbt thread per core: DuckDB already runs each query on every core, so more models at once than
-    # cores only makes the large ones share memory and CPU (at scale 10 on 2 cores, 1 and 2 threads built
-    # the warehouse in the same time; with 4, each large model took two to three times as long).
-    os.environ.setdefault("SCM_DBT_THREADS", str(os.cpu_count() or 1))
-    parse_state = warehouse.file.with_name(PARSE_STATE)
     target = DBT_DIR / dbt_project.target_path / f"{context.op_execution_context.op.name}-{uuid.uuid4().hex[:12]}"
-    if parse_state.exists():
-        target.mkdir(parents=True)
-        shutil.copyfile(parse_state, target / "partial_parse.msgpack")
-    invocation = dbt.cli(
-        [*DBT_BUILD_ARGS, *(extra_args or [])], context=context, raise_on_error=False, target_path=target
-    )
+    invocation = invoke_build(dbt, warehouse.file, target, extra_args, context=context)
     warned = []
     for event in invocation.stream():
         if isinstance(event, dg.AssetCheckResult) and not event.passed and event.severity == dg.AssetCheckSeverity.WARN:
@@ -108,20 +135,13 @@ def _build(
         with warehouse.get_connection() as con:
             for result in warned:
                 yield with_failing_rows(con, result, invocation.manifest)
-    _keep_parse_state(invocation.target_path / "partial_parse.msgpack", parse_state)
+    keep_parse_state(invocation, warehouse.file)
     error = invocation.get_error()
     if error is not None:
         run_results = invocation.target_path / "run_results.json"
         results = json.loads(run_results.read_text()) if run_results.exists() else None
         messages = getattr(invocation, "_error_messages", [])  # dbt's error log lines, when no results
         raise dg.Failure(description=build_failure(results, messages), allow_retries=False) from error
-
-
-def _keep_parse_state(written: Path, parse_state: Path) -> None:
-    if written.exists():
-        staged = parse_state.with_name(f".{parse_state.name}.{os.getpid()}")
-        shutil.copyfile(written, staged)
-        staged.replace(parse_state)  # whole or not at all: a killed run leaves the previous state
 
 
 FAILURE_SAMPLE_ROWS = 5
