@@ -27,6 +27,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from forecasting import store
 from pipelines import errors
+from pipelines.assets import column_drift
 from pipelines.assets.dbt_project import DBT_DIR, dbt_cli, dbt_project, prepare_if_dev
 from pipelines.resources import WarehouseResource
 from pipelines.settings import duckdb_memory_limit
@@ -70,10 +71,14 @@ class WarehouseBuildConfig(dg.Config):
     backfill_from: str = ""
     backfill_to: str = ""
 
-    def dbt_vars(self) -> list[str]:
-        if not (self.backfill_from and self.backfill_to):
-            return []
-        return ["--vars", json.dumps({"backfill_from": self.backfill_from, "backfill_to": self.backfill_to})]
+    def dbt_vars(self, rebuild_in_full: list[str] | None = None) -> list[str]:
+        """The build's --vars: the backfill window, and the models it makes from scratch (column_drift.py)."""
+        values: dict[str, Any] = {}
+        if self.backfill_from and self.backfill_to:
+            values.update(backfill_from=self.backfill_from, backfill_to=self.backfill_to)
+        if rebuild_in_full:
+            values["rebuild_in_full"] = rebuild_in_full
+        return ["--vars", json.dumps(values)] if values else []
 
 
 def dbt_env(warehouse: Path) -> dict[str, str]:
@@ -221,7 +226,23 @@ def build_failure(run_results: Mapping | None, messages: list[str]) -> str:
 def warehouse_models(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource, config: WarehouseBuildConfig
 ):
-    yield from _build(context, dbt, warehouse, config.dbt_vars())
+    drifts = _column_drifts(context, warehouse)
+    for drift in drifts:
+        context.log.warning(drift.line())
+    yield from _build(context, dbt, warehouse, config.dbt_vars(column_drift.rebuilt_in_full(drifts)))
+
+
+def _column_drifts(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> list[column_drift.ColumnDrift]:
+    """The incremental models of this build whose table in the warehouse no longer has the columns the
+    project declares for them (a release that added or dropped one): rebuilt in full rather than failed."""
+    manifest = json.loads(dbt_project.manifest_path.read_text())
+    selected = {
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and _TRANSLATOR.get_asset_key(node) in context.selected_asset_keys
+    }
+    with warehouse.get_connection() as con:
+        return column_drift.find(con, manifest, selected)
 
 
 @dbt_assets(
