@@ -1,4 +1,5 @@
-"""Small vector helpers the simulation leans on: group counters and a growable column store."""
+"""Small vector helpers the simulation leans on: group counters, a growable column store and a
+day-by-day history that stays narrow while its values fit."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ def ranges(length: np.ndarray) -> np.ndarray:
     """Concatenated 0..length-1 for every entry."""
     ends = np.cumsum(length)
     return np.arange(ends[-1] if ends.size else 0) - np.repeat(ends - length, length)
+
+
+def put_row(rows: np.ndarray, i: int, values: np.ndarray) -> np.ndarray:
+    """rows[i] = values, exactly: an integer `rows` too narrow for a value is widened to int64 first.
+    Returns rows, or its widened copy."""
+    info = np.iinfo(rows.dtype)
+    if values.size and (values.max() > info.max or values.min() < info.min):
+        rows = rows.astype(np.int64)
+    rows[i] = values
+    return rows
 
 
 # Capacity factor when a store is full. Spare capacity costs address space, not memory, until rows are

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import Columns
+from .arrays import Columns, put_row
 from .calendars import FIVE_DAY_WEEK, SIX_DAY_WEEK, build_calendars
 from .config import Stream, World, rng
 from .customers import Pool, build_pools
@@ -65,8 +65,9 @@ def simulate(world: World) -> SimResult:
     )
     book, pos, rets = new_order_book(), new_po_book(), new_returns()
     n_series = on_hand.size
-    hist_on_hand = np.zeros((world.n_days, n_series), np.int64)
-    hist_reserved = np.zeros((world.n_days, n_series), np.int64)
+    # Stock levels are far inside int32; put_row widens a history to int64 should one ever not be.
+    hist_on_hand = np.zeros((world.n_days, n_series), np.int32)
+    hist_reserved = np.zeros((world.n_days, n_series), np.int32)
     open_idx = np.zeros(0, np.int64)
     shop = new_shop(plant, world.n_days, n_series, n_wh, whs, cal) if plant else None
     for day in range(world.n_days):  # vectorised across skus x warehouses within the day
@@ -88,9 +89,9 @@ def simulate(world: World) -> SimResult:
         if shop:
             finish(shop, day, on_hand)
         backlog = np.bincount(book.take("series", open_idx), book["qty"][open_idx], minlength=n_series)
-        hist_on_hand[day] = on_hand
+        hist_on_hand = put_row(hist_on_hand, day, on_hand)
         # Components allocated to released work orders are reserved like stock allocated to open orders.
-        hist_reserved[day] = np.minimum(on_hand, backlog + shop.allocated if shop else backlog)
+        hist_reserved = put_row(hist_reserved, day, np.minimum(on_hand, backlog + shop.allocated if shop else backlog))
         ordered = np.bincount(new["series"], new["qty"], minlength=n_series) if new else np.zeros(n_series)
         if shop:
             # Units promised to work orders count against stock like open customer orders: for the

@@ -1,11 +1,12 @@
-"""The demo simulation's column store: working columns hold the rows in play only, and read the same."""
+"""The demo simulation's stores: working columns hold the rows in play only and read the same; a
+narrow history widens rather than wraps."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from pipelines.demo.arrays import Columns
+from pipelines.demo.arrays import Columns, put_row
 
 DTYPES = {"day": np.int32, "qty": np.int64, "u": np.float64, "flag": np.bool_}
 
@@ -37,3 +38,12 @@ def test_working_columns_read_like_whole_ones_for_the_rows_in_play() -> None:
     lean.trim()
     assert set(lean._data) == {"day", "qty"} and all(a.size == lean.n for a in lean._data.values())
     assert np.array_equal(lean["qty"], whole["qty"])
+
+
+def test_a_history_row_that_does_not_fit_widens_the_history() -> None:
+    rows = np.zeros((3, 2), np.int32)
+    rows = put_row(rows, 0, np.array([5, -7]))
+    assert rows.dtype == np.int32
+    big = np.array([2**31, -1], dtype=np.int64)
+    rows = put_row(rows, 1, big)
+    assert rows.dtype == np.int64 and rows.tolist() == [[5, -7], [2**31, -1], [0, 0]]
