@@ -14,7 +14,7 @@
 
 with
 
-order_versions as (
+order_versions as not materialized (
 
     select * from {{ ref('stg_orders__versions') }}
 

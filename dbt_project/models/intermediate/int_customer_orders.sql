@@ -22,19 +22,19 @@
 
 with
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-order_versions as (
+order_versions as not materialized (
 
     select * from {{ ref('stg_orders__versions') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

@@ -32,19 +32,19 @@
 
 with
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-customer_orders as (
+customer_orders as not materialized (
 
     select * from {{ ref('int_customer_orders') }}
 
 ),
 
-order_versions as (
+order_versions as not materialized (
 
     select * from {{ ref('stg_orders__versions') }}
 

@@ -7,7 +7,7 @@
 #}
 with
 
-network_months as (
+network_months as not materialized (
 
     select * from {{ ref('kpi_customers_monthly') }}
     where channel = 'all'

@@ -13,31 +13,31 @@
 #}
 with
 
-po_lines as (
+po_lines as not materialized (
 
     select * from {{ ref('fct_purchase_order_lines') }}
 
 ),
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-suppliers as (
+suppliers as not materialized (
 
     select * from {{ ref('dim_supplier') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-inventory_kpis as (
+inventory_kpis as not materialized (
 
     select * from {{ ref('int_kpi_inventory_monthly') }}
 

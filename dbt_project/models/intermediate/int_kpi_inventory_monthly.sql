@@ -10,19 +10,19 @@
 #}
 with
 
-inventory as (
+inventory as not materialized (
 
     select * from {{ ref('fct_inventory_daily') }}
 
 ),
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 

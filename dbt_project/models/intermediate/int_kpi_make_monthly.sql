@@ -12,13 +12,13 @@
 #}
 with
 
-work_orders as (
+work_orders as not materialized (
 
     select * from {{ ref('fct_work_orders') }}
 
 ),
 
-work_centers as (
+work_centers as not materialized (
 
     select * from {{ ref('dim_work_center') }}
     where not is_unknown

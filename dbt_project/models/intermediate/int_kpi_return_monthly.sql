@@ -7,13 +7,13 @@
 #}
 with
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-returns as (
+returns as not materialized (
 
     select * from {{ ref('fct_returns') }}
 

@@ -11,7 +11,7 @@
 #}
 with
 
-po_lines as (
+po_lines as not materialized (
 
     select * from {{ ref('fct_purchase_order_lines') }}
 

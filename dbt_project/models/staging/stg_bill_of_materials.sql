@@ -1,7 +1,7 @@
 {# The current version of each bill-of-materials row (parent_sku, component_sku): latest updated_at, then the later delivery. Empty for a business that sends no Make feeds. #}
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('raw', 'bill_of_materials') }}
 

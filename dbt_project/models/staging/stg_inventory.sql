@@ -1,7 +1,7 @@
 {# The current snapshot per day, warehouse and sku: inventory has no version column, the later delivery wins. #}
 with
 
-versions as (
+versions as not materialized (
 
     select * from {{ ref('stg_inventory__versions') }}
 

@@ -1,7 +1,7 @@
 {# Every inventory snapshot row that arrived; a snapshot re-sent in a later delivery replaces the earlier one. #}
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('raw', 'inventory') }}
 

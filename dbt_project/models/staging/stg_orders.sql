@@ -1,7 +1,7 @@
 {# The current version of each order line (feed contract: latest updated_at, then the later delivery). #}
 with
 
-versions as (
+versions as not materialized (
 
     select * from {{ ref('stg_orders__versions') }}
 

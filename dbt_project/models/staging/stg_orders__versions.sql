@@ -4,7 +4,7 @@
 #}
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('raw', 'orders') }}
 

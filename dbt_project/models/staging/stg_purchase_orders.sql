@@ -1,7 +1,7 @@
 {# The current version of each purchase-order line. #}
 with
 
-versions as (
+versions as not materialized (
 
     select * from {{ ref('stg_purchase_orders__versions') }}
 

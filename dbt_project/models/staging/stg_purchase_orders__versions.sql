@@ -1,7 +1,7 @@
 {# Every version of every purchase-order line that arrived. #}
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('raw', 'purchase_orders') }}
 

@@ -1,7 +1,7 @@
 {# The current version of each return. #}
 with
 
-versions as (
+versions as not materialized (
 
     select * from {{ ref('stg_returns__versions') }}
 

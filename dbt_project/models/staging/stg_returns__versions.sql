@@ -1,7 +1,7 @@
 {# Every version of every return that arrived. #}
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('raw', 'returns') }}
 

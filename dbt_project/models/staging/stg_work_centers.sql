@@ -1,7 +1,7 @@
 {# The current version of each work center (feed contract: latest updated_at, then the later delivery). Empty for a business that sends no Make feeds. #}
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('raw', 'work_centers') }}
 

@@ -1,7 +1,7 @@
 {# The current version of each work order (feed contract: latest updated_at, then the later delivery). #}
 with
 
-versions as (
+versions as not materialized (
 
     select * from {{ ref('stg_work_orders__versions') }}
 

@@ -5,7 +5,7 @@
 #}
 with
 
-source as (
+source as not materialized (
 
     select * from {{ source('raw', 'work_orders') }}
 

@@ -26,7 +26,7 @@ bom as (
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
     where not is_unknown

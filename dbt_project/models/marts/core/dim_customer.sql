@@ -20,13 +20,13 @@
 #}
 with
 
-customer_orders as (
+customer_orders as not materialized (
 
     select * from {{ ref('int_customer_orders') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

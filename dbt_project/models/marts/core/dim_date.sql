@@ -5,31 +5,31 @@
 #}
 with
 
-orders as (
+orders as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-inventory as (
+inventory as not materialized (
 
     select * from {{ ref('fct_inventory_daily') }}
 
 ),
 
-purchase_orders as (
+purchase_orders as not materialized (
 
     select * from {{ ref('fct_purchase_order_lines') }}
 
 ),
 
-returns as (
+returns as not materialized (
 
     select * from {{ ref('fct_returns') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

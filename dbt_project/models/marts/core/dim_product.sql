@@ -1,12 +1,12 @@
 with
 
-products as (
+products as not materialized (
 
     select * from {{ ref('stg_products') }}
 
 ),
 
-suppliers as (
+suppliers as not materialized (
 
     select * from {{ ref('dim_supplier') }}
     where not is_unknown

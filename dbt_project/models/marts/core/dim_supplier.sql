@@ -1,6 +1,6 @@
 with
 
-suppliers as (
+suppliers as not materialized (
 
     select * from {{ ref('stg_suppliers') }}
 

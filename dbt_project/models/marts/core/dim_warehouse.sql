@@ -1,6 +1,6 @@
 with
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('stg_warehouses') }}
 

@@ -4,13 +4,13 @@
 #}
 with
 
-work_centers as (
+work_centers as not materialized (
 
     select * from {{ ref('stg_work_centers') }}
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
     where not is_unknown

@@ -17,20 +17,20 @@
 
 with
 
-inventory_versions as (
+inventory_versions as not materialized (
 
     select * from {{ ref('stg_inventory__versions') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
     where not is_unknown
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
     where not is_unknown

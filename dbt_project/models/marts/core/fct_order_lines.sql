@@ -22,27 +22,27 @@
 
 with
 
-order_versions as (
+order_versions as not materialized (
 
     select * from {{ ref('stg_orders__versions') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
     where not is_unknown
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
     where not is_unknown
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

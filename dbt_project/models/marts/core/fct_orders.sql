@@ -22,31 +22,31 @@
 
 with
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-returns as (
+returns as not materialized (
 
     select * from {{ ref('fct_returns') }}
 
 ),
 
-order_versions as (
+order_versions as not materialized (
 
     select * from {{ ref('stg_orders__versions') }}
 
 ),
 
-return_versions as (
+return_versions as not materialized (
 
     select * from {{ ref('stg_returns__versions') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

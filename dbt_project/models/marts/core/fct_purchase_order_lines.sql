@@ -15,27 +15,27 @@
 
 with
 
-po_versions as (
+po_versions as not materialized (
 
     select * from {{ ref('stg_purchase_orders__versions') }}
 
 ),
 
-suppliers as (
+suppliers as not materialized (
 
     select * from {{ ref('dim_supplier') }}
     where not is_unknown
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
     where not is_unknown
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
     where not is_unknown

@@ -16,13 +16,13 @@
 
 with
 
-return_versions as (
+return_versions as not materialized (
 
     select * from {{ ref('stg_returns__versions') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
     where not is_unknown

@@ -22,34 +22,34 @@
 
 with
 
-work_order_versions as (
+work_order_versions as not materialized (
 
     select * from {{ ref('stg_work_orders__versions') }}
 
 ),
 
-work_centers as (
+work_centers as not materialized (
 
     select * from {{ ref('dim_work_center') }}
     where not is_unknown
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
     where not is_unknown
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
     where not is_unknown
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

@@ -8,7 +8,7 @@
 #}
 with
 
-customers_monthly as (
+customers_monthly as not materialized (
 
     select * from {{ ref('int_customers_monthly') }}
 

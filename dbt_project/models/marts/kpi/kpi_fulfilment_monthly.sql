@@ -5,19 +5,19 @@
 #}
 with
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
 

@@ -7,13 +7,13 @@
 #}
 with
 
-inventory as (
+inventory as not materialized (
 
     select * from {{ ref('fct_inventory_daily') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 

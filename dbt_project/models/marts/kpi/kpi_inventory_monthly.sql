@@ -13,19 +13,19 @@
 #}
 with
 
-daily as (
+daily as not materialized (
 
     select * from {{ ref('kpi_inventory_daily') }}
 
 ),
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 

@@ -10,31 +10,31 @@
 #}
 with
 
-inventory as (
+inventory as not materialized (
 
     select * from {{ ref('fct_inventory_daily') }}
 
 ),
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

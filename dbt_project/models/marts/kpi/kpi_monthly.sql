@@ -5,43 +5,43 @@
 #}
 with
 
-deliver as (
+deliver as not materialized (
 
     select * from {{ ref('int_kpi_deliver_monthly') }}
 
 ),
 
-returns as (
+returns as not materialized (
 
     select * from {{ ref('int_kpi_return_monthly') }}
 
 ),
 
-source as (
+source as not materialized (
 
     select * from {{ ref('int_kpi_source_monthly') }}
 
 ),
 
-inventory as (
+inventory as not materialized (
 
     select * from {{ ref('int_kpi_inventory_monthly') }}
 
 ),
 
-finance as (
+finance as not materialized (
 
     select * from {{ ref('int_kpi_finance_monthly') }}
 
 ),
 
-customer as (
+customer as not materialized (
 
     select * from {{ ref('int_kpi_customer_monthly') }}
 
 ),
 
-make as (
+make as not materialized (
 
     select * from {{ ref('int_kpi_make_monthly') }}
 

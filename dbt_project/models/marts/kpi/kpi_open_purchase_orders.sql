@@ -7,25 +7,25 @@
 #}
 with
 
-po_lines as (
+po_lines as not materialized (
 
     select * from {{ ref('fct_purchase_order_lines') }}
 
 ),
 
-suppliers as (
+suppliers as not materialized (
 
     select * from {{ ref('dim_supplier') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

@@ -8,19 +8,19 @@
 #}
 with
 
-work_orders as (
+work_orders as not materialized (
 
     select * from {{ ref('fct_work_orders') }}
 
 ),
 
-work_centers as (
+work_centers as not materialized (
 
     select * from {{ ref('dim_work_center') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 

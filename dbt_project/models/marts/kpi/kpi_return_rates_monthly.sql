@@ -6,19 +6,19 @@
 #}
 with
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-returns as (
+returns as not materialized (
 
     select * from {{ ref('fct_returns') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 

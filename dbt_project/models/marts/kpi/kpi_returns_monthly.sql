@@ -5,13 +5,13 @@
 #}
 with
 
-returns as (
+returns as not materialized (
 
     select * from {{ ref('fct_returns') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 

@@ -11,43 +11,43 @@
 #}
 with
 
-suppliers as (
+suppliers as not materialized (
 
     select * from {{ ref('dim_supplier') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-po_lines as (
+po_lines as not materialized (
 
     select * from {{ ref('fct_purchase_order_lines') }}
 
 ),
 
-order_lines as (
+order_lines as not materialized (
 
     select * from {{ ref('fct_order_lines') }}
 
 ),
 
-returns as (
+returns as not materialized (
 
     select * from {{ ref('fct_returns') }}
 
 ),
 
-work_orders as (
+work_orders as not materialized (
 
     select * from {{ ref('fct_work_orders') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

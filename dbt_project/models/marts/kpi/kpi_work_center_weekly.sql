@@ -7,19 +7,19 @@
 #}
 with
 
-work_orders as (
+work_orders as not materialized (
 
     select * from {{ ref('fct_work_orders') }}
 
 ),
 
-work_centers as (
+work_centers as not materialized (
 
     select * from {{ ref('dim_work_center') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

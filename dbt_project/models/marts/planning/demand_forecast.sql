@@ -7,25 +7,25 @@
 #}
 with
 
-forecasts as (
+forecasts as not materialized (
 
     select * from {{ source('forecast', 'forecasts') }}
 
 ),
 
-latest_runs as (
+latest_runs as not materialized (
 
     select * from {{ ref('int_forecast_latest_runs') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
 

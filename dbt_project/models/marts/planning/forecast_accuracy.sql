@@ -8,25 +8,25 @@
 #}
 with
 
-backtest_metrics as (
+backtest_metrics as not materialized (
 
     select * from {{ source('forecast', 'backtest_metrics') }}
 
 ),
 
-latest_runs as (
+latest_runs as not materialized (
 
     select * from {{ ref('int_forecast_latest_runs') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
 

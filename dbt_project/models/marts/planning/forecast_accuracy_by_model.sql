@@ -22,13 +22,13 @@
 #}
 with
 
-accuracy as (
+accuracy as not materialized (
 
     select * from {{ ref('forecast_accuracy') }}
 
 ),
 
-daily as (
+daily as not materialized (
 
     select * from {{ ref('forecast_accuracy_daily') }}
 

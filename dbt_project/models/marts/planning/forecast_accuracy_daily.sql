@@ -11,25 +11,25 @@
 #}
 with
 
-backtest_forecasts as (
+backtest_forecasts as not materialized (
 
     select * from {{ source('forecast', 'backtest_forecasts') }}
 
 ),
 
-latest_runs as (
+latest_runs as not materialized (
 
     select * from {{ ref('int_forecast_latest_runs') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-warehouses as (
+warehouses as not materialized (
 
     select * from {{ ref('dim_warehouse') }}
 

@@ -10,13 +10,13 @@
 
 with
 
-daily as (
+daily as not materialized (
 
     select * from {{ ref('forecast_accuracy_daily') }}
 
 ),
 
-lead_times as (
+lead_times as not materialized (
 
     select * from {{ ref('int_product_lead_times') }}
 

@@ -15,13 +15,13 @@
 #}
 with
 
-daily as (
+daily as not materialized (
 
     select * from {{ ref('forecast_accuracy_daily') }}
 
 ),
 
-accuracy as (
+accuracy as not materialized (
 
     select * from {{ ref('forecast_accuracy') }}
 

@@ -10,19 +10,19 @@
 #}
 with
 
-runs as (
+runs as not materialized (
 
     select * from {{ source('forecast', 'runs') }}
 
 ),
 
-model_selection as (
+model_selection as not materialized (
 
     select * from {{ source('forecast', 'model_selection') }}
 
 ),
 
-backtest_metrics as (
+backtest_metrics as not materialized (
 
     select * from {{ source('forecast', 'backtest_metrics') }}
 

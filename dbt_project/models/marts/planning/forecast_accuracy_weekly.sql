@@ -7,7 +7,7 @@
 #}
 with
 
-daily as (
+daily as not materialized (
 
     select * from {{ ref('forecast_accuracy_daily') }}
 

@@ -11,13 +11,13 @@
 
 with
 
-runs as (
+runs as not materialized (
 
     select * from {{ source('forecast', 'runs') }}
 
 ),
 
-model_selection as (
+model_selection as not materialized (
 
     select * from {{ source('forecast', 'model_selection') }}
 

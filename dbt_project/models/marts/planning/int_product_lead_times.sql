@@ -16,25 +16,25 @@
 
 with
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-suppliers as (
+suppliers as not materialized (
 
     select * from {{ ref('dim_supplier') }}
 
 ),
 
-po_lines as (
+po_lines as not materialized (
 
     select * from {{ ref('fct_purchase_order_lines') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

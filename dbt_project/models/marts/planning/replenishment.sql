@@ -56,67 +56,67 @@
 
 with
 
-positions as (
+positions as not materialized (
 
     select * from {{ ref('kpi_inventory_position') }}
 
 ),
 
-products as (
+products as not materialized (
 
     select * from {{ ref('dim_product') }}
 
 ),
 
-lead_times as (
+lead_times as not materialized (
 
     select * from {{ ref('int_product_lead_times') }}
 
 ),
 
-po_lines as (
+po_lines as not materialized (
 
     select * from {{ ref('fct_purchase_order_lines') }}
 
 ),
 
-forecasts as (
+forecasts as not materialized (
 
     select * from {{ ref('demand_forecast') }}
 
 ),
 
-accuracy as (
+accuracy as not materialized (
 
     select * from {{ ref('forecast_accuracy') }}
 
 ),
 
-latest_runs as (
+latest_runs as not materialized (
 
     select * from {{ ref('int_forecast_latest_runs') }}
 
 ),
 
-lead_time_errors as (
+lead_time_errors as not materialized (
 
     select * from {{ source('forecast', 'lead_time_errors') }}
 
 ),
 
-bom as (
+bom as not materialized (
 
     select * from {{ ref('bridge_bom_exploded') }}
 
 ),
 
-reservations as (
+reservations as not materialized (
 
     select * from {{ ref('int_work_order_reservations') }}
 
 ),
 
-as_of as (
+as_of as not materialized (
 
     select * from {{ ref('int_as_of_date') }}
 

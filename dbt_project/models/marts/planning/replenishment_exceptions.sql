@@ -14,19 +14,19 @@
 
 with
 
-replenishment as (
+replenishment as not materialized (
 
     select * from {{ ref('replenishment') }}
 
 ),
 
-positions as (
+positions as not materialized (
 
     select * from {{ ref('kpi_inventory_position') }}
 
 ),
 
-accuracy as (
+accuracy as not materialized (
 
     select * from {{ ref('forecast_accuracy') }}
 

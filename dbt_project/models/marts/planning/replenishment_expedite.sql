@@ -15,13 +15,13 @@
 #}
 with
 
-replenishment as (
+replenishment as not materialized (
 
     select * from {{ ref('replenishment') }}
 
 ),
 
-po_lines as (
+po_lines as not materialized (
 
     select * from {{ ref('fct_purchase_order_lines') }}
 

@@ -13,27 +13,27 @@
 #}
 with
 
-work_orders as (
+work_orders as not materialized (
 
     select * from {{ ref('fct_work_orders') }}
     where status in ('planned', 'released')
 
 ),
 
-work_centers as (
+work_centers as not materialized (
 
     select * from {{ ref('dim_work_center') }}
     where not is_unknown
 
 ),
 
-bom as (
+bom as not materialized (
 
     select * from {{ ref('stg_bill_of_materials') }}
 
 ),
 
-positions as (
+positions as not materialized (
 
     select * from {{ ref('kpi_inventory_position') }}
 
