@@ -81,16 +81,23 @@ class WarehouseBuildConfig(dg.Config):
         return ["--vars", json.dumps(values)] if values else []
 
 
+def dbt_threads(cores: int) -> int:
+    """dbt threads for a machine: one per two cores. DuckDB already runs each query on every core, and dbt's
+    own work on each model and test (rendering, logging, bookkeeping) holds Python's lock, so on a small
+    machine a second node at once only takes CPU and memory from the first: on 2 cores, 1 thread built the
+    warehouse no slower than 2 (nor than 4, with which each large model took several times as long), and
+    each node took half as long. On a larger machine, a thread per two cores lets dbt's own work on one node
+    overlap another's query."""
+    return max(1, cores // 2)
+
+
 def dbt_env(warehouse: Path) -> dict[str, str]:
     """What a build's dbt process reads from the environment besides what dagster-dbt sets: its profile's
     env_var()s (the warehouse, DuckDB's memory limit, threads)."""
     return {
         "SCM_WAREHOUSE_PATH": str(warehouse),
         "SCM_DUCKDB_MEMORY_LIMIT": duckdb_memory_limit(),
-        # One dbt thread per core: DuckDB already runs each query on every core, so more models at once than
-        # cores only makes the large ones share memory and CPU (at scale 10 on 2 cores, 1 and 2 threads built
-        # the warehouse in the same time; with 4, each large model took two to three times as long).
-        "SCM_DBT_THREADS": os.environ.get("SCM_DBT_THREADS") or str(os.cpu_count() or 1),
+        "SCM_DBT_THREADS": os.environ.get("SCM_DBT_THREADS") or str(dbt_threads(os.cpu_count() or 1)),
     }
 
 
