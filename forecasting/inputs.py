@@ -42,9 +42,12 @@ def read_history(con: duckdb.DuckDBPyConnection, only_categories: list[str] | No
         f"from marts.fct_order_lines where {in_scope}",
         params=params,
     ).pl()
+    # Of the stock snapshots only the stockout days matter (demand_history censors them): read just those,
+    # not every snapshot of every series into memory.
     inventory = con.sql(
-        f"select snapshot_date, warehouse_id, sku, on_hand_qty from marts.fct_inventory_daily where {in_scope}",
-        params=params,
+        "select snapshot_date, warehouse_id, sku, on_hand_qty from marts.fct_inventory_daily "
+        f"where on_hand_qty = 0 and snapshot_date <= $as_of and {in_scope}",
+        params={**params, "as_of": as_of},
     ).pl()
     warehouses = con.sql("select warehouse_id, country from marts.dim_warehouse").pl()
     products = con.sql("select sku, category from marts.dim_product where not is_unknown").pl()

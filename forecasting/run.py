@@ -97,7 +97,8 @@ def run_forecast(
     `cfg.horizon` days after `as_of`. `progress(done, total)` is called with series counts as batches
     finish (from this process, never from a worker)."""
     started = time.perf_counter()
-    history = history.filter(pl.col("date") <= as_of)
+    if history.height and history["date"].max() > as_of:  # a filter copies the frame: only when it drops rows
+        history = history.filter(pl.col("date") <= as_of)
     keys = series_keys(history, cfg, as_of)
     ctx = make_context(keys, cfg, as_of)
     total = keys.height
