@@ -12,9 +12,10 @@
 6. The dearest models' SQL times, full build beside the one-day build.
 
 Every build is started the way `scm run` starts it (pipelines/assets/dbt.py: its arguments, environment,
-a target folder of its own starting from the warehouse's parse state). The warehouse is new, so the full
-build parses the whole project, as a first run on a new warehouse does; the later builds start from the
-parse state the one before kept.
+a target folder of its own starting from the warehouse's parse state), as one build of the whole project
+where a run builds the planning models in a second one after the forecast. The warehouse is new, so the
+full build parses the whole project, as a first run on a new warehouse does; the later builds start from
+the parse state the one before kept.
 
 A build's SQL time is the sum over its models and data tests of the `execute` phase in run_results.json
 `timing`: running the materialization or the test query, without dbt's start-up, parse and compiling.
@@ -34,6 +35,8 @@ import time
 from contextlib import redirect_stdout
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from dagster_dbt import DbtCliResource
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -62,10 +65,9 @@ def load(landing: Path, db: Path) -> None:
         con.execute("checkpoint")
 
 
-def build(db: Path, target: Path, *args: str) -> tuple[float, dict]:
+def build(dbt: DbtCliResource, db: Path, target: Path, *args: str) -> tuple[float, dict]:
     """One `dbt build` as a run starts it: wall seconds (dbt's process from start to exit) and its
     run_results.json."""
-    dbt = dbt_cli(dbt_project)
     # dbt's progress lines go to a log file, as `scm run` keeps them in the run's log.
     with target.with_name(f"{target.name}.log").open("w") as log, redirect_stdout(log):
         start = time.perf_counter()
@@ -180,13 +182,14 @@ def main() -> int:
         load(landing, db)
         shutil.copy(db, pristine)
 
-        # The first call also loads dbt into this process (dagster-dbt opens an adapter), which a run has
-        # done before it builds: left out of the timings.
+        # One resource for every build, as a run has: its first call loads dbt into this process (dagster-dbt
+        # opens an adapter) and asks dbt for its version, once: left out of the timings.
+        dbt = dbt_cli(dbt_project)
         with (work / "target-version.log").open("w") as log, redirect_stdout(log):
-            dbt_cli(dbt_project).cli(["--version"], target_path=work / "target-version").wait()
+            dbt.cli(["--version"], target_path=work / "target-version").wait()
 
         full_target = work / "target-full"
-        full, full_results = build(db, full_target, "--full-refresh")
+        full, full_results = build(dbt, db, full_target, "--full-refresh")
         full_sql = sql_times(full_results)
         statements = compiled_statements(full_target, full_results)
         alone_times = run_in_duckdb(pristine, statements)
@@ -197,9 +200,9 @@ def main() -> int:
         generate(landing, scale=args.scale, start=next_day, days=1)
         load(landing, db)
         one_day_target, noop_target = work / "target-one-day", work / "target-no-op"
-        one_day, one_day_results = build(db, one_day_target)
+        one_day, one_day_results = build(dbt, db, one_day_target)
         one_day_sql = sql_times(one_day_results)
-        noop, noop_results = build(db, noop_target)
+        noop, noop_results = build(dbt, db, noop_target)
         noop_sql = sql_times(noop_results)
 
         models = sum(1 for uid, _ in statements if uid.startswith("model."))
