@@ -79,7 +79,7 @@ def demand_forecast(context: dg.AssetExecutionContext, config: ForecastSettings,
         written = store.write_run(
             con,
             run,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             cutoff_date=as_of,
             scope="all" if scope is None else ",".join(scope),
             created_at=datetime.now(UTC).replace(tzinfo=None),

@@ -44,7 +44,7 @@ def _build(feed: Feed) -> dg.AssetsDefinition:
                 con,
                 feed,
                 landing.dir,
-                load_id=context.run_id,
+                load_id=context.run.run_id,
                 now=now,
                 settle_seconds=settle_seconds(),
                 on_wait=context.log.warning,

@@ -46,7 +46,7 @@ def _published_upstream() -> list[dg.AssetKey]:
 @retry_only_io_errors
 def published_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as con:
-        published = snapshot.publish(con, run_id=context.run_id)
+        published = snapshot.publish(con, run_id=context.run.run_id)
     build = published.build
     if build.why_full:
         context.log.info(f"snapshot built in full: {build.why_full}")
