@@ -120,6 +120,14 @@ def _versions(base: pl.DataFrame, window: Window, versions: Sequence[Version]) -
     return out.filter(pl.col(FILE_DAY).is_between(*window)).sort([FILE_DAY, "_upd", "_row"])
 
 
+def _windowed_versions(
+    store: Columns, names: Sequence[str], versions: Sequence[Version], windows: Sequence[Window]
+) -> Iterator[pl.LazyFrame]:
+    """For each window, the versions of the store's rows that fall in it (with the columns `names`)."""
+    for window, rows in zip(windows, _window_rows(store, versions, windows), strict=True):
+        yield _versions(_base(store, names, rows), window, versions)
+
+
 ORDER_FIELDS = (
     "day",
     "seq",
@@ -151,8 +159,7 @@ ORDER_VERSIONS: tuple[Version, ...] = (
 
 def orders(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     b, ids = res.lines, _Ids(res)
-    for window, rows in zip(windows, _window_rows(b, ORDER_VERSIONS, windows), strict=True):
-        v = _versions(_base(b, ORDER_FIELDS, rows), window, ORDER_VERSIONS)
+    for v in _windowed_versions(b, ORDER_FIELDS, ORDER_VERSIONS, windows):
         st = pl.col("_status")
         moved = st.is_in(["shipped", "delivered"])
         v = v.with_columns(
@@ -204,8 +211,7 @@ PO_VERSIONS: tuple[Version, ...] = (
 
 def purchase_orders(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     p, ids = res.purchase_orders, _Ids(res)
-    for window, rows in zip(windows, _window_rows(p, PO_VERSIONS, windows), strict=True):
-        v = _versions(_base(p, PO_FIELDS, rows), window, PO_VERSIONS)
+    for v in _windowed_versions(p, PO_FIELDS, PO_VERSIONS, windows):
         got = pl.col("_status") == "received"
         v = v.with_columns(
             po_id=ids.stamped("PO-", "day", "seq", 4),
@@ -403,8 +409,7 @@ WORK_ORDER_VERSIONS: tuple[Version, ...] = (
 
 def work_orders(res: SimResult, windows: Sequence[Window]) -> Iterator[pl.DataFrame]:
     w, ids = res.work_orders, _Ids(res)
-    for window, rows in zip(windows, _window_rows(w, WORK_ORDER_VERSIONS, windows), strict=True):
-        v = _versions(_base(w, WORK_ORDER_FIELDS, rows), window, WORK_ORDER_VERSIONS)
+    for v in _windowed_versions(w, WORK_ORDER_FIELDS, WORK_ORDER_VERSIONS, windows):
         st = pl.col("_status")
         started, done = st.is_in(["in_progress", "completed"]), st == "completed"
         reason = pl.when(done & (pl.col("scrapped") > 0)).then(_pick(SCRAP_REASONS, pl.col("reason").clip(0)))
