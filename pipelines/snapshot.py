@@ -486,46 +486,100 @@ def _stored_bookkeeping(con) -> dict[tuple[str, str], tuple[str, int]]:
     }
 
 
-def _patch_delta(con, target, relation: str, old: str | None, new: str, bookkeeping: dict) -> str | None:
+@dataclass(frozen=True)
+class Delta:
+    """The rows a patch replaces: the row hashes to delete and insert (temp table `hashes`) and, where the
+    table has a date column, that column and its values whose rows differ, to which every one of those
+    rows belongs (a list of constants, so a scan skips the row groups whose dates lie elsewhere)."""
+
+    hashes: str
+    column: str | None = None
+    dates: tuple = ()
+
+    def rows(self, alias: str) -> str:
+        """A filter on a table aliased `alias`: its rows whose hash is in the delta."""
+        where = f"hash({alias}) in (select h from {self.hashes})"
+        if self.column is None:
+            return where
+        return f"{_in_dates(f'{alias}.', self.column, self.dates)} and {where}"
+
+
+def _in_dates(alias: str, column: str, dates: tuple) -> str:
+    """The column (of the table aliased `alias`, given with its dot) holds one of `dates` (None: null)."""
+    known = ", ".join(f"date '{d.isoformat()}'" for d in dates if d is not None)
+    parts = ([f'{alias}"{column}" in ({known})'] if known else []) + (
+        [f'{alias}"{column}" is null'] if None in dates else []
+    )
+    return "(" + (" or ".join(parts) or "false") + ")"
+
+
+def _patch_delta(con, target, relation: str, old: str | None, new: str, bookkeeping: dict) -> Delta | None:
     """When the snapshot's copy of a changed table can be patched in place, stage the row hashes whose
-    number of rows differs between it and the warehouse (a temp table, whose name it returns); else None.
+    number of rows differs between it and the warehouse; else None.
 
     Patched when the columns are the same, the table is large enough for two scans to cost less than a
     write (`PATCH_MIN_ROWS`), and the rows that differ, plus those deleted since it was last written whole,
     stay under `MAX_PATCHED_FRACTION` of it: DuckDB keeps a deleted row's space within its row group, so past
-    that the table is written whole again. One aggregation over both tables' row hashes finds them."""
+    that the table is written whole again.
+
+    The rows that differ are found by one aggregation over both tables' row hashes. A table with a date
+    column (its first: the facts' rows are dated, and a day's files change the rows of a few dates) is first
+    summed per date on each side (row count and hash sum, the table fingerprint's terms): only the dates
+    whose sums differ can hold a row that differs, and identical rows share their date, so the hashes are
+    compared on those dates' rows alone, a small aggregation instead of one over every row of both."""
     if old is None or old.split(":")[0] != new.split(":")[0]:
         return None
     rows = int(new.split(":")[1])
     if rows < PATCH_MIN_ROWS or target not in bookkeeping:
         return None
     schema, table = target
+    stored = f'snapshot.{schema}."{table}"'
     name = "_snapshot_delta_" + hashlib.md5(".".join(target).encode()).hexdigest()[:12]
-    con.execute(
-        f"create or replace temp table {name} as select h from ("
-        f'select hash(_r_) as h, -1 as side from snapshot.{schema}."{table}" _r_ '
-        f"union all select hash(_r_), 1 from {relation} _r_) group by h having sum(side) <> 0"
-    )
+    column = _first_date_column(con, relation)
+    if column is None:
+        delta = Delta(name)
+        con.execute(
+            f"create or replace temp table {name} as select h from ("
+            f"select hash(_r_) as h, -1 as side from {stored} _r_ "
+            f"union all select hash(_r_), 1 from {relation} _r_) group by h having sum(side) <> 0"
+        )
+    else:
+        # Each row hashed once: (side, date, hash) staged, then summed per date, then compared by hash on
+        # the dates that differ.
+        staged = f"{name}_rows"
+        con.execute(
+            f'create or replace temp table {staged} as select -1 as side, "{column}" as d, hash(_r_) as h '
+            f'from {stored} _r_ union all select 1, "{column}", hash(_r_) from {relation} _r_'
+        )
+        dates = con.sql(
+            f"select d from {staged} group by d having sum(side) <> 0 or sum(side * h::hugeint) <> 0"
+        ).fetchall()
+        delta = Delta(name, column, tuple(d for (d,) in dates))
+        con.execute(
+            f"create or replace temp table {name} as select h from {staged} "
+            f"where {_in_dates('', 'd', delta.dates)} group by h having sum(side) <> 0"
+        )
+        con.execute(f"drop table {staged}")
     (differ,) = con.sql(f"select count(*) from {name}").fetchall()[0]
     if bookkeeping[target][1] + differ > MAX_PATCHED_FRACTION * rows:
         con.execute(f"drop table {name}")
         return None
-    return name
+    return delta
 
 
-def _patch(con, target: tuple[str, str], relation: str, delta: str, fingerprint_: str) -> int:
-    """Delete every row of the snapshot's table whose hash is in `delta` and insert every warehouse row whose
-    hash is: for those hashes the table then has the warehouse's rows, copies and all, and the others
+def _first_date_column(con, relation: str) -> str | None:
+    columns = con.sql(f"select * from {relation} limit 0")
+    return next((c for c, t in zip(columns.columns, columns.types, strict=True) if str(t) == "DATE"), None)
+
+
+def _patch(con, target: tuple[str, str], relation: str, delta: Delta, fingerprint_: str) -> int:
+    """Delete every row of the snapshot's table whose hash is in the delta and insert every warehouse row
+    whose hash is: for those hashes the table then has the warehouse's rows, copies and all, and the others
     already had as many rows each. Checks the row count; returns how many rows it deleted."""
     schema, table = target
-    (deleted,) = con.execute(
-        f'delete from snapshot.{schema}."{table}" _r_ where hash(_r_) in (select h from {delta})'
-    ).fetchall()[0]
-    con.execute(
-        f'insert into snapshot.{schema}."{table}" select * from {relation} _r_ '
-        f"where hash(_r_) in (select h from {delta})"
-    )
-    con.execute(f"drop table {delta}")
+    (deleted,) = con.execute(f'delete from snapshot.{schema}."{table}" _r_ where {delta.rows("_r_")}').fetchall()[0]
+    con.execute(f'insert into snapshot.{schema}."{table}" select * from {relation} _r_ where {delta.rows("_r_")}')
+    con.execute(f"drop table {delta.hashes}")
     (rows,) = con.sql(f'select count(*) from snapshot.{schema}."{table}"').fetchall()[0]
     if rows != int(fingerprint_.split(":")[1]):
         raise RuntimeError(f"patching {schema}.{table} of the snapshot left {rows} rows, not the warehouse's")

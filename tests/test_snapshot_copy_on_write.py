@@ -13,7 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -189,6 +189,38 @@ def test_a_large_table_with_few_rows_changed_is_patched_in_place(data_dir, monke
         if day == 4:  # 5 + 150 deleted rows of 854: patched
             assert orders_bookkeeping(published) == ("run-one", 155)
     assert orders_bookkeeping(published) == ("run-5", 0) and published.build.patched == ()  # 255 of 754
+
+
+def test_a_dated_table_is_patched_from_the_dates_whose_rows_changed(data_dir, monkeypatch):
+    monkeypatch.setattr(snapshot, "PATCH_MIN_ROWS", 100)
+    with warehouse(data_dir) as con:
+        con.execute(
+            "create table marts.stock as select range as id, date '2025-01-01' + (range % 50)::int as day, "
+            "case when range % 97 = 0 then null else range % 5 end as qty from range(2000)"
+        )
+        con.execute("update marts.stock set day = null where id < 10")  # undated rows are a date of their own
+    publish(data_dir, "run-one", 1)
+    with warehouse(data_dir) as con:
+        con.execute("update marts.stock set qty = 99 where id = 101")  # a row of 2025-01-02 changes in place
+        con.execute("delete from marts.stock where id = 3")  # an undated row goes
+        con.execute("insert into marts.stock select 5000 + range, date '2025-03-01', 1 from range(3)")  # a new day
+        con.execute("insert into marts.stock select * from marts.stock where id = 222")  # a row gains a copy
+    calls = []
+    real = snapshot._patch
+
+    def counting(con, target, relation, delta, print_):
+        calls.append((target, delta.column))
+        if target == ("marts", "stock"):
+            (hashes,) = con.sql(f"select count(*) from {delta.hashes}").fetchall()[0]
+            dates = sorted(((d,) for d in delta.dates), key=repr)
+            assert hashes == 7  # 101 old and new, 3, the three new rows, 222's row
+            assert dates == sorted([(None,), (date(2025, 1, 2),), (date(2025, 1, 23),), (date(2025, 3, 1),)], key=repr)
+        return real(con, target, relation, delta, print_)
+
+    monkeypatch.setattr(snapshot, "_patch", counting)
+    second = publish(data_dir, "run-two", 2)
+    assert ("marts", "stock") in second.build.patched and (("marts", "stock"), "day") in calls
+    assert_equals_the_warehouse(data_dir, second)
 
 
 @pytest.mark.parametrize("how", ["older_format", "other_duckdb", "wal_beside_it"])
