@@ -490,7 +490,7 @@ def _stored_bookkeeping(con) -> dict[tuple[str, str], tuple[str, int]]:
 class Delta:
     """The rows a patch replaces: the row hashes to delete and insert (temp table `hashes`) and, where the
     table has a date column, that column and its values whose rows differ, to which every one of those
-    rows belongs (a list of constants, so a scan skips the row groups whose dates lie elsewhere)."""
+    rows belongs (constants, so a scan skips the row groups whose dates lie elsewhere)."""
 
     hashes: str
     column: str | None = None
@@ -501,15 +501,14 @@ class Delta:
         where = f"hash({alias}) in (select h from {self.hashes})"
         if self.column is None:
             return where
-        return f"{_in_dates(f'{alias}.', self.column, self.dates)} and {where}"
+        column = f'{alias}."{self.column}"'
+        return f"{_in_dates(column, self.dates)} and {where}"
 
 
-def _in_dates(alias: str, column: str, dates: tuple) -> str:
-    """The column (of the table aliased `alias`, given with its dot) holds one of `dates` (None: null)."""
+def _in_dates(column: str, dates: tuple) -> str:
+    """A filter: the column expression holds one of `dates` (None stands for null)."""
     known = ", ".join(f"date '{d.isoformat()}'" for d in dates if d is not None)
-    parts = ([f'{alias}"{column}" in ({known})'] if known else []) + (
-        [f'{alias}"{column}" is null'] if None in dates else []
-    )
+    parts = ([f"{column} in ({known})"] if known else []) + ([f"{column} is null"] if None in dates else [])
     return "(" + (" or ".join(parts) or "false") + ")"
 
 
@@ -522,8 +521,8 @@ def _patch_delta(con, target, relation: str, old: str | None, new: str, bookkeep
     stay under `MAX_PATCHED_FRACTION` of it: DuckDB keeps a deleted row's space within its row group, so past
     that the table is written whole again.
 
-    The rows that differ are found by one aggregation over both tables' row hashes. A table with a date
-    column (its first: the facts' rows are dated, and a day's files change the rows of a few dates) is first
+    Each row of both tables is hashed once, into a staged (side, date, hash) table. A table with a date
+    column (its first: the facts' rows are dated, and a day's files change the rows of a few dates) is
     summed per date on each side (row count and hash sum, the table fingerprint's terms): only the dates
     whose sums differ can hold a row that differs, and identical rows share their date, so the hashes are
     compared on those dates' rows alone, a small aggregation instead of one over every row of both."""
@@ -533,33 +532,27 @@ def _patch_delta(con, target, relation: str, old: str | None, new: str, bookkeep
     if rows < PATCH_MIN_ROWS or target not in bookkeeping:
         return None
     schema, table = target
-    stored = f'snapshot.{schema}."{table}"'
     name = "_snapshot_delta_" + hashlib.md5(".".join(target).encode()).hexdigest()[:12]
+    staged = f"{name}_rows"
     column = _first_date_column(con, relation)
-    if column is None:
-        delta = Delta(name)
-        con.execute(
-            f"create or replace temp table {name} as select h from ("
-            f"select hash(_r_) as h, -1 as side from {stored} _r_ "
-            f"union all select hash(_r_), 1 from {relation} _r_) group by h having sum(side) <> 0"
-        )
-    else:
-        # Each row hashed once: (side, date, hash) staged, then summed per date, then compared by hash on
-        # the dates that differ.
-        staged = f"{name}_rows"
-        con.execute(
-            f'create or replace temp table {staged} as select -1 as side, "{column}" as d, hash(_r_) as h '
-            f'from {stored} _r_ union all select 1, "{column}", hash(_r_) from {relation} _r_'
-        )
+    day = f'_r_."{column}"' if column else "null::date"
+    con.execute(
+        f"create or replace temp table {staged} as "
+        f'select -1 as side, {day} as d, hash(_r_) as h from snapshot.{schema}."{table}" _r_ '
+        f"union all select 1, {day}, hash(_r_) from {relation} _r_"
+    )
+    delta, on_dates = Delta(name), "true"
+    if column:
         dates = con.sql(
             f"select d from {staged} group by d having sum(side) <> 0 or sum(side * h::hugeint) <> 0"
         ).fetchall()
         delta = Delta(name, column, tuple(d for (d,) in dates))
-        con.execute(
-            f"create or replace temp table {name} as select h from {staged} "
-            f"where {_in_dates('', 'd', delta.dates)} group by h having sum(side) <> 0"
-        )
-        con.execute(f"drop table {staged}")
+        on_dates = _in_dates("d", delta.dates)
+    con.execute(
+        f"create or replace temp table {name} as select h from {staged} "
+        f"where {on_dates} group by h having sum(side) <> 0"
+    )
+    con.execute(f"drop table {staged}")
     (differ,) = con.sql(f"select count(*) from {name}").fetchall()[0]
     if bookkeeping[target][1] + differ > MAX_PATCHED_FRACTION * rows:
         con.execute(f"drop table {name}")
